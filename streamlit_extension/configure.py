@@ -1,0 +1,274 @@
+"""``setup_logging``: one idempotent call that installs the patcher, the sinks and the stdlib
+route, and returns a handle that removes exactly what it added.
+
+Every argument defaults from an environment variable. Calling it again with the same settings
+(each Streamlit rerun, each session, after a module reload) keeps the one installation.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Optional, Union
+
+from loguru import logger
+
+from . import _state, stdlib
+from .patcher import MARKER as PATCHER_MARKER
+from .patcher import build_patcher
+from .patcher.redaction import DEFAULT_REDACT_KEYS, KeyRedactor
+from .sinks.console import ConsoleStream, console_format
+from .sinks.files import ResilientFileSink, make_file_sink
+from .sinks.flat import make_flat_format
+
+JSON_FORMATS = ("loguru", "flat")
+COMPRESSIONS = ("gz", "bz2", "xz", "lzma", "tar", "tar.gz", "tar.bz2", "tar.xz", "zip")
+_OFF = ("", "none", "off", "false", "no", "0")
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
+_LOGURU_DEFAULT_HANDLER = 0
+_TOKEN = object()  # differs after Streamlit's watcher re-imports this module
+
+
+class EnvDefault:
+    """A parameter default read from an environment variable when the call is made."""
+
+    is_env_default = True  # checked by attribute: a re-imported module has a new class
+
+    def __init__(self, env: str, fallback: Any) -> None:
+        self.env = env
+        self.fallback = fallback
+
+    def __repr__(self) -> str:
+        return f"${self.env} or {self.fallback!r}"
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    log_path: Optional[str]
+    level: Union[str, int]
+    json_format: str
+    rotation: Any
+    retention: Any
+    compression: Any
+    console: bool
+    intercept_stdlib: bool
+    redact_keys: frozenset
+
+
+def _from_env(value: Any, parse: Callable[[str], Any]) -> Any:
+    if not getattr(value, "is_env_default", False):
+        return value
+    raw = os.environ.get(value.env)
+    if raw is None:
+        return value.fallback
+    return parse(raw.strip())
+
+
+def _parse_level(raw: str) -> Union[str, int]:
+    return int(raw) if raw.isdigit() else raw
+
+
+def _parse_optional(raw: str) -> Optional[Union[str, int]]:
+    if raw.lower() in _OFF:
+        return None
+    return int(raw) if raw.isdigit() else raw
+
+
+def _parse_bool(name: str) -> Callable[[str], bool]:
+    def parse(raw: str) -> bool:
+        if raw.lower() in _TRUE:
+            return True
+        if raw.lower() in _FALSE:
+            return False
+        raise ValueError(f"{name}: expected one of {_TRUE + _FALSE[:-1]}, got {raw!r}")
+
+    return parse
+
+
+def _check_level(level: Any) -> Union[str, int]:
+    if isinstance(level, bool) or not isinstance(level, (str, int)):
+        raise ValueError(f"level: expected a level name or a non-negative int, got {level!r}")
+    if isinstance(level, int):
+        if level < 0:
+            raise ValueError(f"level: expected a level name or a non-negative int, got {level!r}")
+        return level
+    name = level.upper()
+    try:
+        logger.level(name)
+    except ValueError:
+        known = "TRACE, DEBUG, INFO, SUCCESS, WARNING, ERROR, CRITICAL"
+        raise ValueError(f"level: expected one of {known} (or a custom loguru level), got {level!r}") from None
+    return name
+
+
+def _check_file_option(name: str, value: Any, accepted: str) -> Any:
+    if value is None:
+        return None
+    if name == "compression" and isinstance(value, str) and value.strip().lstrip(".") not in COMPRESSIONS:
+        raise ValueError(f"compression: expected one of {', '.join(COMPRESSIONS)}, a callable or None; got {value!r}")
+    try:
+        options = {"rotation": "1 MB"} if name == "compression" else {}
+        make_file_sink("validate.jsonl", **{**options, name: value})  # delayed: touches no file
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{name}: cannot use {value!r}; expected {accepted} ({exc})") from None
+    return value
+
+
+def _std_level(level: Union[str, int]) -> int:
+    return level if isinstance(level, int) else logger.level(level).no
+
+
+class LoggingHandle:
+    """What ``setup_logging`` installed. ``close()`` flushes and removes exactly that."""
+
+    def __init__(self, config: LoggingConfig, sink_ids: tuple[int, ...], file_sink: Optional[ResilientFileSink],
+                 patcher: Callable, chained: Optional[Callable], intercept: Optional[logging.Handler],
+                 previous_root_level: Optional[int]) -> None:
+        self.config = config
+        self.sink_ids = sink_ids
+        self.file_sink = file_sink
+        self._patcher = patcher
+        self._chained = chained
+        self._intercept = intercept
+        self._previous_root_level = previous_root_level
+        self._token = _TOKEN
+        self.closed = False
+
+    @property
+    def log_path(self) -> Optional[str]:
+        return self.config.log_path
+
+    def is_current(self, config: LoggingConfig) -> bool:
+        """Still installed, exactly as ``config`` asks?"""
+        if self.closed or config != self.config:
+            return False
+        core = getattr(logger, "_core", None)
+        if core is None:
+            return True
+        if getattr(core, "patcher", None) is not self._patcher:
+            return False
+        if any(sink_id not in core.handlers for sink_id in self.sink_ids):
+            return False
+        return self._intercept is None or self._intercept in logging.getLogger().handlers
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for sink_id in self.sink_ids:
+            try:
+                logger.remove(sink_id)  # stops the sink: flushes and closes the file
+            except ValueError:
+                pass  # already removed by someone else
+        stdlib.uninstall(self._intercept, self._previous_root_level)
+        if getattr(getattr(logger, "_core", None), "patcher", None) is self._patcher:
+            # configure(patcher=None) is a no-op in loguru, so restore with a real callable.
+            logger.configure(patcher=self._chained or _no_patcher)
+        if _state.get("setup") is self:
+            _state.put("setup", None)
+
+    def __enter__(self) -> "LoggingHandle":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<LoggingHandle {state} sinks={list(self.sink_ids)} file={self.log_path!r}>"
+
+
+def _no_patcher(record: dict) -> None:
+    return None
+
+
+def _install(config: LoggingConfig) -> LoggingHandle:
+    redactor = KeyRedactor(config.redact_keys)
+    previous = getattr(getattr(logger, "_core", None), "patcher", None)
+    chained = getattr(previous, PATCHER_MARKER) if hasattr(previous, PATCHER_MARKER) else previous
+    if chained is _no_patcher:
+        chained = None
+    patcher = build_patcher(redactor, chained)
+    logger.configure(patcher=patcher)
+
+    try:
+        logger.remove(_LOGURU_DEFAULT_HANDLER)  # loguru's own stderr sink, never the app's
+    except ValueError:
+        pass
+
+    common = {"level": config.level, "backtrace": False, "diagnose": False, "enqueue": False, "catch": True}
+    sink_ids = []
+    file_sink = None
+    if config.log_path:
+        file_sink = ResilientFileSink(
+            config.log_path, rotation=config.rotation, retention=config.retention, compression=config.compression
+        )
+        if config.json_format == "flat":
+            sink_ids.append(logger.add(file_sink, format=make_flat_format(redactor), colorize=False, **common))
+        else:
+            sink_ids.append(logger.add(file_sink, serialize=True, colorize=False, **common))
+    if config.console:
+        sink_ids.append(logger.add(ConsoleStream(), format=console_format, colorize=None, **common))
+
+    intercept, previous_level = None, None
+    if config.intercept_stdlib:
+        intercept, previous_level = stdlib.install(_std_level(config.level))
+    return LoggingHandle(config, tuple(sink_ids), file_sink, patcher, chained, intercept, previous_level)
+
+
+_lock: threading.RLock = _state.persistent("setup_lock", threading.RLock)
+
+
+def setup_logging(
+    *,
+    log_path: Optional[str] = EnvDefault("LOG_FILE", "logs/app.jsonl"),  # type: ignore[assignment]
+    level: Union[str, int] = EnvDefault("LOG_LEVEL", "INFO"),  # type: ignore[assignment]
+    json_format: str = EnvDefault("LOG_FORMAT", "loguru"),  # type: ignore[assignment]
+    rotation: Any = EnvDefault("LOG_ROTATION", "10 MB"),
+    retention: Any = EnvDefault("LOG_RETENTION", "14 days"),
+    compression: Any = EnvDefault("LOG_COMPRESSION", "gz"),
+    console: bool = EnvDefault("LOG_CONSOLE", True),  # type: ignore[assignment]
+    intercept_stdlib: bool = True,
+    redact_keys: Optional[Iterable[str]] = None,
+) -> LoggingHandle:
+    """Configure correlation logging; safe to call on every Streamlit rerun.
+
+    ``log_path=None`` (or ``LOG_FILE=""``) writes no file; ``rotation``/``retention``/
+    ``compression=None`` turn that feature off. ``redact_keys`` replaces the default deny-list
+    (extend it with ``DEFAULT_REDACT_KEYS | {...}``). Raises ``ValueError`` for a bad argument.
+    """
+    log_path = _from_env(log_path, lambda raw: raw or None)
+    if log_path is not None:
+        log_path = os.fspath(log_path) or None
+    json_format = _from_env(json_format, str.lower)
+    if json_format not in JSON_FORMATS:
+        raise ValueError(f"json_format: expected one of {', '.join(JSON_FORMATS)}, got {json_format!r}")
+    sizes = "a size ('10 MB'), a duration ('1 day'), a time ('18:00'), 'daily'/'weekly', bytes as int, a timedelta, a callable or None"
+    config = LoggingConfig(
+        log_path=log_path,
+        level=_check_level(_from_env(level, _parse_level)),
+        json_format=json_format,
+        rotation=_check_file_option("rotation", _from_env(rotation, _parse_optional), sizes),
+        retention=_check_file_option(
+            "retention", _from_env(retention, _parse_optional), "a duration ('14 days'), a file count as int, a timedelta, a callable or None"
+        ),
+        compression=_check_file_option(
+            "compression", _from_env(compression, _parse_optional), f"one of {', '.join(COMPRESSIONS)}, a callable or None"
+        ),
+        console=bool(_from_env(console, _parse_bool("LOG_CONSOLE"))),
+        intercept_stdlib=bool(intercept_stdlib),
+        redact_keys=frozenset(KeyRedactor(DEFAULT_REDACT_KEYS if redact_keys is None else redact_keys).keys),
+    )
+    with _lock:
+        current: Optional[LoggingHandle] = _state.get("setup")
+        # A handle made before a module reload holds the old patcher and classes: replace it.
+        if current is not None and getattr(current, "_token", None) is _TOKEN and current.is_current(config):
+            return current
+        if current is not None:
+            current.close()
+        handle = _install(config)
+        _state.put("setup", handle)
+        return handle

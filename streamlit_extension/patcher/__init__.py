@@ -1,0 +1,69 @@
+"""The patcher: every record passes through here once, before any sink sees it.
+
+Steps, in order: correlation fields → error context → (value-pattern redaction, later) →
+key redaction and JSON-safety. A step that raises is reported once and skipped, so the record is
+still written with what could be computed; loguru itself would let the exception reach the app.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Optional, Sequence
+
+from .. import _report
+from .correlation import add_correlation
+from .errors import add_error_context
+from .redaction import REDACTED, KeyRedactor
+from .sanitize import json_safe, sanitize_extra
+
+Step = Callable[[dict], None]
+MARKER = "_streamlit_extension_patcher"
+
+
+def _safe_fallback(record: dict, redactor: Optional[KeyRedactor]) -> None:
+    """After a failed sanitize step: keep plain values only; no repr that could hold a secret."""
+    extra = record["extra"]
+    for key, value in list(extra.items()):
+        try:
+            secret = redactor is not None and redactor.is_secret(key)
+        except Exception:
+            secret = True
+        if secret:
+            extra[key] = REDACTED
+        elif type(value) not in (str, int, bool, float, type(None)):
+            extra[key] = f"[unserializable {type(value).__name__}]"
+        elif type(value) is float:
+            extra[key] = json_safe(value, None)
+
+
+def build_patcher(redactor: Optional[KeyRedactor], chained: Optional[Callable] = None) -> Callable[[dict], None]:
+    """Compose our steps; ``chained`` is a patcher the app had installed, run first."""
+    steps: list[Step] = [add_correlation, add_error_context]
+    if chained is not None:
+        steps.insert(0, chained)
+
+    def sanitize(record: dict) -> None:
+        sanitize_extra(record["extra"], redactor)
+
+    steps.append(sanitize)
+    frozen: Sequence[Step] = tuple(steps)
+
+    def patcher(record: dict) -> None:
+        for step in frozen:
+            try:
+                step(record)
+            except Exception as exc:
+                _report.notice_once(
+                    f"patcher:{getattr(step, '__name__', step)}",
+                    f"a logging patcher step failed and was skipped ({_report.describe(exc)})",
+                )
+                if step is sanitize:
+                    try:
+                        _safe_fallback(record, redactor)
+                    except Exception:
+                        record["extra"].clear()
+
+    setattr(patcher, MARKER, chained)
+    return patcher
+
+
+__all__ = ["KeyRedactor", "build_patcher", "MARKER"]

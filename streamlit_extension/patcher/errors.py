@@ -1,0 +1,18 @@
+"""Patcher step: keep an exception whole as ``extra["error"]``.
+
+loguru's own ``serialize`` keeps only ``traceback: true``; this keeps type, message and the
+formatted traceback, the same shape ``track_operation`` writes on failure.
+"""
+
+from __future__ import annotations
+
+from ..errors import error_context
+
+
+def add_error_context(record: dict) -> None:
+    exception = record["exception"]
+    if exception is None or exception.value is None:
+        return
+    extra = record["extra"]
+    if extra.get("error") is None:
+        extra["error"] = error_context(exception.value, exception.traceback)

@@ -1,0 +1,1 @@
+"""Where records go after the patcher: the JSON file and the console."""

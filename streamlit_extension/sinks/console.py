@@ -1,0 +1,64 @@
+"""The human-readable console sink (stderr).
+
+Control characters in messages are escaped, so a logged value can't forge a second line or
+repaint the terminal. Writing never raises: stderr may be closed or swapped by a test runner.
+"""
+
+from __future__ import annotations
+
+import sys
+
+_TEMPLATE = (
+    "<green>{time:HH:mm:ss.SSS}</green> | <level>{level: <8}</level> | <cyan>{se_cid}</cyan> | "
+    "{name}:{function}:{line} - <level>{se_text}</level>\n{exception}"
+)
+
+
+def escape_control(text: str) -> str:
+    """``repr``-style escapes for anything non-printable (newlines, ESC, NUL, U+2028...)."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def _indent(block: str) -> str:
+    return "".join("    " + escape_control(line) + "\n" for line in block.rstrip("\n").split("\n"))
+
+
+def console_format(record: dict) -> str:
+    extra = record["extra"]
+    text = escape_control(str(record["message"]))
+    operation = extra.get("operation")
+    if operation:
+        event = extra.get("event")
+        text += f" [{escape_control(str(operation))}{':' + str(event) if event else ''}"
+        duration = extra.get("duration_ms")
+        text += f" {duration} ms]" if duration is not None else "]"
+    error = extra.get("error")
+    if record["exception"] is None and isinstance(error, dict) and error.get("traceback"):
+        text += "\n" + _indent(str(error["traceback"])).rstrip("\n")
+    record["se_cid"] = escape_control(str(extra.get("correlation_id") or "-"))
+    record["se_text"] = text
+    return _TEMPLATE
+
+
+class ConsoleStream:
+    """stderr, looked up at each write, with errors swallowed."""
+
+    def write(self, message: str) -> None:
+        try:
+            sys.stderr.write(message)
+        except Exception:
+            pass
+
+    def flush(self) -> None:
+        try:
+            sys.stderr.flush()
+        except Exception:
+            pass
+
+    def isatty(self) -> bool:
+        try:
+            return sys.stderr.isatty()
+        except Exception:
+            return False

@@ -1,0 +1,104 @@
+"""Standard-library ``logging`` → our loguru pipeline.
+
+``InterceptHandler`` sits on the root logger, so legacy ``logging.getLogger(...)`` calls and
+libraries reach the same sinks once, with the caller's function and line, the stdlib logger's
+name (``extra.logger_name``), their ``extra=`` keys and ``exc_info``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from typing import Optional, Union
+
+from loguru import logger
+
+from . import _report
+
+MARKER = "_streamlit_extension_handler"
+
+# Attributes every LogRecord has; anything else on a record came from ``extra=``.
+_STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
+_LOGGING_FILES = frozenset({logging.__file__, getattr(sys.modules.get("logging.__init__"), "__file__", None)}) - {None}
+
+_local = threading.local()
+
+
+def record_extras(record: logging.LogRecord) -> dict:
+    """The keys a call passed with ``extra=`` (everything not standard on a LogRecord)."""
+    return {key: record.__dict__[key] for key in record.__dict__.keys() - _STANDARD_ATTRS}
+
+
+class InterceptHandler(logging.Handler):
+    """Re-emit stdlib records through loguru (and so through our patcher and sinks)."""
+
+    def __init__(self, level: Union[int, str] = logging.NOTSET) -> None:
+        super().__init__(level)
+        setattr(self, MARKER, True)
+        self._levels: dict[str, Union[str, int]] = {}
+
+    def _level(self, record: logging.LogRecord) -> Union[str, int]:
+        try:
+            return self._levels[record.levelname]
+        except KeyError:
+            pass
+        try:
+            level: Union[str, int] = logger.level(record.levelname).name
+        except ValueError:
+            level = record.levelno
+        self._levels[record.levelname] = level
+        return level
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if getattr(_local, "active", False):
+            # A sink (or something it called) logged through stdlib while a record was being
+            # written: re-entering loguru would loop or hit its deadlock guard.
+            _report.notice_once(f"reentrant:{record.name}", f"nested log record from {record.name!r} written here instead: {record.getMessage()!r}", every=10.0)
+            return
+        _local.active = True
+        try:
+            self._emit(record)
+        except Exception as exc:
+            _report.notice_once("intercept", f"a stdlib log record could not be routed ({_report.describe(exc)})")
+        finally:
+            _local.active = False
+
+    def _emit(self, record: logging.LogRecord) -> None:
+        # Frames above this one: emit, then logging's own until the caller's.
+        frame, depth = sys._getframe(2), 2
+        while frame is not None and frame.f_code.co_filename in _LOGGING_FILES:
+            frame, depth = frame.f_back, depth + 1
+        fields = record_extras(record)
+        fields["logger_name"] = record.name
+        try:
+            message = record.getMessage()
+        except Exception:  # bad %-args: stdlib would print a traceback and lose the line
+            message = f"{record.msg!r} % {record.args!r}"
+        logger.bind(**fields).opt(depth=depth, exception=record.exc_info or None).log(self._level(record), message)
+
+
+def is_ours(handler: logging.Handler) -> bool:
+    """True for an InterceptHandler of this package, even one from before a module reload."""
+    return bool(getattr(handler, MARKER, False))
+
+
+def install(level: int) -> tuple[InterceptHandler, int]:
+    """Put one InterceptHandler on the root logger; return it and the root's previous level."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if is_ours(handler):
+            root.removeHandler(handler)
+    handler = InterceptHandler()
+    root.addHandler(handler)
+    previous = root.level
+    root.setLevel(level)
+    return handler, previous
+
+
+def uninstall(handler: Optional[logging.Handler], previous_level: Optional[int]) -> None:
+    root = logging.getLogger()
+    if handler is not None and handler in root.handlers:
+        root.removeHandler(handler)
+    if previous_level is not None:
+        root.setLevel(previous_level)

@@ -1,0 +1,1 @@
+"""The original specification's import paths, kept for existing apps."""

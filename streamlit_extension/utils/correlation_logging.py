@@ -1,0 +1,23 @@
+"""The original specification's public module: existing apps import these names from here.
+
+The implementation lives in the package's own modules (``context``, ``operations``,
+``configure``); this module only gathers the names.
+"""
+
+from __future__ import annotations
+
+from ..configure import LoggingHandle, setup_logging
+from ..context import CorrelationIDManager, correlation_scope
+from ..operations import StructuredLogger, correlation_logger, with_correlation_logging
+from ..stdlib import InterceptHandler
+
+__all__ = [
+    "CorrelationIDManager",
+    "InterceptHandler",
+    "LoggingHandle",
+    "StructuredLogger",
+    "correlation_logger",
+    "correlation_scope",
+    "setup_logging",
+    "with_correlation_logging",
+]

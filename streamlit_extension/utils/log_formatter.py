@@ -1,0 +1,59 @@
+"""Stdlib-side helpers for apps that keep their own ``logging`` handlers.
+
+- ``JSONFormatter`` writes the flat schema (the same as ``json_format="flat"``).
+- ``CorrelationFilter`` adds ``correlation_id``, ``session_id`` and ``user_id`` to records.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from typing import Any, Iterable, Optional
+
+from ..context import ambient_fields, current_correlation_id
+from ..errors import error_context
+from ..patcher.correlation import ANONYMOUS
+from ..patcher.redaction import DEFAULT_REDACT_KEYS, KeyRedactor
+from ..patcher.sanitize import sanitize_extra
+from ..stdlib import record_extras
+from ..sinks.flat import CORRELATION_FIELDS, OPERATION_FIELDS, add_extras, encode_line, iso_utc_ms
+
+
+class CorrelationFilter(logging.Filter):
+    """Adds the correlation fields to every record it sees; never filters anything out."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        ambient = ambient_fields() or {}
+        if getattr(record, "correlation_id", None) is None:
+            record.correlation_id = current_correlation_id()
+        if getattr(record, "session_id", None) is None:
+            record.session_id = ambient.get("session_id")
+        if getattr(record, "user_id", None) is None:
+            record.user_id = ambient.get("user_id") or ANONYMOUS
+        return True
+
+
+class JSONFormatter(logging.Formatter):
+    """Formats a stdlib record as one flat strict-JSON line, with secret keys redacted."""
+
+    def __init__(self, *args: Any, redact_keys: Optional[Iterable[str]] = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._redactor = KeyRedactor(DEFAULT_REDACT_KEYS if redact_keys is None else redact_keys)
+
+    def format(self, record: logging.LogRecord) -> str:
+        extra = record_extras(record)
+        if extra.get("correlation_id") is None:
+            extra["correlation_id"] = current_correlation_id()
+        if extra.get("error") is None and record.exc_info and record.exc_info[1] is not None:
+            extra["error"] = error_context(record.exc_info[1], record.exc_info[2])
+        sanitize_extra(extra, self._redactor)
+        moment = datetime.datetime.fromtimestamp(record.created, datetime.timezone.utc)
+        out: dict[str, Any] = {"timestamp": iso_utc_ms(moment), "level": record.levelname, "message": record.getMessage()}
+        for key in CORRELATION_FIELDS:
+            out[key] = extra.get(key)
+        if out["user_id"] is None:
+            out["user_id"] = ANONYMOUS
+        for key in OPERATION_FIELDS:
+            out[key] = extra.get(key)
+        out.update(logger=record.name, module=record.module, function=record.funcName, line=record.lineno)
+        return encode_line(add_extras(out, extra), self._redactor)

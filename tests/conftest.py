@@ -1,0 +1,50 @@
+"""Test isolation: every test starts with a bare loguru logger and stdlib root logger.
+
+Like loguru's own suite, we remove every handler and our patcher after each test, so no test
+leaks sinks, context or root-logger changes into the next.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+import pytest
+from loguru import logger
+
+from streamlit_extension import _state
+from streamlit_extension.context import correlation_id_var, operation_var
+from streamlit_extension.stdlib import is_ours
+
+os.environ["TZ"] = "UTC"
+time.tzset()
+
+_ENV = ("LOG_FILE", "LOG_LEVEL", "LOG_FORMAT", "LOG_ROTATION", "LOG_RETENTION", "LOG_COMPRESSION", "LOG_CONSOLE")
+
+
+def _reset() -> None:
+    handle = _state.get("setup")
+    if handle is not None:
+        handle.close()
+    logger.remove()
+    logger.configure(patcher=lambda record: None, extra={})
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if is_ours(handler):
+            root.removeHandler(handler)
+    root.setLevel(logging.WARNING)
+
+
+@pytest.fixture(autouse=True)
+def clean_logging(monkeypatch):
+    for name in _ENV:
+        monkeypatch.delenv(name, raising=False)
+    _reset()
+    cid_token = correlation_id_var.set(None)
+    op_token = operation_var.set(None)
+    yield
+    _reset()
+    correlation_id_var.reset(cid_token)
+    operation_var.reset(op_token)
+
