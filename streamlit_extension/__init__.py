@@ -31,3 +31,14 @@ __all__ = [
     "setup_logging",
     "with_correlation_logging",
 ]
+
+_STREAMLIT_NAMES = {"init_streamlit_logging", "run_in_thread", "ContextThreadPoolExecutor"}
+
+
+def __getattr__(name: str):
+    # Imported on first use: the core must not pay for importing Streamlit.
+    if name in _STREAMLIT_NAMES:
+        from . import integration
+
+        return getattr(integration, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Optional, Union
 
 from loguru import logger
 
-from . import _state, stdlib
+from . import _report, _state, stdlib
 from .patcher import MARKER as PATCHER_MARKER
 from .patcher import build_patcher
 from .patcher.redaction import DEFAULT_REDACT_KEYS, KeyRedactor
@@ -263,12 +264,26 @@ def setup_logging(
         redact_keys=frozenset(KeyRedactor(DEFAULT_REDACT_KEYS if redact_keys is None else redact_keys).keys),
     )
     with _lock:
-        current: Optional[LoggingHandle] = _state.get("setup")
+        handle: Optional[LoggingHandle] = _state.get("setup")
         # A handle made before a module reload holds the old patcher and classes: replace it.
-        if current is not None and getattr(current, "_token", None) is _TOKEN and current.is_current(config):
-            return current
-        if current is not None:
-            current.close()
-        handle = _install(config)
-        _state.put("setup", handle)
-        return handle
+        if handle is None or getattr(handle, "_token", None) is not _TOKEN or not handle.is_current(config):
+            if handle is not None:
+                handle.close()
+            handle = _install(config)
+            _state.put("setup", handle)
+    if "streamlit" in sys.modules:
+        _install_streamlit()
+    return handle
+
+
+def _install_streamlit() -> None:
+    """Inside a Streamlit app: per-run correlation, identity and Streamlit's own loggers."""
+    try:
+        from .integration import install
+    except ImportError as exc:  # an unsupported Streamlit version: core logging still works
+        _report.notice_once("streamlit-import", f"Streamlit integration unavailable ({_report.describe(exc)})")
+        return
+    try:
+        install()
+    except Exception as exc:
+        _report.notice_once("streamlit-install", f"Streamlit integration failed ({_report.describe(exc)})")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Callable, Iterator, Mapping, NamedTuple, Optional
+from typing import Any, Iterator, Mapping, NamedTuple, Optional, Protocol
 
 from . import _report, _state
 from .validators import is_valid_id
@@ -31,23 +31,30 @@ operation_var: ContextVar[Optional[OperationFrame]] = _state.persistent(
     "operation_var", lambda: ContextVar("streamlit_extension_operation", default=None)
 )
 
-# Where the fields come from when no scope set them: the current Streamlit script run fills
-# correlation_id, session_id, user_id, page... Returns None outside such a run.
-AmbientProvider = Callable[[], Optional[Mapping[str, Any]]]
-_ambient: list[AmbientProvider] = _state.persistent("ambient_providers", list)
+class AmbientSource(Protocol):
+    """Where record fields come from when no scope set them (the current Streamlit run)."""
+
+    def fields(self) -> Optional[Mapping[str, Any]]:
+        """``correlation_id``, ``session_id``, ``user_id``, ``operation``... or None."""
+
+    def set_correlation_id(self, value: str) -> bool:
+        """Make ``value`` current for the rest of the ambient scope; False if there is none."""
 
 
-def set_ambient_provider(provider: Optional[AmbientProvider]) -> None:
-    """Install (or with None, clear) the one fallback source of record fields."""
-    _ambient[:] = [] if provider is None else [provider]
+_ambient: list[AmbientSource] = _state.persistent("ambient_sources", list)
+
+
+def set_ambient_source(source: Optional[AmbientSource]) -> None:
+    """Install (or with None, clear) the one ambient source."""
+    _ambient[:] = [] if source is None else [source]
 
 
 def ambient_fields() -> Optional[Mapping[str, Any]]:
-    """The ambient fields for the current thread, or None (also if the provider fails)."""
+    """The ambient fields for the current thread, or None (also if the source fails)."""
     if not _ambient:
         return None
     try:
-        return _ambient[0]()
+        return _ambient[0].fields()
     except Exception as exc:
         _report.notice_once("ambient", f"context lookup failed ({_report.describe(exc)})")
         return None
@@ -61,6 +68,23 @@ def current_correlation_id() -> Optional[str]:
         if fields:
             value = fields.get("correlation_id")
     return value
+
+
+def current_operation_id() -> Optional[str]:
+    """The innermost operation's id: a tracked operation, else the ambient run's."""
+    frame = operation_var.get()
+    if frame is not None:
+        return frame.operation_id
+    fields = ambient_fields() if _ambient else None
+    return fields.get("operation_id") if fields else None
+
+
+def _set_ambient_id(value: str) -> bool:
+    try:
+        return _ambient[0].set_correlation_id(value)
+    except Exception as exc:
+        _report.notice_once("ambient-set", f"context update failed ({_report.describe(exc)})")
+        return False
 
 
 def new_id(prefix: str) -> str:
@@ -97,7 +121,10 @@ class CorrelationIDManager:
     def set_correlation_id(correlation_id: str) -> str:
         """Make ``correlation_id`` current until the context ends; an invalid id is replaced."""
         value = checked_id(correlation_id, source="set_correlation_id")
-        correlation_id_var.set(value)
+        # Inside a Streamlit run the run is the scope: a contextvar set here would leak into
+        # the next run when Streamlit reuses the thread.
+        if not (_ambient and correlation_id_var.get() is None and _set_ambient_id(value)):
+            correlation_id_var.set(value)
         return value
 
     @staticmethod

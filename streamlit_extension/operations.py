@@ -16,7 +16,14 @@ from typing import Any, Callable, Mapping, Optional, TypeVar, Union
 from loguru import logger
 
 from . import _report
-from .context import OperationFrame, correlation_id_var, current_correlation_id, new_id, operation_var
+from .context import (
+    OperationFrame,
+    correlation_id_var,
+    current_correlation_id,
+    current_operation_id,
+    new_id,
+    operation_var,
+)
 from .errors import control_flow_outcome, error_context, normalize_error
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -77,8 +84,8 @@ class _OperationScope:
         cid = current_correlation_id()
         # A top-level operation outside any scope or run is its own interaction.
         self._cid_token = None if cid is not None else correlation_id_var.set(cid := new_id("req"))
-        parent = operation_var.get()
-        frame = OperationFrame(self._name, new_id("op"), parent.operation_id if parent else None)
+        # The parent is the enclosing operation, or the Streamlit script run itself.
+        frame = OperationFrame(self._name, new_id("op"), current_operation_id())
         self._op_token = operation_var.set(frame)
         self._ctx = logger.contextualize(
             operation=frame.name, operation_id=frame.operation_id, parent_operation_id=frame.parent_operation_id

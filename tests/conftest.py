@@ -14,7 +14,7 @@ import pytest
 from loguru import logger
 
 from streamlit_extension import _state
-from streamlit_extension.context import correlation_id_var, operation_var
+from streamlit_extension.context import correlation_id_var, operation_var, set_ambient_source
 from streamlit_extension.stdlib import is_ours
 
 os.environ["TZ"] = "UTC"
@@ -27,6 +27,7 @@ def _reset() -> None:
     handle = _state.get("setup")
     if handle is not None:
         handle.close()
+    set_ambient_source(None)
     logger.remove()
     logger.configure(patcher=lambda record: None, extra={})
     root = logging.getLogger()

@@ -220,15 +220,19 @@ def test_failing_patcher_step_never_raises_and_record_is_written(tmp_path, capsy
     path = tmp_path / "app.jsonl"
     setup_logging(log_path=str(path), console=False, json_format="flat")
 
-    def broken():
-        raise RuntimeError("ambient lookup exploded")
+    class Broken:
+        def fields(self):
+            raise RuntimeError("ambient lookup exploded")
 
-    context.set_ambient_provider(broken)
+        def set_correlation_id(self, value):
+            raise RuntimeError("ambient update exploded")
+
+    context.set_ambient_source(Broken())
     try:
         for _ in range(3):
             logger.info("still written")
     finally:
-        context.set_ambient_provider(None)
+        context.set_ambient_source(None)
     records = read_json_lines(path)
     assert [r["message"] for r in records] == ["still written"] * 3
     assert records[0]["user_id"] == "anonymous"

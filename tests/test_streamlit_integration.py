@@ -1,0 +1,163 @@
+"""The Streamlit integration against a real ``streamlit run`` server, over the websocket protocol."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from .helpers import read_json_lines
+from .support.streamlit_server import StreamlitServer, StreamlitSession
+
+APP = Path(__file__).parent / "apps" / "integration_app.py"
+TRUSTED = '{"X-Forwarded-Email": "email"}'
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    logs = tmp_path_factory.mktemp("integration-logs")
+    env = {**os.environ, "LOG_FILE": str(logs / "app.jsonl"), "LOG_FORMAT": "flat", "LOG_LEVEL": "INFO",
+           "XDG_STATE_HOME": str(logs / "state")}
+    with StreamlitServer(APP, env=env, cwd=str(logs), extra_args=["--server.trustedUserHeaders", TRUSTED]) as srv:
+        srv.log_file = logs / "app.jsonl"
+        yield srv
+
+
+def records_of(server, session_id):
+    return [r for r in read_json_lines(server.log_file) if r["session_id"] == session_id]
+
+
+def runs(records):
+    """correlation_id -> that run's records, in file order."""
+    grouped = defaultdict(list)
+    for r in records:
+        grouped[r["correlation_id"]].append(r)
+    return grouped
+
+
+def drive(server, steps, headers=None):
+    async def scenario():
+        async with StreamlitSession(server, headers=headers or {}) as session:
+            for step in steps:
+                await step(session)
+            return session.session_id
+
+    return asyncio.run(scenario())
+
+
+def test_each_run_is_one_interaction_with_start_and_end(server):
+    sid = drive(server, [lambda s: s.rerun(), lambda s: s.rerun()],
+                headers={"X-Forwarded-Email": "ann@example.com", "X-Request-ID": "proxy-req-1",
+                         "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"})
+    records = records_of(server, sid)
+    grouped = runs(records)
+    assert len(grouped) == 3  # page load + two reruns
+    for cid, group in grouped.items():
+        assert cid.startswith("req_")
+        lifecycle = [r for r in group if r["operation"] == "script_run" and r["event"]]
+        assert [r["event"] for r in lifecycle] == ["start", "complete"]
+        assert lifecycle[-1]["duration_ms"] > 0
+        assert lifecycle[-1]["metadata"] == {"page": "integration_app"}
+        assert {r["operation_id"] for r in group if r["operation"] == "script_run"} == {lifecycle[0]["operation_id"]}
+        messages = [r["message"] for r in group]
+        assert "page start" in messages and "legacy page line" in messages
+    user_ids = {r["user_id"] for r in records}
+    assert len(user_ids) == 1 and user_ids.pop().startswith("user_")
+    assert {r["request_id"] for r in records} == {"proxy-req-1"}
+    assert {r["trace_id"] for r in records} == {"4bf92f3577b34da6a3ce929d0e0e4736"}
+    assert "ann@example.com" not in server.log_file.read_text()
+
+
+def test_rerun_stop_and_failure_outcomes(server):
+    async def scenario():
+        async with StreamlitSession(server) as session:
+            await session.click_button("rerun")
+            await session.click_button("stop")
+            await session.rerun()  # st.stop() ended the page before the next buttons
+            result = await session.click_button("boom")
+            return session.session_id, result
+
+    sid, boom = asyncio.run(scenario())
+    assert boom.exceptions and "page exploded" in boom.exceptions[0]  # Streamlit still shows it
+    ends = [r for r in records_of(server, sid) if r["operation"] == "script_run" and r["event"] in ("complete", "failed")]
+    outcomes = [(r["event"], (r["metadata"] or {}).get("outcome")) for r in ends]
+    assert outcomes == [("complete", None), ("complete", "rerun"), ("complete", None), ("complete", "stop"),
+                        ("complete", None), ("failed", None)]
+    failed = ends[-1]
+    assert failed["level"] == "ERROR" and failed["success"] is False
+    assert failed["error"]["type"] == "ValueError" and failed["error"]["message"] == "page exploded"
+    assert 'raise ValueError("page exploded")' in failed["error"]["traceback"]
+    # The rerun's two runs share a thread but not an id.
+    assert len({r["correlation_id"] for r in ends}) == 6
+
+
+def test_session_state_user_id_wins(server):
+    sid = drive(server, [lambda s: s.set_text_input("user_id", "carol"), lambda s: s.rerun()],
+                headers={"X-Forwarded-Email": "carol@example.com"})
+    records = records_of(server, sid)
+    first_run = records[0]["correlation_id"]
+    assert {r["user_id"] for r in records if r["correlation_id"] == first_run} == {records[0]["user_id"]}
+    assert records[0]["user_id"].startswith("user_")
+    assert records[-1]["user_id"] == "carol"
+
+
+def test_worker_threads_keep_the_pages_correlation(server):
+    sid = drive(server, [lambda s: s.click_button("work")])
+    records = records_of(server, sid)
+    spawn = [r for r in records if r["operation"] == "spawn" and r["event"] == "start"][0]
+    workers = [r for r in records if r["message"] in ("worker thread", "pool task 0", "pool task 1", "pool task 2")]
+    assert len(workers) == 4
+    for r in workers:
+        assert r["correlation_id"] == spawn["correlation_id"]
+        assert r["session_id"] == sid
+        assert (r["operation"], r["operation_id"]) == ("spawn", spawn["operation_id"])
+    # A plain thread has no context: it is logged, honestly, without the page's ids.
+    bare = [r for r in read_json_lines(server.log_file) if r["message"] == "bare thread"]
+    assert bare and bare[-1]["correlation_id"] is None and bare[-1]["session_id"] is None
+
+
+def test_fragment_rerun_gets_its_own_correlation_id(server):
+    sid = drive(server, [lambda s: s.click_button("fragment")])
+    records = records_of(server, sid)
+    click = [r for r in records if r["message"] == "fragment click"]
+    assert len(click) == 1
+    page_load = records[0]["correlation_id"]
+    assert click[0]["correlation_id"] != page_load
+    assert click[0]["operation"] == "script_run"
+
+
+def test_streamlits_own_loggers_are_routed_exactly_once(server):
+    sid = drive(server, [lambda s: s.rerun()])
+    probes = [r for r in records_of(server, sid) if r["message"] == "streamlit probe line"]
+    assert len(probes) == 2  # one per run, never duplicated
+    assert probes[0]["logger"] == "streamlit.probe" and probes[0]["level"] == "WARNING"
+    assert probes[0]["correlation_id"] != probes[1]["correlation_id"]
+    # Streamlit's own console handler no longer prints it in its own format.
+    assert "WARNING streamlit.probe: streamlit probe line" not in server.logs()
+
+
+def test_bare_mode_and_foreign_threads_never_warn(tmp_path):
+    script = tmp_path / "bare.py"
+    script.write_text(
+        "import logging, threading\n"
+        "import streamlit\n"
+        "from loguru import logger\n"
+        "from streamlit_extension import init_streamlit_logging, correlation_logger, run_in_thread\n"
+        "init_streamlit_logging(log_path='bare.jsonl', json_format='flat')\n"
+        "logger.info('bare main')\n"
+        "logging.getLogger('legacy').warning('bare legacy')\n"
+        "correlation_logger.info('op', 'bare structured')\n"
+        "t = threading.Thread(target=lambda: logger.info('bare thread')); t.start(); t.join()\n"
+        "run_in_thread(lambda: logger.info('bare worker')).result()\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "ScriptRunContext" not in done.stderr + done.stdout
+    records = read_json_lines(tmp_path / "bare.jsonl")
+    assert [r["message"] for r in records] == ["bare main", "bare legacy", "bare structured", "bare thread", "bare worker"]
+    assert all(r["session_id"] is None and r["user_id"] == "anonymous" for r in records)
