@@ -1,0 +1,9 @@
+"""The demo app's pages, run by ``st.navigation`` in ``streamlit_extension/app.py``.
+
+Each module defines one ``render_*_page()`` function and calls it when Streamlit executes the
+file as a page script; importing the module (in tests, say) renders nothing.
+
+Not named ``pages/``: Streamlit treats a ``pages/`` folder next to the entrypoint as a legacy
+multipage app, and then runs a page file directly, without the entrypoint (no logging setup, no
+sidebar), whenever a session opens on a non-default page (always so under AppTest).
+"""

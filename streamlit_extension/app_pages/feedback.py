@@ -1,0 +1,32 @@
+"""How the demo pages run a change and tell the user how it went.
+
+A refused change shows its reason at once. A successful one is remembered in session state and
+shown after the ``st.rerun()`` that redraws the page with fresh data.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import streamlit as st
+
+from streamlit_extension.demo_store import ValidationError
+
+
+def attempt(action: Callable[[], Any], success: str, flash_key: str) -> bool:
+    """Run ``action``; True (and ``success`` kept for the next run) unless it was refused."""
+    try:
+        action()
+    except ValidationError as exc:
+        # The decorated function has already logged the failure; the user gets the reason.
+        st.error(str(exc))
+        return False
+    st.session_state[flash_key] = success
+    return True
+
+
+def show_flash(flash_key: str) -> None:
+    """Show, once, the success message the previous run left."""
+    message = st.session_state.pop(flash_key, None)
+    if message:
+        st.success(message)
