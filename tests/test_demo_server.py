@@ -1,0 +1,132 @@
+"""The demo app under a real ``streamlit run`` server: many sessions at once, and real browsers.
+
+AppTest can't prove that sessions are told apart (every instance reports the same session id,
+and it isn't thread-safe), so these tests start the server on loopback and drive it like
+browsers do.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from .helpers import read_json_lines
+from .support.streamlit_server import StreamlitServer, run_sessions, step_rerun
+
+APP = Path(__file__).resolve().parents[1] / "streamlit_extension" / "app.py"
+TRUSTED = '{"X-Forwarded-Email": "email"}'
+SESSIONS = 8
+RERUNS = 3
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    root = tmp_path_factory.mktemp("demo")
+    env = {
+        **os.environ,
+        "LOG_FILE": str(root / "logs" / "app.jsonl"),
+        "LOG_FORMAT": "flat",
+        "DEMO_DB_PATH": str(root / "data" / "app.db"),
+        "XDG_STATE_HOME": str(root / "state"),
+    }
+    with StreamlitServer(APP, env=env, cwd=str(root), extra_args=["--server.trustedUserHeaders", TRUSTED]) as server:
+        server.log_file = root / "logs" / "app.jsonl"
+        yield server
+
+
+def test_concurrent_sessions_are_told_apart(demo):
+    transcripts = run_sessions(
+        demo, SESSIONS, [step_rerun()] * RERUNS,
+        headers_fn=lambda i: {"X-Forwarded-Email": f"person{i}@example.com"},
+    )
+    session_ids = [t.session_id for t in transcripts]
+    assert len(set(session_ids)) == SESSIONS
+    assert all(result.ok for t in transcripts for result in t.results)
+
+    records = read_json_lines(demo.log_file)
+    by_session = defaultdict(list)
+    sessions_of_cid = defaultdict(set)
+    for r in records:
+        by_session[r["session_id"]].append(r)
+        if r["correlation_id"] is not None:
+            sessions_of_cid[r["correlation_id"]].add(r["session_id"])
+
+    users = set()
+    for sid in session_ids:
+        mine = by_session[sid]
+        (user,) = {r["user_id"] for r in mine}  # one user per session
+        assert user.startswith("user_")
+        users.add(user)
+        starts = [r for r in mine if r["operation"] == "script_run" and r["event"] == "start"]
+        ends = [r for r in mine if r["operation"] == "script_run" and r["event"] in ("complete", "failed")]
+        assert len(starts) == len(ends) == 1 + RERUNS  # page load + reruns, each begun and ended
+        assert len({r["correlation_id"] for r in starts}) == 1 + RERUNS  # every run its own id
+        assert {r["correlation_id"] for r in ends} == {r["correlation_id"] for r in starts}
+        pages = [r for r in mine if r["operation"] == "render_clients_page" and r["event"] == "complete"]
+        assert len(pages) == 1 + RERUNS
+        for page in pages:  # the page operation nests under its run
+            run = [s for s in starts if s["correlation_id"] == page["correlation_id"]][0]
+            assert page["parent_operation_id"] == run["operation_id"]
+    assert len(users) == SESSIONS  # distinct people, distinct ids
+
+    crossing = {cid: sids for cid, sids in sessions_of_cid.items() if len(sids) != 1}
+    assert crossing == {}  # no correlation id appears in two sessions
+    assert "@example.com" not in demo.log_file.read_text()  # no raw e-mail address anywhere
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-dev-shm-usage",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+async def _sign_in_and_fill(page, url: str, user: str, client_key: str) -> None:
+    await page.goto(url)
+    await page.get_by_role("button", name="Create client").wait_for(timeout=60_000)
+    await page.get_by_label("Sign in as…").click()  # st.selectbox is a combobox
+    await page.get_by_role("option", name=user, exact=True).click()
+    await page.get_by_text(f"Signed in as {user}").wait_for(timeout=30_000)
+    form = page.get_by_test_id("stForm").first
+    await form.get_by_label("Client key").fill(client_key)
+    await form.get_by_label("Name", exact=True).fill(f"{user.title()} Corp")
+    await form.get_by_label("E-mail").fill(f"{user}@example.com")
+
+
+def test_two_browsers_create_clients_at_the_same_time(demo):
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is not installed (Debian package 'chromium'; .ci/run installs it)")
+    playwright = pytest.importorskip("playwright.async_api", reason="the 'playwright' package is not installed")
+    import asyncio
+
+    async def scenario():
+        async with playwright.async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            try:
+                pages = [await (await browser.new_context()).new_page() for _ in range(2)]
+                people = [("alice", "ALICE1"), ("bob", "BOB1")]
+                await asyncio.gather(*(
+                    _sign_in_and_fill(page, demo.url, user, key) for page, (user, key) in zip(pages, people)
+                ))
+                # Both submits go out together: two sessions' runs overlap on the server.
+                await asyncio.gather(*(page.get_by_role("button", name="Create client").click() for page in pages))
+                for page, (_, key) in zip(pages, people):
+                    await page.get_by_text(f"Client {key} created").wait_for(timeout=30_000)
+            finally:
+                await browser.close()
+
+    asyncio.run(scenario())
+    records = read_json_lines(demo.log_file)
+    completions = [r for r in records if r["operation"] == "create_client" and r["event"] == "complete"]
+    by_key = {r["metadata"]["client_key"]: r for r in completions}
+    alice, bob = by_key["ALICE1"], by_key["BOB1"]
+    assert (alice["user_id"], bob["user_id"]) == ("alice", "bob")
+    assert alice["session_id"] != bob["session_id"]
+    assert alice["correlation_id"] != bob["correlation_id"]
+    for done in (alice, bob):
+        run = [r for r in records if r["correlation_id"] == done["correlation_id"]]
+        assert {r["session_id"] for r in run} == {done["session_id"]}
+        assert any(r["logger"] == "streamlit_extension.demo_store" for r in run)  # legacy line, same id
