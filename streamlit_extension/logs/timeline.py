@@ -1,0 +1,202 @@
+"""From records to interactions: the nesting, timing and outcome of one correlation id.
+
+Shared by the CLI and the Log Explorer, so both tell the same story: operations nest by
+``parent_operation_id``, spans come from ``start`` and ``complete``/``failed`` records, and an
+interaction's duration and outcome are its ``script_run``'s when it has one.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Optional
+
+RUN_OPERATION = "script_run"
+_END_EVENTS = ("complete", "failed")
+
+
+def parse_time(timestamp: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+
+
+@dataclass
+class Span:
+    """One operation of an interaction, placed in time (milliseconds from the first record)."""
+
+    operation: str
+    operation_id: str
+    parent_operation_id: Optional[str]
+    depth: int
+    start_ms: float
+    duration_ms: Optional[float]
+    outcome: str  # "complete", "failed", "rerun", "stop" or "running" (no end record)
+    error: Optional[dict] = None
+
+
+@dataclass
+class Interaction:
+    """Everything one correlation id covers."""
+
+    correlation_id: str
+    records: list[dict[str, Any]]
+    session_id: Optional[str] = None
+    user_id: Optional[str] = None
+    page: Optional[str] = None
+    started: Optional[str] = None
+    duration_ms: Optional[float] = None
+    outcome: Optional[str] = None
+    spans: list[Span] = field(default_factory=list)
+    depths: dict[str, int] = field(default_factory=dict)
+
+    def depth_of(self, record: dict[str, Any]) -> int:
+        """Indentation for a record: its operation's depth (+1 inside, for plain records)."""
+        depth = self.depths.get(record.get("operation_id") or "", -1)
+        return depth if record.get("event") else depth + 1
+
+    def offset_ms(self, record: dict[str, Any]) -> float:
+        return (parse_time(record["timestamp"]) - parse_time(self.records[0]["timestamp"])).total_seconds() * 1000
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        return [r for r in self.records if isinstance(r.get("error"), dict)]
+
+
+def _most_common(values: Iterable[Any]) -> Any:
+    counts = Counter(v for v in values if v not in (None, ""))
+    return counts.most_common(1)[0][0] if counts else None
+
+
+def _depths(records: list[dict[str, Any]]) -> dict[str, int]:
+    parents: dict[str, Optional[str]] = {}
+    for r in records:
+        op_id = r.get("operation_id")
+        if op_id and op_id not in parents:
+            parents[op_id] = r.get("parent_operation_id")
+    depths: dict[str, int] = {}
+    for op_id in parents:
+        depth, seen, cursor = 0, {op_id}, parents.get(op_id)
+        while cursor in parents and cursor not in seen:  # unknown parent: a root here
+            seen.add(cursor)
+            depth += 1
+            cursor = parents[cursor]
+        depths[op_id] = depth
+    return depths
+
+
+def _outcome(end: dict[str, Any]) -> str:
+    if end.get("event") == "failed":
+        return "failed"
+    metadata = end.get("metadata")
+    outcome = metadata.get("outcome") if isinstance(metadata, dict) else None
+    return outcome or "complete"
+
+
+def _spans(records: list[dict[str, Any]], depths: dict[str, int], origin: datetime.datetime) -> list[Span]:
+    starts: dict[str, dict] = {}
+    ends: dict[str, dict] = {}
+    for r in records:
+        op_id = r.get("operation_id")
+        if not op_id or r.get("event") not in ("start", *_END_EVENTS) or op_id in ends:
+            continue
+        (starts if r["event"] == "start" else ends)[op_id] = r
+    spans = []
+    for op_id in sorted(set(starts) | set(ends), key=lambda i: (starts.get(i) or ends[i])["timestamp"]):
+        start, end = starts.get(op_id), ends.get(op_id)
+        first = start or end
+        duration = end.get("duration_ms") if end else None
+        begin = parse_time(first["timestamp"])
+        if start is None and isinstance(duration, (int, float)):
+            begin -= datetime.timedelta(milliseconds=duration)
+        spans.append(Span(
+            operation=first.get("operation") or "?",
+            operation_id=op_id,
+            parent_operation_id=first.get("parent_operation_id"),
+            depth=depths.get(op_id, 0),
+            start_ms=max((begin - origin).total_seconds() * 1000, 0.0),
+            duration_ms=duration if isinstance(duration, (int, float)) else None,
+            outcome=_outcome(end) if end else "running",
+            error=end.get("error") if end else None,
+        ))
+    return spans
+
+
+def build_interaction(correlation_id: str, records: Iterable[dict[str, Any]]) -> Interaction:
+    """The interaction of ``correlation_id`` from (at least) its records, in time order."""
+    mine = sorted((r for r in records if r.get("correlation_id") == correlation_id), key=lambda r: r["timestamp"])
+    interaction = Interaction(correlation_id=correlation_id, records=mine)
+    if not mine:
+        return interaction
+    origin = parse_time(mine[0]["timestamp"])
+    interaction.depths = _depths(mine)
+    interaction.spans = _spans(mine, interaction.depths, origin)
+    interaction.started = mine[0]["timestamp"]
+    interaction.session_id = _most_common(r.get("session_id") for r in mine)
+    interaction.user_id = _most_common(r.get("user_id") for r in mine)
+    run_end = next((r for r in reversed(mine) if r.get("operation") == RUN_OPERATION and r.get("event") in _END_EVENTS), None)
+    pages = [r.get("page") for r in mine]
+    if run_end is not None and isinstance(run_end.get("metadata"), dict):
+        pages.append(run_end["metadata"].get("page"))
+    interaction.page = _most_common(pages)
+    if run_end is not None:
+        interaction.duration_ms = run_end.get("duration_ms")
+        interaction.outcome = _outcome(run_end)
+    else:
+        interaction.duration_ms = round((parse_time(mine[-1]["timestamp"]) - origin).total_seconds() * 1000, 3)
+        interaction.outcome = "failed" if any(s.outcome == "failed" for s in interaction.spans) else None
+    return interaction
+
+
+def interactions(records: Iterable[dict[str, Any]]) -> list[Interaction]:
+    """Group records by correlation id; one Interaction each, in order of first record."""
+    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in records:
+        cid = r.get("correlation_id")
+        if cid:
+            grouped[cid].append(r)
+    built = [build_interaction(cid, group) for cid, group in grouped.items()]
+    return sorted(built, key=lambda i: i.started or "")
+
+
+@dataclass
+class OperationStats:
+    operation: str
+    count: int
+    errors: int
+    p50: Optional[float]
+    p95: Optional[float]
+    p99: Optional[float]
+
+    @property
+    def error_rate(self) -> float:
+        return self.errors / self.count if self.count else 0.0
+
+
+def percentile(sorted_values: list[float], q: float) -> Optional[float]:
+    """Nearest-rank percentile of already sorted values."""
+    if not sorted_values:
+        return None
+    rank = max(1, math.ceil(q * len(sorted_values) / 100))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+def operation_stats(records: Iterable[dict[str, Any]]) -> list[OperationStats]:
+    """Per operation: how many ended, how many failed, and p50/p95/p99 of ``duration_ms``."""
+    durations: dict[str, list[float]] = defaultdict(list)
+    counts: Counter = Counter()
+    errors: Counter = Counter()
+    for r in records:
+        if r.get("event") not in _END_EVENTS or not r.get("operation"):
+            continue
+        op = r["operation"]
+        counts[op] += 1
+        if r["event"] == "failed":
+            errors[op] += 1
+        if isinstance(r.get("duration_ms"), (int, float)):
+            durations[op].append(float(r["duration_ms"]))
+    stats = []
+    for op in sorted(counts):
+        values = sorted(durations[op])
+        stats.append(OperationStats(op, counts[op], errors[op], percentile(values, 50), percentile(values, 95), percentile(values, 99)))
+    return stats
