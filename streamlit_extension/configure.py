@@ -23,6 +23,7 @@ from .patcher.redaction import DEFAULT_REDACT_KEYS, KeyRedactor
 from .sinks.console import ConsoleStream, console_format
 from .sinks.files import ResilientFileSink, make_file_sink
 from .sinks.flat import make_flat_format
+from .sinks.naming import resolve_path
 
 JSON_FORMATS = ("loguru", "flat")
 COMPRESSIONS = ("gz", "bz2", "xz", "lzma", "tar", "tar.gz", "tar.bz2", "tar.xz", "zip")
@@ -55,6 +56,7 @@ class LoggingConfig:
     retention: Any
     compression: Any
     console: bool
+    per_process: bool
     intercept_stdlib: bool
     redact_keys: frozenset
 
@@ -140,7 +142,13 @@ class LoggingHandle:
 
     @property
     def log_path(self) -> Optional[str]:
+        """The configured path (a pattern: per-process tag and placeholders not applied)."""
         return self.config.log_path
+
+    @property
+    def file_path(self) -> Optional[str]:
+        """The file this process writes to (before rotation renames it)."""
+        return self.file_sink.path if self.file_sink is not None else None
 
     def is_current(self, config: LoggingConfig) -> bool:
         """Still installed, exactly as ``config`` asks?"""
@@ -205,7 +213,9 @@ def _install(config: LoggingConfig) -> LoggingHandle:
     file_sink = None
     if config.log_path:
         file_sink = ResilientFileSink(
-            config.log_path, rotation=config.rotation, retention=config.retention, compression=config.compression
+            resolve_path(config.log_path, config.per_process),
+            rotation=config.rotation, retention=config.retention, compression=config.compression,
+            pattern=config.log_path,
         )
         if config.json_format == "flat":
             sink_ids.append(logger.add(file_sink, format=make_flat_format(redactor), colorize=False, **common))
@@ -233,11 +243,14 @@ def setup_logging(
     compression: Any = EnvDefault("LOG_COMPRESSION", "gz"),
     console: bool = EnvDefault("LOG_CONSOLE", True),  # type: ignore[assignment]
     intercept_stdlib: bool = True,
+    per_process: bool = EnvDefault("LOG_PER_PROCESS", True),  # type: ignore[assignment]
     redact_keys: Optional[Iterable[str]] = None,
 ) -> LoggingHandle:
     """Configure correlation logging; safe to call on every Streamlit rerun.
 
-    ``log_path=None`` (or ``LOG_FILE=""``) writes no file; ``rotation``/``retention``/
+    ``log_path=None`` (or ``LOG_FILE=""``) writes no file. Each process writes its own file,
+    ``<stem>.<host>-<pid><suffix>``, unless ``per_process=False`` (``LOG_PER_PROCESS=0``) pins the
+    name; ``{pid}`` and ``{host}`` in the path are filled in. ``rotation``/``retention``/
     ``compression=None`` turn that feature off. ``redact_keys`` replaces the default deny-list
     (extend it with ``DEFAULT_REDACT_KEYS | {...}``). Raises ``ValueError`` for a bad argument.
     """
@@ -260,6 +273,7 @@ def setup_logging(
             "compression", _from_env(compression, _parse_optional), f"one of {', '.join(COMPRESSIONS)}, a callable or None"
         ),
         console=bool(_from_env(console, _parse_bool("LOG_CONSOLE"))),
+        per_process=bool(_from_env(per_process, _parse_bool("LOG_PER_PROCESS"))),
         intercept_stdlib=bool(intercept_stdlib),
         redact_keys=frozenset(KeyRedactor(DEFAULT_REDACT_KEYS if redact_keys is None else redact_keys).keys),
     )

@@ -41,6 +41,8 @@ def _reset() -> None:
 def clean_logging(monkeypatch):
     for name in _ENV:
         monkeypatch.delenv(name, raising=False)
+    # Most tests read the file they named; per-process naming has tests of its own.
+    monkeypatch.setenv("LOG_PER_PROCESS", "0")
     _reset()
     cid_token = correlation_id_var.set(None)
     op_token = operation_var.set(None)

@@ -31,6 +31,7 @@ def demo(tmp_path_factory):
         "LOG_FORMAT": "flat",
         "DEMO_DB_PATH": str(root / "data" / "app.db"),
         "XDG_STATE_HOME": str(root / "state"),
+        "LOG_PER_PROCESS": "0",  # one server process: read its file by name
     }
     with StreamlitServer(APP, env=env, cwd=str(root), extra_args=["--server.trustedUserHeaders", TRUSTED]) as server:
         server.log_file = root / "logs" / "app.jsonl"

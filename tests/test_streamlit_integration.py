@@ -22,7 +22,7 @@ TRUSTED = '{"X-Forwarded-Email": "email"}'
 def server(tmp_path_factory):
     logs = tmp_path_factory.mktemp("integration-logs")
     env = {**os.environ, "LOG_FILE": str(logs / "app.jsonl"), "LOG_FORMAT": "flat", "LOG_LEVEL": "INFO",
-           "XDG_STATE_HOME": str(logs / "state")}
+           "XDG_STATE_HOME": str(logs / "state"), "LOG_PER_PROCESS": "0"}
     with StreamlitServer(APP, env=env, cwd=str(logs), extra_args=["--server.trustedUserHeaders", TRUSTED]) as srv:
         srv.log_file = logs / "app.jsonl"
         yield srv

@@ -10,7 +10,6 @@ trace over hundreds of MB costs about what ``zcat | grep -F`` does.
 from __future__ import annotations
 
 import datetime
-import gzip
 import heapq
 import json
 import zlib
@@ -75,9 +74,38 @@ def find_log_files(paths: Iterable[PathLike] = (DEFAULT_PATH,)) -> list[Path]:
     return found
 
 
-def _open(path: Path):
-    # Read-only, binary: the bytes are searched before anything is decoded.
-    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+def _gzip_chunks(handle, path: Path, stats: ReadStats) -> Iterator[bytes]:
+    """Decompressed chunks of a gzip stream (several members allowed), up to any damage."""
+    decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        while True:
+            data = handle.read(CHUNK_SIZE)
+            if not data:
+                break
+            while data:
+                out = decompressor.decompress(data)
+                if out:
+                    yield out
+                data = decompressor.unused_data  # the next member of a concatenated file
+                if data:
+                    decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        if not decompressor.eof:
+            raise EOFError("compressed file ended before the end-of-stream marker")
+    except (zlib.error, EOFError) as exc:
+        # Everything before the damage was already yielded: a crash mid-compression loses only the tail.
+        stats.skip(path, "unreadable compressed data")
+        stats.errors.append((str(path), f"stopped early: {exc}"))
+
+
+def _chunks(handle, path: Path, stats: ReadStats) -> Iterator[bytes]:
+    if path.suffix == ".gz":
+        yield from _gzip_chunks(handle, path, stats)
+        return
+    while True:
+        data = handle.read(CHUNK_SIZE)
+        if not data:
+            return
+        yield data
 
 
 def _matching_lines(block: bytes, needle: bytes) -> Iterator[bytes]:
@@ -93,21 +121,21 @@ def _matching_lines(block: bytes, needle: bytes) -> Iterator[bytes]:
 def raw_lines(path: Path, needle: Optional[bytes], stats: ReadStats) -> Iterator[bytes]:
     """Complete lines of one file (only those containing ``needle``, if given). Never raises."""
     try:
-        handle = _open(path)
+        handle = open(path, "rb")  # read-only, binary: bytes are searched before decoding
     except OSError as exc:
         stats.errors.append((str(path), exc.strerror or str(exc)))
         return
     stats.files += 1
     pending = b""
     with handle:
+        chunks = _chunks(handle, path, stats)
         while True:
             try:
-                chunk = handle.read(CHUNK_SIZE)
-            except (OSError, EOFError, zlib.error) as exc:  # a truncated or corrupt .gz
-                stats.skip(path, "unreadable compressed data")
-                stats.errors.append((str(path), f"stopped early: {exc}"))
+                chunk = next(chunks, None)
+            except OSError as exc:  # e.g. an I/O error mid-file: keep what was read
+                stats.errors.append((str(path), f"stopped early: {exc.strerror or exc}"))
                 break
-            if not chunk:
+            if chunk is None:
                 break
             block = pending + chunk
             cut = block.rfind(b"\n")

@@ -96,13 +96,15 @@ def _outcome(end: dict[str, Any]) -> str:
 def _spans(records: list[dict[str, Any]], depths: dict[str, int], origin: datetime.datetime) -> list[Span]:
     starts: dict[str, dict] = {}
     ends: dict[str, dict] = {}
+    order: dict[str, None] = {}  # first appearance; timestamps tie within a millisecond
     for r in records:
         op_id = r.get("operation_id")
         if not op_id or r.get("event") not in ("start", *_END_EVENTS) or op_id in ends:
             continue
+        order.setdefault(op_id)
         (starts if r["event"] == "start" else ends)[op_id] = r
     spans = []
-    for op_id in sorted(set(starts) | set(ends), key=lambda i: (starts.get(i) or ends[i])["timestamp"]):
+    for op_id in order:
         start, end = starts.get(op_id), ends.get(op_id)
         first = start or end
         duration = end.get("duration_ms") if end else None

@@ -8,23 +8,34 @@ is reported with the number of records lost meanwhile.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any, Optional
 
 from loguru._file_sink import FileSink  # the one private import: loguru has no public file sink
 
 from .. import _report
+from .compression import BackgroundCompressor, remove_stale_temporaries
+from .retention import AppRetention
 
 RETRY_SECONDS = 1.0
 
 
-def make_file_sink(path: str, **options: Any) -> FileSink:
-    """loguru's FileSink, opened on first write; raises ValueError/TypeError on bad options."""
-    # Without rotation, compression would only run on close and gzip the live file each
-    # time setup runs again.
-    if options.get("rotation") is None:
-        options["compression"] = None
-    return FileSink(path, delay=True, errors="backslashreplace", **options)
+def make_file_sink(path: str, *, rotation: Any = None, retention: Any = None, compression: Any = None,
+                   pattern: Optional[str] = None) -> FileSink:
+    """loguru's FileSink, opened on first write; raises ValueError/TypeError on bad options.
+
+    ``pattern`` is the name before per-process resolution: retention covers every process's
+    rotated files of it.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    if rotation is None:
+        # Compression would only run on close and gzip the live file whenever setup reruns.
+        compression = None
+    if retention is not None and not callable(retention):
+        retention = AppRetention(pattern or path, folder, retention)
+    return FileSink(path, rotation=rotation, retention=retention, compression=compression,
+                    delay=True, errors="backslashreplace")
 
 
 class ResilientFileSink:
@@ -32,8 +43,11 @@ class ResilientFileSink:
 
     def __init__(self, path: str, **options: Any) -> None:
         self.path = path
-        self._options = options
-        self._sink: Optional[FileSink] = make_file_sink(path, **dict(options))
+        remove_stale_temporaries(os.path.dirname(os.path.abspath(path)))
+        # One worker for this file, kept across reopenings so close() can wait for it.
+        self.compressor = BackgroundCompressor.for_option(options.get("compression")) if options.get("rotation") else None
+        self._options = {**options, "compression": self.compressor or options.get("compression")}
+        self._sink: Optional[FileSink] = make_file_sink(path, **self._options)
         self._failing = False
         self._retry_at = 0.0
         self.dropped = 0
@@ -44,7 +58,7 @@ class ResilientFileSink:
             if time.monotonic() < self._retry_at:
                 self.dropped += 1
                 return
-            sink = self._sink = make_file_sink(self.path, **dict(self._options))
+            sink = self._sink = make_file_sink(self.path, **self._options)
         try:
             sink.write(message)
         except Exception as exc:
@@ -73,12 +87,15 @@ class ResilientFileSink:
             )
 
     def stop(self) -> None:
+        """Close the file, then wait (bounded) for rotated files still being compressed."""
         if self._sink is not None:
             try:
                 self._sink.stop()
             except Exception as exc:
                 _report.notice(f"closing log file {self.path} failed ({_report.describe(exc)})")
             self._sink = None
+        if self.compressor is not None and not self.compressor.drain():
+            _report.notice(f"compression of rotated {self.path} files did not finish; they stay uncompressed")
 
     def __repr__(self) -> str:
         return f"ResilientFileSink({self.path!r})"

@@ -1,0 +1,137 @@
+"""Compression of rotated log files, off the logging caller's thread.
+
+loguru compresses inside the write that triggered rotation, with the handler lock held: every
+thread that logs waits (~400 ms for 10 MB). Here the rotating write only queues the file; one
+background thread compresses it into ``<file>.gz.tmp``, renames that to ``<file>.gz`` and only
+then removes the plain file. So a half-written archive never carries the final name, and if
+the process ends first the plain file is still there. At interpreter exit, pending work gets a
+bounded time to finish.
+"""
+
+from __future__ import annotations
+
+import atexit
+import bz2
+import gzip
+import lzma
+import os
+import queue
+import shutil
+import threading
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from .. import _report, _state
+
+TMP_SUFFIX = ".tmp"
+EXIT_TIMEOUT = 30.0
+OPENERS: dict[str, Callable] = {
+    "gz": lambda path: gzip.open(path, "wb", compresslevel=6),
+    "bz2": lambda path: bz2.open(path, "wb"),
+    "xz": lambda path: lzma.open(path, "wb", format=lzma.FORMAT_XZ),
+    "lzma": lambda path: lzma.open(path, "wb", format=lzma.FORMAT_ALONE),
+}
+
+
+def compress_file(path: str, extension: str) -> Optional[str]:
+    """Compress ``path`` to ``path.<extension>`` atomically; the plain file goes last."""
+    target = f"{path}.{extension}"
+    temporary = target + TMP_SUFFIX
+    try:
+        with open(path, "rb") as source, OPENERS[extension](temporary) as sink:
+            shutil.copyfileobj(source, sink, 1 << 20)
+        with open(temporary, "rb") as done:
+            os.fsync(done.fileno())
+        os.replace(temporary, target)
+        os.remove(path)
+        return target
+    except FileNotFoundError:  # removed meanwhile (retention): nothing to keep
+        _remove_quietly(temporary)
+        return None
+    except Exception as exc:
+        _remove_quietly(temporary)
+        _report.notice_once(f"compress:{extension}", f"could not compress {path} ({_report.describe(exc)}); it stays uncompressed")
+        return None
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+def remove_stale_temporaries(folder: str) -> None:
+    """Drop ``*.tmp`` archives a killed process left; their plain files are still there."""
+    try:
+        for leftover in Path(folder).glob(f"*{TMP_SUFFIX}"):
+            if any(leftover.name.endswith(f".{ext}{TMP_SUFFIX}") for ext in OPENERS):
+                _remove_quietly(str(leftover))
+    except OSError:
+        pass
+
+
+class BackgroundCompressor:
+    """A loguru ``compression=`` callable that hands each rotated file to one worker thread."""
+
+    def __init__(self, extension: str) -> None:
+        if extension not in OPENERS:
+            raise ValueError(f"background compression supports {', '.join(OPENERS)}, not {extension!r}")
+        self.extension = extension
+        self._queue: "queue.Queue[str]" = queue.Queue()
+        self._lock = threading.Lock()
+        self._worker: Optional[threading.Thread] = None
+
+    @classmethod
+    def for_option(cls, compression: Any) -> Optional["BackgroundCompressor"]:
+        """A compressor for a ``compression=`` string it supports ("gz", ".xz"...), else None."""
+        if isinstance(compression, str) and compression.strip().lstrip(".") in OPENERS:
+            return cls(compression.strip().lstrip("."))
+        return None
+
+    def __call__(self, path: str) -> None:
+        self._queue.put(path)
+        with self._lock:
+            if self._worker is None or not self._worker.is_alive():
+                self._worker = threading.Thread(target=self._work, name="streamlit_extension-compress", daemon=True)
+                self._worker.start()
+        _pending().add(self)
+
+    def _work(self) -> None:
+        while True:
+            try:
+                path = self._queue.get(timeout=1.0)
+            except queue.Empty:
+                return  # idle: the next rotation starts a new worker
+            try:
+                compress_file(path, self.extension)
+            finally:
+                self._queue.task_done()
+
+    def drain(self, timeout: float = EXIT_TIMEOUT) -> bool:
+        """Wait until queued files are compressed; False if ``timeout`` ran out first."""
+        done = threading.Event()
+
+        def wait() -> None:
+            self._queue.join()
+            done.set()
+
+        threading.Thread(target=wait, daemon=True).start()
+        return done.wait(timeout)
+
+    def __repr__(self) -> str:
+        return f"BackgroundCompressor({self.extension!r})"
+
+
+def _pending() -> "set[BackgroundCompressor]":
+    return _state.persistent("compressors", set)
+
+
+def _drain_all_at_exit() -> None:
+    for compressor in list(_pending()):
+        compressor.drain(EXIT_TIMEOUT)
+
+
+if not _state.get("compression_atexit"):
+    atexit.register(_drain_all_at_exit)
+    _state.put("compression_atexit", True)

@@ -1,0 +1,46 @@
+"""File names: one file per process by default, and which rotated files are this app's.
+
+Several ``streamlit run`` replicas or worker processes rotating one file lose or duplicate lines
+(loguru #365, #1145), so ``logs/app.jsonl`` becomes ``logs/app.<host>-<pid>.jsonl`` unless the
+name is pinned (``per_process=False``, or a path that already uses ``{pid}``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from pathlib import Path
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+# loguru renames a rotated file to <root>.<YYYY-MM-DD_HH-MM-SS_ffffff>[.N]<ext>
+_STAMP = r"\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d_\d{6}(?:\.\d+)?"
+ARCHIVE_EXTENSIONS = ("gz", "bz2", "xz", "lzma", "zip", "tar", "tar.gz", "tar.bz2", "tar.xz")
+
+
+def process_tag() -> str:
+    """``<host>-<pid>``, safe in a file name."""
+    host = _UNSAFE.sub("-", socket.gethostname()).strip("-") or "host"
+    return f"{host}-{os.getpid()}"
+
+
+def resolve_path(pattern: str, per_process: bool) -> str:
+    """The file this process writes: placeholders ``{pid}``/``{host}`` filled, tag added if asked."""
+    host = _UNSAFE.sub("-", socket.gethostname()).strip("-") or "host"
+    path = pattern.replace("{pid}", str(os.getpid())).replace("{host}", host)
+    if per_process and "{pid}" not in pattern:
+        base = Path(path)
+        suffix = "".join(base.suffixes[-1:]) or ".jsonl"
+        stem = base.name[: -len(suffix)] if base.name.endswith(suffix) else base.name
+        path = str(base.with_name(f"{stem}.{process_tag()}{suffix}"))
+    return path
+
+
+def rotated_file_regex(pattern: str) -> re.Pattern:
+    """Matches rotated (optionally compressed) files of this app, from any process."""
+    base = Path(pattern.replace("{pid}", "").replace("{host}", ""))
+    suffix = "".join(base.suffixes[-1:]) or ""
+    stem = base.name[: -len(suffix)] if suffix else base.name
+    stem = stem.rstrip(".-_")
+    archives = "|".join(re.escape(ext) for ext in ARCHIVE_EXTENSIONS)
+    return re.compile(rf"{re.escape(stem)}(?:[.\-_][A-Za-z0-9_.-]*?)?\.{_STAMP}{re.escape(suffix)}(?:\.(?:{archives}))?")

@@ -1,0 +1,67 @@
+"""Retention that removes only this app's rotated files, from every process.
+
+loguru's own retention globs around the current file name, so with one file per process a
+replica's rotated files would be cleaned only by that replica, and a pinned ``app.jsonl`` would
+also match other apps' ``app.*.jsonl``. This one matches rotated names exactly (see ``naming``)
+and never touches a live file.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+from loguru._string_parsers import parse_duration  # the same syntax loguru accepts
+
+from .. import _report
+from .naming import rotated_file_regex
+
+
+class AppRetention:
+    """A loguru ``retention=`` callable: keep N rotated files, or those younger than a duration."""
+
+    def __init__(self, pattern: str, folder: str, retention: Any) -> None:
+        self._folder = Path(folder)
+        self._regex = rotated_file_regex(pattern)
+        self.count: Optional[int] = None
+        self.seconds: Optional[float] = None
+        if isinstance(retention, bool):
+            raise TypeError("retention must be a duration, a count or a callable, not a bool")
+        if isinstance(retention, int):
+            self.count = retention
+        elif isinstance(retention, datetime.timedelta):
+            self.seconds = retention.total_seconds()
+        elif isinstance(retention, str):
+            interval = parse_duration(retention)
+            if interval is None:
+                raise ValueError(f"Cannot parse retention from: {retention!r}")
+            self.seconds = interval.total_seconds()
+        else:
+            raise TypeError(f"Cannot infer retention for objects of type: {type(retention).__name__!r}")
+
+    def rotated_files(self) -> list[tuple[float, Path]]:
+        """This app's rotated files in the folder with their mtimes, newest first."""
+        found = []
+        for entry in os.scandir(self._folder):
+            if self._regex.fullmatch(entry.name):
+                try:
+                    found.append((entry.stat().st_mtime, Path(entry.path)))
+                except FileNotFoundError:  # compressed or removed by another process meanwhile
+                    continue
+        return sorted(found, reverse=True)
+
+    def __call__(self, _loguru_candidates: list[str]) -> None:
+        try:
+            files = self.rotated_files()
+            if self.count is not None:
+                doomed = [path for _, path in files[self.count :]]
+            else:
+                cutoff = time.time() - (self.seconds or 0)
+                doomed = [path for mtime, path in files if mtime < cutoff]
+            for path in doomed:
+                path.unlink(missing_ok=True)
+        except OSError as exc:
+            _report.notice_once("retention", f"log retention failed ({_report.describe(exc)})")

@@ -1,0 +1,104 @@
+"""The reader: both formats, plain and .gz, merged in time order, and damage counted, never raised."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+from loguru import logger
+
+from streamlit_extension import correlation_logger, correlation_scope, setup_logging
+from streamlit_extension.logs import LogPathError, ReadStats, build_interaction, operation_stats, read_records
+
+
+def flat(ts: str, message: str, **fields) -> str:
+    return json.dumps({"timestamp": ts, "level": "INFO", "message": message, **fields}) + "\n"
+
+
+def test_mixed_formats_plain_and_gz_merge_in_time_order(tmp_path):
+    handle = setup_logging(log_path=str(tmp_path / "a.jsonl"), console=False)  # loguru format
+    with correlation_scope("req_mixed000001"):
+        logger.bind(client_id=1).info("first")
+    handle.close()
+    (tmp_path / "b.jsonl").write_text(flat("2000-01-01T00:00:00.000Z", "oldest", correlation_id="req_mixed000001"))
+    with gzip.open(tmp_path / "c.2000-01-02_00-00-00_000000.jsonl.gz", "wt") as gz:
+        gz.write(flat("2000-01-02T00:00:00.000Z", "middle", correlation_id="req_mixed000001"))
+    stats = ReadStats()
+    records = list(read_records([tmp_path], stats=stats))
+    assert [r["message"] for r in records] == ["oldest", "middle", "first"]
+    newest = records[-1]
+    assert newest["correlation_id"] == "req_mixed000001" and newest["client_id"] == 1
+    assert newest["timestamp"].endswith("Z") and newest["level"] == "INFO"
+    assert newest["function"] == "test_mixed_formats_plain_and_gz_merge_in_time_order"
+    assert (stats.files, stats.records, stats.skipped_total) == (3, 3, 0)
+
+
+def test_truncated_and_corrupt_lines_are_skipped_and_counted(tmp_path):
+    good = flat("2024-01-01T00:00:00.000Z", "good one") + flat("2024-01-01T00:00:01.000Z", "good two")
+    (tmp_path / "app.jsonl").write_bytes(
+        good.encode() + b'{"not json at all\n' + b"\xff\xfe invalid utf-8\n" + b"[1, 2]\n"
+        + b'{"timestamp": "2024-01-01T00:00:02.000Z", "lev'  # crash mid-write: no newline
+    )
+    stats = ReadStats()
+    records = list(read_records([tmp_path / "app.jsonl"], stats=stats))
+    assert [r["message"] for r in records] == ["good one", "good two"]
+    assert stats.skipped == {"corrupt line": 2, "not a log record": 1, "incomplete last line": 1}
+    assert "skipped 4 lines" in stats.summary()
+
+
+def test_truncated_gzip_keeps_what_it_could_read(tmp_path):
+    body = "".join(flat(f"2024-01-01T00:00:{i:02d}.000Z", f"m{i}") for i in range(50)).encode()
+    compressed = gzip.compress(body)
+    (tmp_path / "app.2024-01-01_00-00-00_000000.jsonl.gz").write_bytes(compressed[: len(compressed) // 2])
+    stats = ReadStats()
+    records = list(read_records([tmp_path], stats=stats))
+    assert 0 < len(records) < 50
+    assert stats.errors and "stopped early" in stats.errors[0][1]
+
+
+def test_needle_prefilter_reads_only_matching_records(tmp_path):
+    lines = "".join(flat(f"2024-01-01T00:00:{i % 60:02d}.000Z", f"m{i}", correlation_id=f"req_{i % 7:012d}")
+                    for i in range(700))
+    (tmp_path / "app.jsonl").write_text(lines)
+    stats = ReadStats()
+    found = list(read_records([tmp_path], needle="req_000000000003", stats=stats))
+    assert len(found) == 100 and {r["correlation_id"] for r in found} == {"req_000000000003"}
+    assert stats.lines == 700 and stats.records == 100  # the other 600 were never parsed
+
+
+def test_a_file_being_written_is_fine(tmp_path):
+    handle = setup_logging(log_path=str(tmp_path / "live.jsonl"), json_format="flat", console=False)
+    logger.info("one")
+    reader = read_records([tmp_path])
+    logger.info("two")  # written while the reader is open
+    assert [r["message"] for r in reader] in (["one"], ["one", "two"])
+    handle.close()
+
+
+def test_missing_path_raises_a_clear_error(tmp_path):
+    with pytest.raises(LogPathError, match="no such file or directory"):
+        read_records([tmp_path / "nope"])
+
+
+def test_interaction_nesting_and_stats_from_real_logs(tmp_path):
+    handle = setup_logging(log_path=str(tmp_path / "app.jsonl"), json_format="flat", console=False)
+    with correlation_scope("req_timeline0001"):
+        with correlation_logger.track_operation("page"):
+            with correlation_logger.track_operation("load"):
+                logger.info("loading")
+            with pytest.raises(KeyError):
+                with correlation_logger.track_operation("save"):
+                    raise KeyError("row")
+    handle.close()
+    records = list(read_records([tmp_path]))
+    interaction = build_interaction("req_timeline0001", records)
+    assert [(s.operation, s.depth, s.outcome) for s in interaction.spans] == [
+        ("page", 0, "complete"), ("load", 1, "complete"), ("save", 1, "failed")]
+    assert interaction.outcome == "failed"
+    loading = [r for r in interaction.records if r["message"] == "loading"][0]
+    assert interaction.depth_of(loading) == 2
+    assert interaction.errors[0]["error"]["type"] == "KeyError"
+    by_op = {s.operation: s for s in operation_stats(records)}
+    assert (by_op["save"].count, by_op["save"].errors, by_op["save"].error_rate) == (1, 1, 1.0)
+    assert by_op["page"].p50 >= by_op["load"].p50
