@@ -18,11 +18,12 @@ from loguru import logger
 
 from . import _report, _state, stdlib
 from .patcher import MARKER as PATCHER_MARKER
-from .patcher import build_patcher
+from .patcher import Sanitizer, build_patcher
 from .patcher.redaction import DEFAULT_REDACT_KEYS, KeyRedactor
+from .patcher.values import ValueRedactor
 from .sinks.console import ConsoleStream, console_format
 from .sinks.files import ResilientFileSink, make_file_sink
-from .sinks.flat import make_flat_format
+from .sinks.flat import loguru_text_format, make_flat_format
 from .sinks.naming import resolve_path
 
 JSON_FORMATS = ("loguru", "flat")
@@ -59,6 +60,7 @@ class LoggingConfig:
     per_process: bool
     intercept_stdlib: bool
     redact_keys: frozenset
+    redact_emails: bool
 
 
 def _from_env(value: Any, parse: Callable[[str], Any]) -> Any:
@@ -139,6 +141,7 @@ class LoggingHandle:
         self._previous_root_level = previous_root_level
         self._token = _TOKEN
         self.closed = False
+        self.value_redactor: Optional[ValueRedactor] = None
 
     @property
     def log_path(self) -> Optional[str]:
@@ -196,11 +199,12 @@ def _no_patcher(record: dict) -> None:
 
 def _install(config: LoggingConfig) -> LoggingHandle:
     redactor = KeyRedactor(config.redact_keys)
+    values = ValueRedactor(emails=config.redact_emails)
     previous = getattr(getattr(logger, "_core", None), "patcher", None)
     chained = getattr(previous, PATCHER_MARKER) if hasattr(previous, PATCHER_MARKER) else previous
     if chained is _no_patcher:
         chained = None
-    patcher = build_patcher(redactor, chained)
+    patcher = build_patcher(Sanitizer(redactor, values), chained)
     logger.configure(patcher=patcher)
 
     try:
@@ -220,14 +224,16 @@ def _install(config: LoggingConfig) -> LoggingHandle:
         if config.json_format == "flat":
             sink_ids.append(logger.add(file_sink, format=make_flat_format(redactor), colorize=False, **common))
         else:
-            sink_ids.append(logger.add(file_sink, serialize=True, colorize=False, **common))
+            sink_ids.append(logger.add(file_sink, format=loguru_text_format, serialize=True, colorize=False, **common))
     if config.console:
         sink_ids.append(logger.add(ConsoleStream(), format=console_format, colorize=None, **common))
 
     intercept, previous_level = None, None
     if config.intercept_stdlib:
         intercept, previous_level = stdlib.install(_std_level(config.level))
-    return LoggingHandle(config, tuple(sink_ids), file_sink, patcher, chained, intercept, previous_level)
+    handle = LoggingHandle(config, tuple(sink_ids), file_sink, patcher, chained, intercept, previous_level)
+    handle.value_redactor = values  # the Streamlit side registers st.secrets here
+    return handle
 
 
 _lock: threading.RLock = _state.persistent("setup_lock", threading.RLock)
@@ -245,6 +251,7 @@ def setup_logging(
     intercept_stdlib: bool = True,
     per_process: bool = EnvDefault("LOG_PER_PROCESS", True),  # type: ignore[assignment]
     redact_keys: Optional[Iterable[str]] = None,
+    redact_emails: bool = EnvDefault("LOG_REDACT_EMAILS", True),  # type: ignore[assignment]
 ) -> LoggingHandle:
     """Configure correlation logging; safe to call on every Streamlit rerun.
 
@@ -276,6 +283,7 @@ def setup_logging(
         per_process=bool(_from_env(per_process, _parse_bool("LOG_PER_PROCESS"))),
         intercept_stdlib=bool(intercept_stdlib),
         redact_keys=frozenset(KeyRedactor(DEFAULT_REDACT_KEYS if redact_keys is None else redact_keys).keys),
+        redact_emails=bool(_from_env(redact_emails, _parse_bool("LOG_REDACT_EMAILS"))),
     )
     with _lock:
         handle: Optional[LoggingHandle] = _state.get("setup")

@@ -72,3 +72,77 @@ def test_the_key_list_is_configurable(tmp_path):
 def test_redact_keys_must_not_be_a_single_string():
     with pytest.raises(ValueError, match="^redact_keys: expected an iterable"):
         setup_logging(log_path=None, redact_keys="password")
+
+
+SHAPED = {
+    "bearer": ("Authorization: Bearer abcDEF1234567890xyz", "abcDEF1234567890xyz"),
+    "jwt": ("jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N", "eyJzdWIiOiIxMjM0NTY3ODkwIn0"),
+    "query": ("GET /cb?code=1&access_token=tok-998877&x=2", "tok-998877"),
+    "url": ("db at postgres://app:hunter22@db.internal/app", "hunter22"),
+    "aws": ("key AKIAIOSFODNN7EXAMPLE in use", "AKIAIOSFODNN7EXAMPLE"),
+    "pem": ("-----BEGIN RSA PRIVATE KEY-----\nMIIEpQIBAAKCAQEA\n-----END RSA PRIVATE KEY-----", "MIIEpQIBAAKCAQEA"),
+    "card": ("paid with 4111 1111 1111 1111 today", "4111 1111 1111 1111"),
+    "email": ("mail ann.lee@example.co.uk soon", "ann.lee@example.co.uk"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SHAPED))
+def test_value_patterns_are_masked(kind):
+    from streamlit_extension.patcher.values import ValueRedactor
+
+    text, secret = SHAPED[kind]
+    masked = ValueRedactor().redact(text)
+    assert secret not in masked and "[REDACTED]" in masked
+
+
+@pytest.mark.parametrize("text", [
+    "order 1234567890123 shipped",  # 13 digits, not Luhn-valid
+    "released 2024-05-01 at 12:30:45",
+    "x=1 and y = 2",
+    "plain words, nothing secret",
+])
+def test_ordinary_values_survive(text):
+    from streamlit_extension.patcher.values import ValueRedactor
+
+    assert ValueRedactor().redact(text) == text
+
+
+def test_emails_can_be_kept():
+    from streamlit_extension.patcher.values import ValueRedactor
+
+    assert ValueRedactor(emails=False).redact("mail ann@example.com") == "mail ann@example.com"
+
+
+@pytest.mark.parametrize("json_format", ["flat", "loguru"])
+def test_shaped_secrets_never_reach_file_or_console(tmp_path, capsys, json_format):
+    path = tmp_path / "app.jsonl"
+    handle = setup_logging(log_path=str(path), json_format=json_format, console=True)
+    for kind, (text, _) in SHAPED.items():
+        logger.bind(detail={"note": text}, top=text).info("{}: {}", kind, text)
+        try:
+            raise ValueError(f"failed with {text}")
+        except ValueError:
+            logger.exception("boom")
+            logging.getLogger("legacy").exception("legacy boom %s", text)
+        with pytest.raises(RuntimeError):
+            with correlation_logger.track_operation("op", {"why": text}):
+                raise RuntimeError(text)
+    handle.close()
+    written, err = path.read_text(), capsys.readouterr().err
+    for kind, (_, secret) in SHAPED.items():
+        assert secret not in written, kind
+        assert secret not in err, kind
+
+
+def test_oversized_values_are_capped_with_a_marker(tmp_path):
+    from streamlit_extension.patcher.sanitize import MAX_FIELD_CHARS, MAX_RECORD_CHARS
+
+    path = tmp_path / "app.jsonl"
+    handle = setup_logging(log_path=str(path), json_format="flat", console=False)
+    huge = "x" * (50 * 1024 * 1024)
+    logger.bind(blob=huge, many=["y" * MAX_FIELD_CHARS] * 40).info(huge)
+    handle.close()
+    (record,) = read_json_lines(path)
+    assert len(path.read_bytes()) < MAX_RECORD_CHARS + 64 * 1024
+    assert record["message"].endswith(f"…[truncated {len(huge) - MAX_FIELD_CHARS} chars]")
+    assert "[truncated: record size limit]" in record["many"]

@@ -1,7 +1,7 @@
 """The patcher: every record passes through here once, before any sink sees it.
 
-Steps, in order: correlation fields → error context → (value-pattern redaction, later) →
-key redaction and JSON-safety. A step that raises is reported once and skipped, so the record is
+Steps, in order: correlation fields → error context → redaction (secret keys, and secret
+shapes in every string), size caps and JSON-safety. A step that raises is reported once and skipped, so the record is
 still written with what could be computed; loguru itself would let the exception reach the app.
 """
 
@@ -13,7 +13,7 @@ from .. import _report
 from .correlation import add_correlation
 from .errors import add_error_context
 from .redaction import REDACTED, KeyRedactor
-from .sanitize import json_safe, sanitize_extra
+from .sanitize import Sanitizer, json_safe
 
 Step = Callable[[dict], None]
 MARKER = "_streamlit_extension_patcher"
@@ -35,14 +35,13 @@ def _safe_fallback(record: dict, redactor: Optional[KeyRedactor]) -> None:
             extra[key] = json_safe(value, None)
 
 
-def build_patcher(redactor: Optional[KeyRedactor], chained: Optional[Callable] = None) -> Callable[[dict], None]:
+def build_patcher(sanitizer: Sanitizer, chained: Optional[Callable] = None) -> Callable[[dict], None]:
     """Compose our steps; ``chained`` is a patcher the app had installed, run first."""
     steps: list[Step] = [add_correlation, add_error_context]
     if chained is not None:
         steps.insert(0, chained)
-
-    def sanitize(record: dict) -> None:
-        sanitize_extra(record["extra"], redactor)
+    redactor = sanitizer.keys
+    sanitize = sanitizer.record
 
     steps.append(sanitize)
     frozen: Sequence[Step] = tuple(steps)
@@ -66,4 +65,4 @@ def build_patcher(redactor: Optional[KeyRedactor], chained: Optional[Callable] =
     return patcher
 
 
-__all__ = ["KeyRedactor", "build_patcher", "MARKER"]
+__all__ = ["KeyRedactor", "MARKER", "Sanitizer", "build_patcher"]

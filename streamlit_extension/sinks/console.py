@@ -10,7 +10,7 @@ import sys
 
 _TEMPLATE = (
     "<green>{time:HH:mm:ss.SSS}</green> | <level>{level: <8}</level> | <cyan>{se_cid}</cyan> | "
-    "{name}:{function}:{line} - <level>{se_text}</level>\n{exception}"
+    "{name}:{function}:{line} - <level>{se_text}</level>\n"
 )
 
 
@@ -35,7 +35,8 @@ def console_format(record: dict) -> str:
         duration = extra.get("duration_ms")
         text += f" {duration} ms]" if duration is not None else "]"
     error = extra.get("error")
-    if record["exception"] is None and isinstance(error, dict) and error.get("traceback"):
+    # The redacted traceback from extra, never loguru's own rendering of the exception.
+    if isinstance(error, dict) and error.get("traceback"):
         text += "\n" + _indent(str(error["traceback"])).rstrip("\n")
     record["se_cid"] = escape_control(str(extra.get("correlation_id") or "-"))
     record["se_text"] = text

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 from typing import Any, Optional
 
 from ..patcher.redaction import KeyRedactor
@@ -25,11 +26,19 @@ _UTC = datetime.timezone.utc
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
 
+_second: tuple[int, str] = (-1, "")  # the last second formatted: most records share it
+
+
 def iso_utc_ms(moment: datetime.datetime) -> str:
-    """``2024-05-01T12:00:00.123Z``: UTC, millisecond precision."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(_UTC).replace(tzinfo=None)
-    return moment.isoformat(timespec="milliseconds") + "Z"
+    """``2024-05-01T12:00:00.123Z``: UTC, millisecond precision (naive means UTC)."""
+    global _second
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=_UTC)
+    second = math.floor(moment.timestamp())
+    cached = _second
+    if cached[0] != second:
+        cached = _second = (second, datetime.datetime.fromtimestamp(second, _UTC).strftime("%Y-%m-%dT%H:%M:%S"))
+    return f"{cached[1]}.{moment.microsecond // 1000:03d}Z"
 
 
 def add_extras(out: dict, extra: dict) -> dict:
@@ -63,20 +72,35 @@ def encode_line(obj: dict, redactor: Optional[KeyRedactor] = None) -> str:
 def flat_from_loguru(record: dict) -> dict:
     extra = record["extra"]
     get = extra.get
+    # Spelled out rather than looped over FLAT_FIELDS: this runs for every record.
     out: dict[str, Any] = {
         "timestamp": iso_utc_ms(record["time"]),
         "level": record["level"].name,
         "message": record["message"],
+        "correlation_id": get("correlation_id"),
+        "session_id": get("session_id"),
+        "user_id": get("user_id"),
+        "operation": get("operation"),
+        "event": get("event"),
+        "duration_ms": get("duration_ms"),
+        "success": get("success"),
+        "metadata": get("metadata"),
+        "error": get("error"),
+        "logger": get("logger_name") or record["name"],
+        "module": record["module"],
+        "function": record["function"],
+        "line": record["line"],
     }
-    for key in CORRELATION_FIELDS:
-        out[key] = get(key)
-    for key in OPERATION_FIELDS:
-        out[key] = get(key)
-    out["logger"] = get("logger_name") or record["name"]
-    out["module"] = record["module"]
-    out["function"] = record["function"]
-    out["line"] = record["line"]
     return add_extras(out, extra)
+
+
+# The "text" of loguru's serialized line: its default layout, minus "{exception}", which would
+# render the exception outside our redaction (extra.error carries the masked traceback).
+LOGURU_TEXT = "{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {name}:{function}:{line} - {message}\n"
+
+
+def loguru_text_format(record: dict) -> str:
+    return LOGURU_TEXT
 
 
 def make_flat_format(redactor: Optional[KeyRedactor]):

@@ -14,7 +14,8 @@ from ..context import ambient_fields, current_correlation_id
 from ..errors import error_context
 from ..patcher.correlation import ANONYMOUS
 from ..patcher.redaction import DEFAULT_REDACT_KEYS, KeyRedactor
-from ..patcher.sanitize import sanitize_extra
+from ..patcher.sanitize import Sanitizer
+from ..patcher.values import ValueRedactor
 from ..stdlib import record_extras
 from ..sinks.flat import CORRELATION_FIELDS, OPERATION_FIELDS, add_extras, encode_line, iso_utc_ms
 
@@ -36,9 +37,11 @@ class CorrelationFilter(logging.Filter):
 class JSONFormatter(logging.Formatter):
     """Formats a stdlib record as one flat strict-JSON line, with secret keys redacted."""
 
-    def __init__(self, *args: Any, redact_keys: Optional[Iterable[str]] = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, redact_keys: Optional[Iterable[str]] = None, redact_emails: bool = True,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._redactor = KeyRedactor(DEFAULT_REDACT_KEYS if redact_keys is None else redact_keys)
+        self._sanitizer = Sanitizer(self._redactor, ValueRedactor(emails=redact_emails))
 
     def format(self, record: logging.LogRecord) -> str:
         extra = record_extras(record)
@@ -46,9 +49,11 @@ class JSONFormatter(logging.Formatter):
             extra["correlation_id"] = current_correlation_id()
         if extra.get("error") is None and record.exc_info and record.exc_info[1] is not None:
             extra["error"] = error_context(record.exc_info[1], record.exc_info[2])
-        sanitize_extra(extra, self._redactor)
+        budget = [self._sanitizer.max_record]
+        message = self._sanitizer.string(record.getMessage(), budget)
+        self._sanitizer.extra(extra, budget)
         moment = datetime.datetime.fromtimestamp(record.created, datetime.timezone.utc)
-        out: dict[str, Any] = {"timestamp": iso_utc_ms(moment), "level": record.levelname, "message": record.getMessage()}
+        out: dict[str, Any] = {"timestamp": iso_utc_ms(moment), "level": record.levelname, "message": message}
         for key in CORRELATION_FIELDS:
             out[key] = extra.get(key)
         if out["user_id"] is None:
