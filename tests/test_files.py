@@ -203,3 +203,23 @@ def test_stale_partial_archives_are_cleaned_and_plain_files_kept(tmp_path):
     setup_logging(log_path=str(tmp_path / "app.jsonl"), console=False)
     assert not (tmp_path / (rotated.name + ".gz.tmp")).exists()
     assert rotated.exists()
+
+
+def test_log_folder_deleted_while_running_is_recreated(tmp_path, capsys, monkeypatch):
+    import shutil
+
+    import streamlit_extension.sinks.files as files
+
+    monkeypatch.setattr(files, "CHECK_SECONDS", 0.0)  # check on every write
+    folder = tmp_path / "logs"
+    handle = setup_logging(log_path=str(folder / "app.jsonl"), json_format="flat", console=False)
+    logger.info("before")
+    shutil.rmtree(folder)
+    for i in range(5):
+        logger.info("after {}", i)
+    handle.close()
+    records = [strict(line) for line in all_lines(folder)]
+    assert [r["message"] for r in records if r.get("event") != "records_lost"] == [f"after {i}" for i in range(5)]
+    (gap,) = [r for r in records if r.get("event") == "records_lost"]
+    assert gap["lost"] == 1  # "before" went into the deleted file, and the log says so
+    assert "was deleted or replaced" in capsys.readouterr().err

@@ -139,9 +139,10 @@ def test_bad_console_env_value_is_named(monkeypatch):
 
 def test_rotation_compresses_and_none_turns_features_off(tmp_path):
     path = tmp_path / "rot.jsonl"
-    setup_logging(log_path=str(path), rotation=2000, compression="gz", console=False)
+    handle = setup_logging(log_path=str(path), rotation=2000, compression="gz", console=False)
     for i in range(100):
         logger.info("line {}", i)
+    handle.close()  # waits for the background compressions
     rotated = sorted(tmp_path.glob("rot.*.jsonl.gz"))
     assert rotated, list(tmp_path.iterdir())
     count = sum(len(gzip.open(p, "rt").read().splitlines()) for p in rotated) + len(read_json_lines(path))
@@ -211,7 +212,9 @@ def test_file_replaced_by_a_directory_never_raises_and_recovers(tmp_path, capsys
     err = capsys.readouterr().err
     assert err.count("cannot write log file") == 1
     assert "writable again; 20 records were lost" in err
-    assert [r["message"] for r in read_json_lines(blocked / "app.jsonl")] == ["back"]
+    back, gap = read_json_lines(blocked / "app.jsonl")
+    assert back["message"] == "back"
+    assert (gap["event"], gap["lost"], gap["level"]) == ("records_lost", 20, "WARNING")  # the gap is in the file too
 
 
 def test_failing_patcher_step_never_raises_and_record_is_written(tmp_path, capsys):

@@ -21,6 +21,8 @@ TRUSTED = '{"X-Forwarded-Email": "email"}'
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     logs = tmp_path_factory.mktemp("integration-logs")
+    (logs / ".streamlit").mkdir()
+    (logs / ".streamlit" / "secrets.toml").write_text('[db]\npassword = "s3cr3t-from-toml"\nport = 5432\n')
     env = {**os.environ, "LOG_FILE": str(logs / "app.jsonl"), "LOG_FORMAT": "flat", "LOG_LEVEL": "INFO",
            "XDG_STATE_HOME": str(logs / "state"), "LOG_PER_PROCESS": "0"}
     with StreamlitServer(APP, env=env, cwd=str(logs), extra_args=["--server.trustedUserHeaders", TRUSTED]) as srv:
@@ -161,3 +163,25 @@ def test_bare_mode_and_foreign_threads_never_warn(tmp_path):
     records = read_json_lines(tmp_path / "bare.jsonl")
     assert [r["message"] for r in records] == ["bare main", "bare legacy", "bare structured", "bare thread", "bare worker"]
     assert all(r["session_id"] is None and r["user_id"] == "anonymous" for r in records)
+
+
+def test_hostile_ids_are_rejected_and_never_echoed(server):
+    hostile = "evil\r\nINFO forged line \x1b[31m" + "A" * 10_000
+    sid = drive(server, [lambda s: s.set_text_input("session_id", hostile), lambda s: s.rerun()],
+                headers={"X-Request-ID": "bad id\twith tab", "traceparent": "00-" + "0" * 32 + "-" + "0" * 16 + "-01"})
+    records = records_of(server, sid)
+    assert records and all(r["session_id"] == sid for r in records)  # Streamlit's id, not the hostile one
+    assert all(r.get("request_id") is None and r.get("trace_id") is None for r in records)
+    text = server.log_file.read_text()
+    assert "forged" not in text and "bad id" not in text
+    console = server.logs(max_chars=50_000_000)
+    assert "forged" not in console and "bad id" not in console
+    assert "ignored an invalid x-request-id header" in console.lower()
+    assert "ignored an invalid session_id in session state" in console
+
+
+def test_st_secrets_values_are_never_written(server):
+    sid = drive(server, [lambda s: s.click_button("leak secret")])
+    (line,) = [r for r in records_of(server, sid) if r["message"].startswith("connecting with password")]
+    assert line["message"] == "connecting with password [REDACTED]"
+    assert "s3cr3t-from-toml" not in server.log_file.read_text()

@@ -17,6 +17,7 @@ from ..configure import LoggingHandle, setup_logging
 from ..context import set_ambient_source
 from .loggers import install_config_hook, reroute_if_needed, route_streamlit_loggers
 from .run import StreamlitRunSource, current_run
+from .secrets import register_secrets
 from .threads import ContextThreadPoolExecutor, run_in_thread
 
 
@@ -32,6 +33,8 @@ def install() -> None:
     else:
         set_ambient_source(source)
         reroute_if_needed()
+    handle = _state.get("setup")
+    register_secrets(getattr(handle, "value_redactor", None))
     ctx = get_script_run_ctx(suppress_warning=True)
     if ctx is not None:
         current_run(ctx)  # the first run of a fresh runner starts here

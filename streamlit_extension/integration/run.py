@@ -23,6 +23,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from .. import _report, _state
 from ..context import new_id
 from ..errors import error_context
+from ..validators import is_valid_id
 from .identity import app_user_id, request_fields, user_from_info
 
 RUN_ATTR = "_streamlit_extension_run"
@@ -113,7 +114,12 @@ def _session_values(ctx: Any) -> tuple[Any, Any]:
 
 def _identity(ctx: Any) -> tuple[str, str]:
     app_session, app_user = _session_values(ctx)
-    session_id = app_session if isinstance(app_session, str) and app_session else ctx.session_id
+    session_id = ctx.session_id
+    if app_session is not None:
+        if is_valid_id(app_session):
+            session_id = app_session
+        else:  # never echoed: it may carry CR/LF, escapes or 10 KB of text
+            _report.notice_once("bad-session-id", "ignored an invalid session_id in session state; using Streamlit's")
     user_id = app_user_id(app_user) or user_from_info(ctx.user_info) or _ANONYMOUS
     return session_id, user_id
 

@@ -14,7 +14,7 @@ import re
 from typing import Callable, Iterable, Optional
 
 MASK = "[REDACTED]"
-MIN_SECRET_LENGTH = 4  # shorter registered values would mask ordinary words
+MIN_SECRET_LENGTH = 6  # shorter registered values would mask ordinary words
 
 _BEARER = re.compile(r"(?i)\b(bearer|basic|token)(\s+)[A-Za-z0-9._~+/=-]{8,}")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")

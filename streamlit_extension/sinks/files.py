@@ -2,12 +2,15 @@
 wrapper that never raises into the app.
 
 A failing write (disk full, folder unwritable) drops that record, counts it, and tells stderr
-once; the file is reopened at most once a second until writing works again, and the recovery
-is reported with the number of records lost meanwhile.
+once; the file is reopened at most once a second until writing works again. Once a second it
+also checks the file is still there (a deleted folder would otherwise swallow every line). The
+recovery is reported on stderr and as a ``records_lost`` line in the file, with the count.
 """
 
 from __future__ import annotations
 
+import datetime
+import json
 import os
 import time
 from typing import Any, Optional
@@ -16,9 +19,11 @@ from loguru._file_sink import FileSink  # the one private import: loguru has no 
 
 from .. import _report
 from .compression import BackgroundCompressor, remove_stale_temporaries
+from .flat import iso_utc_ms
 from .retention import AppRetention
 
-RETRY_SECONDS = 1.0
+RETRY_SECONDS = 1.0  # how often a failing file is tried again
+CHECK_SECONDS = 1.0  # how often we check the file is still the one on disk
 
 
 def make_file_sink(path: str, *, rotation: Any = None, retention: Any = None, compression: Any = None,
@@ -50,6 +55,8 @@ class ResilientFileSink:
         self._sink: Optional[FileSink] = make_file_sink(path, **self._options)
         self._failing = False
         self._retry_at = 0.0
+        self._check_at = 0.0
+        self._since_check = 0
         self.dropped = 0
 
     def write(self, message: str) -> None:
@@ -59,26 +66,68 @@ class ResilientFileSink:
                 self.dropped += 1
                 return
             sink = self._sink = make_file_sink(self.path, **self._options)
+        now = time.monotonic()
+        if now >= self._check_at:
+            self._check_at = now + CHECK_SECONDS
+            if self._vanished(sink):
+                sink = self._sink = make_file_sink(self.path, **self._options)
         try:
             sink.write(message)
         except Exception as exc:
             self._fail(sink, exc)
             return
+        self._since_check += 1
         if self._failing:
-            self._failing = False
-            _report.notice(f"log file {self.path} is writable again; {self.dropped} records were lost")
-            self.dropped = 0
+            self._recovered(sink)
 
-    def _fail(self, sink: FileSink, exc: BaseException) -> None:
-        self.dropped += 1
-        self._sink = None
-        self._retry_at = time.monotonic() + RETRY_SECONDS
+    def _vanished(self, sink: FileSink) -> bool:
+        """Was our file deleted or replaced since the last check? Then those records are lost."""
+        handle = getattr(sink, "_file", None)
+        written, self._since_check = self._since_check, 0
+        if handle is None:
+            return False
+        try:
+            same = os.stat(self.path).st_ino == os.fstat(handle.fileno()).st_ino
+        except OSError:
+            same = False
+        if same:
+            return False
+        self._close_quietly(sink)
+        self.dropped += written
+        self._failing = True
+        _report.notice(f"log file {self.path} was deleted or replaced; reopening it")
+        return True
+
+    def _recovered(self, sink: FileSink) -> None:
+        self._failing = False
+        lost, self.dropped = self.dropped, 0
+        _report.notice(f"log file {self.path} is writable again; {lost} records were lost")
+        # The gap is recorded in the file too, so a reader of the logs sees it.
+        notice = {
+            "timestamp": iso_utc_ms(datetime.datetime.now(datetime.timezone.utc)), "level": "WARNING",
+            "message": f"{lost} log records were lost while {self.path} could not be written",
+            "correlation_id": None, "session_id": None, "user_id": None, "operation": None,
+            "event": "records_lost", "logger": "streamlit_extension.sinks.files", "lost": lost,
+        }
+        try:
+            sink.write(json.dumps(notice) + "\n")
+        except Exception:
+            pass
+
+    @staticmethod
+    def _close_quietly(sink: FileSink) -> None:
         handle = getattr(sink, "_file", None)
         if handle is not None:
             try:
                 handle.close()
             except Exception:
                 pass
+
+    def _fail(self, sink: FileSink, exc: BaseException) -> None:
+        self.dropped += 1
+        self._sink = None
+        self._retry_at = time.monotonic() + RETRY_SECONDS
+        self._close_quietly(sink)
         if not self._failing:
             self._failing = True
             _report.notice(

@@ -22,6 +22,11 @@ probe.warning("streamlit probe line")
 user = st.text_input("user_id")
 if user:
     st.session_state["user_id"] = user
+session = st.text_input("session_id")
+if session:
+    st.session_state["session_id"] = session
+if st.button("leak secret"):
+    logger.info("connecting with password {}", st.secrets["db"]["password"])
 
 if st.button("rerun") and not st.session_state.get("reran"):
     st.session_state["reran"] = True

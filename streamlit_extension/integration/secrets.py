@@ -1,0 +1,46 @@
+"""The app's own secrets: every value in ``st.secrets`` is registered for redaction.
+
+Read once per process when the integration is installed (and again if the secrets change),
+so a database password or API key from ``.streamlit/secrets.toml`` is masked wherever it shows
+up in a message, a value or a traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Optional
+
+from .. import _report, _state
+from ..patcher.values import ValueRedactor
+
+
+def _leaves(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _leaves(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _leaves(item)
+    elif isinstance(value, str):  # numbers (ports, timeouts) would mask ordinary digits
+        yield value
+
+
+def secret_values() -> list[str]:
+    """All leaf values of ``st.secrets``; empty when the app has no secrets file."""
+    import streamlit as st
+
+    secrets = st.secrets
+    try:
+        if not secrets.load_if_toml_exists():
+            return []
+        return list(_leaves(secrets.to_dict()))
+    except Exception as exc:  # a malformed secrets.toml is Streamlit's to report
+        _report.notice_once("secrets", f"could not read st.secrets for redaction ({_report.describe(exc)})")
+        return []
+
+
+def register_secrets(redactor: Optional[ValueRedactor]) -> None:
+    """Register ``st.secrets`` with ``redactor``, once per redactor."""
+    if redactor is None or _state.get("secrets_registered") is redactor:
+        return
+    redactor.register(secret_values())
+    _state.put("secrets_registered", redactor)
