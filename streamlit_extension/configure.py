@@ -61,6 +61,7 @@ class LoggingConfig:
     intercept_stdlib: bool
     redact_keys: frozenset
     redact_emails: bool
+    log_ip: bool
 
 
 def _from_env(value: Any, parse: Callable[[str], Any]) -> Any:
@@ -199,7 +200,7 @@ def _no_patcher(record: dict) -> None:
 
 def _install(config: LoggingConfig) -> LoggingHandle:
     redactor = KeyRedactor(config.redact_keys)
-    values = ValueRedactor(emails=config.redact_emails)
+    values = ValueRedactor(emails=config.redact_emails, ip="truncate" if config.log_ip else "mask")
     previous = getattr(getattr(logger, "_core", None), "patcher", None)
     chained = getattr(previous, PATCHER_MARKER) if hasattr(previous, PATCHER_MARKER) else previous
     if chained is _no_patcher:
@@ -252,6 +253,7 @@ def setup_logging(
     per_process: bool = EnvDefault("LOG_PER_PROCESS", True),  # type: ignore[assignment]
     redact_keys: Optional[Iterable[str]] = None,
     redact_emails: bool = EnvDefault("LOG_REDACT_EMAILS", True),  # type: ignore[assignment]
+    log_ip: bool = EnvDefault("LOG_IP", False),  # type: ignore[assignment]
 ) -> LoggingHandle:
     """Configure correlation logging; safe to call on every Streamlit rerun.
 
@@ -259,7 +261,9 @@ def setup_logging(
     ``<stem>.<host>-<pid><suffix>``, unless ``per_process=False`` (``LOG_PER_PROCESS=0``) pins the
     name; ``{pid}`` and ``{host}`` in the path are filled in. ``rotation``/``retention``/
     ``compression=None`` turn that feature off. ``redact_keys`` replaces the default deny-list
-    (extend it with ``DEFAULT_REDACT_KEYS | {...}``). Raises ``ValueError`` for a bad argument.
+    (extend it with ``DEFAULT_REDACT_KEYS | {...}``). IP addresses in any text are masked unless
+    ``log_ip=True``, which keeps their /24 (IPv4) or /48 (IPv6) network and adds the client's as
+    ``client_ip`` in Streamlit. Raises ``ValueError`` for a bad argument.
     """
     log_path = _from_env(log_path, lambda raw: raw or None)
     if log_path is not None:
@@ -284,6 +288,7 @@ def setup_logging(
         intercept_stdlib=bool(intercept_stdlib),
         redact_keys=frozenset(KeyRedactor(DEFAULT_REDACT_KEYS if redact_keys is None else redact_keys).keys),
         redact_emails=bool(_from_env(redact_emails, _parse_bool("LOG_REDACT_EMAILS"))),
+        log_ip=bool(_from_env(log_ip, _parse_bool("LOG_IP"))),
     )
     with _lock:
         handle: Optional[LoggingHandle] = _state.get("setup")

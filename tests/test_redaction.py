@@ -146,3 +146,18 @@ def test_oversized_values_are_capped_with_a_marker(tmp_path):
     assert len(path.read_bytes()) < MAX_RECORD_CHARS + 64 * 1024
     assert record["message"].endswith(f"…[truncated {len(huge) - MAX_FIELD_CHARS} chars]")
     assert "[truncated: record size limit]" in record["many"]
+
+
+@pytest.mark.parametrize("log_ip, expected", [
+    (False, "client [IP] and [IP] via [IP]"),
+    (True, "client 192.168.10.0/24 and 2001:db8:85a3::/48 via 127.0.0.0/24"),
+])
+def test_ip_addresses_are_masked_unless_enabled_then_truncated(tmp_path, log_ip, expected):
+    path = tmp_path / "app.jsonl"
+    handle = setup_logging(log_path=str(path), json_format="flat", console=False, log_ip=log_ip)
+    logger.info("client 192.168.10.42 and 2001:db8:85a3::8a2e:370:7334 via ::ffff:127.0.0.1")
+    logger.info("at 12:30:45 version 1.2.3")
+    handle.close()
+    first, second = read_json_lines(path)
+    assert first["message"] == expected
+    assert second["message"] == "at 12:30:45 version 1.2.3"

@@ -82,12 +82,18 @@ class RunState:
 
 
 def _connection_fields(session_id: str) -> dict[str, str]:
-    """``request_id``/``trace_id`` from the websocket handshake (constant per connection)."""
+    """``request_id``/``trace_id`` from the websocket handshake (constant per connection), and
+    ``client_ip`` when IP logging is on (the patcher truncates it to its network)."""
     if not runtime.exists():
         return {}
     client = runtime.get_instance().get_client(session_id)
     context = getattr(client, "client_context", None)
-    return request_fields(getattr(context, "headers", None) or ())
+    fields = request_fields(getattr(context, "headers", None) or ())
+    config = getattr(_state.get("setup"), "config", None)
+    remote_ip = getattr(context, "remote_ip", None)
+    if getattr(config, "log_ip", False) and isinstance(remote_ip, str):
+        fields["client_ip"] = remote_ip
+    return fields
 
 
 def _session_values(ctx: Any) -> tuple[Any, Any]:

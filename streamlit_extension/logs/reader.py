@@ -66,7 +66,9 @@ def find_log_files(paths: Iterable[PathLike] = (DEFAULT_PATH,)) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend(sorted({p for pattern in PATTERNS for p in path.glob(pattern) if p.is_file()}))
+            listed = {p for pattern in PATTERNS for p in path.glob(pattern) if p.is_file()}
+            # Mid-compression both x.jsonl and x.jsonl.gz exist; the archive is already complete.
+            found.extend(sorted(p for p in listed if p.with_name(p.name + ".gz") not in listed))
         elif path.is_file():
             found.append(path)
         else:
@@ -198,7 +200,8 @@ def _parse(line: bytes, path: Path, stats: ReadStats) -> Optional[dict[str, Any]
 
 
 def _file_records(path: Path, needle: Optional[str], stats: ReadStats) -> Iterator[dict[str, Any]]:
-    needle_bytes = needle.encode() if needle else None
+    # Matched against the raw line, so escape it as the JSON writer would have.
+    needle_bytes = json.dumps(needle, ensure_ascii=False)[1:-1].encode() if needle else None
     for line in raw_lines(path, needle_bytes, stats):
         if not line.strip():
             continue

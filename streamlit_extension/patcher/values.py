@@ -4,12 +4,15 @@ Key redaction (``redaction``) catches ``{"password": ...}``; this catches the sa
 inside messages, metadata values, exception messages and tracebacks: bearer tokens, JWTs,
 ``key=value`` secrets in URLs and query strings, credentials in URLs, AWS access keys,
 private-key blocks, card numbers (Luhn-checked, so ordinary numbers survive), e-mail addresses
-(on by default) and any literal value registered as secret (``st.secrets``). Each pattern runs
+(on by default), IP addresses (masked, or truncated to their /24 or /48 network when IP logging
+is on) and any literal value registered as secret (``st.secrets``). Each pattern runs
 only when a cheap marker is present, so ordinary text costs a few substring checks.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import itertools
 import re
 from typing import Callable, Iterable, Optional
 
@@ -25,7 +28,10 @@ _QUERY = re.compile(
 _URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s@/]+@")
 _AWS_KEY = re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b")
 _PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?:.*?-----END [A-Z0-9 ]*PRIVATE KEY-----|.*)", re.S)
-_CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
+_CARD = re.compile(r"\d(?:[ -]?\d){12,}")  # any run of 13+ digits, spaces or dashes between
+_IPV4 = re.compile(r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\d./])")
+_IPV6 = re.compile(r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{1,4})?(?![0-9A-Fa-f:.])")
+_IP_HINT = re.compile(r"\d\.\d|::|[0-9A-Fa-f]:[0-9A-Fa-f]{1,4}:")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 # Text with none of these (lower-cased) markers and no 4-digit run is clean: returned as is.
 _MARKERS = ("bearer", "basic", "token", "eyj", "=", "://", "akia", "asia", "agpa", "aida", "aroa",
@@ -44,8 +50,42 @@ def luhn_valid(digits: str) -> bool:
 
 
 def _card(match: re.Match) -> str:
-    digits = re.sub(r"[ -]", "", match.group())
-    return MASK if 13 <= len(digits) <= 19 and luhn_valid(digits) else match.group()
+    """Mask the run if a 13-19 digit stretch of it looks like a card: it starts a group (or
+    anywhere in an unseparated run), its first digit is 2-6 (the card networks), and it passes
+    Luhn. A card glued to other digits is caught; UUIDs and long zero runs are not."""
+    text = match.group()
+    groups = re.split(r"[ -]", text)
+    digits = "".join(groups)
+    if len(groups) == 1:
+        starts: Iterable[int] = range(len(digits))
+    else:  # digit offsets where a separated group begins
+        starts = itertools.accumulate((len(g) for g in groups[:-1]), initial=0)
+    for start in starts:
+        if not "2" <= digits[start : start + 1] <= "6":
+            continue
+        for size in range(13, min(len(digits) - start, 19) + 1):
+            window = digits[start : start + size]
+            if len(set(window)) > 1 and luhn_valid(window):
+                return MASK
+    return text
+
+
+def _ip(truncate: bool) -> Callable[[re.Match], str]:
+    """Mask an IP address, or with ``truncate`` keep its network (/24 for IPv4, /48 for IPv6)."""
+
+    def replace(match: re.Match) -> str:
+        text = match.group()
+        try:
+            address = ipaddress.ip_address(text)
+        except ValueError:
+            return text  # a time like 12:30:45, not an address
+        if not truncate:
+            return "[IP]"
+        address = getattr(address, "ipv4_mapped", None) or address  # ::ffff:a.b.c.d is IPv4
+        prefix = 24 if address.version == 4 else 48
+        return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+
+    return replace
 
 
 Rule = tuple[Callable[[str], bool], Callable[[str], str]]
@@ -54,7 +94,9 @@ Rule = tuple[Callable[[str], bool], Callable[[str], str]]
 class ValueRedactor:
     """Masks secrets found in strings. ``redact(text)`` returns the text unchanged when clean."""
 
-    def __init__(self, *, emails: bool = True, secrets: Iterable[str] = ()) -> None:
+    def __init__(self, *, emails: bool = True, secrets: Iterable[str] = (), ip: str = "mask") -> None:
+        if ip not in ("mask", "truncate"):
+            raise ValueError(f"ip: expected 'mask' or 'truncate', got {ip!r}")
         self.emails = emails
         self._secrets: Optional[re.Pattern] = None
         rules: list[Rule] = [
@@ -68,6 +110,9 @@ class ValueRedactor:
         ]
         if emails:
             rules.append((lambda t: "@" in t, lambda t: _EMAIL.sub(MASK, t)))
+        address = _ip(truncate=ip == "truncate")
+        rules.append((lambda t: _IP_HINT.search(t) is not None,
+                      lambda t: _IPV4.sub(address, _IPV6.sub(address, t))))
         self._rules = tuple(rules)
         self._markers = _MARKERS + (("@",) if emails else ())
         self.register(secrets)
@@ -85,7 +130,8 @@ class ValueRedactor:
         if self._secrets is not None:
             text = self._secrets.sub(MASK, text)
         lowered = text.lower()
-        if not any(marker in lowered for marker in self._markers) and _DIGITS.search(text) is None:
+        if (not any(marker in lowered for marker in self._markers) and _DIGITS.search(text) is None
+                and _IP_HINT.search(text) is None):
             return text
         for applies, apply in self._rules:
             if applies(text):

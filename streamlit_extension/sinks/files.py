@@ -60,6 +60,10 @@ class ResilientFileSink:
         self.dropped = 0
 
     def write(self, message: str) -> None:
+        if "\x85" in message or "\u2028" in message or "\u2029" in message:
+            # Valid inside JSON strings, but line-oriented readers (str.splitlines, editors)
+            # break lines there; escaping them is lossless and keeps one record per line.
+            message = message.replace("\x85", "\\u0085").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
         sink = self._sink
         if sink is None:
             if time.monotonic() < self._retry_at:

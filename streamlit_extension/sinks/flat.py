@@ -63,9 +63,6 @@ def encode_line(obj: dict, redactor: Optional[KeyRedactor] = None) -> str:
         line = _encode(obj)
     except (TypeError, ValueError, RecursionError):
         line = _encode(json_safe(obj, redactor))
-    # Valid JSON, but line-oriented tools would split there.
-    if "\u2028" in line or "\u2029" in line:
-        line = line.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
     return line
 
 
