@@ -131,3 +131,37 @@ def test_two_browsers_create_clients_at_the_same_time(demo):
         run = [r for r in records if r["correlation_id"] == done["correlation_id"]]
         assert {r["session_id"] for r in run} == {done["session_id"]}
         assert any(r["logger"] == "streamlit_extension.demo_store" for r in run)  # legacy line, same id
+
+
+HAMMER_SESSIONS = 20
+HAMMER_INTERACTIONS = 10
+
+
+def test_hammer_twenty_sessions_ten_interactions_each(demo):
+    before = {r["correlation_id"] for r in read_json_lines(demo.log_file)} if demo.log_file.exists() else set()
+    transcripts = run_sessions(
+        demo, HAMMER_SESSIONS, [step_rerun()] * HAMMER_INTERACTIONS,
+        headers_fn=lambda i: {"X-Forwarded-Email": f"hammer{i}@example.com"}, total_timeout=300,
+    )
+    assert all(result.ok for t in transcripts for result in t.results)
+    records = [r for r in read_json_lines(demo.log_file) if r["correlation_id"] not in before]
+    by_session = defaultdict(list)
+    for r in records:
+        by_session[r["session_id"]].append(r)
+    users = set()
+    for t in transcripts:
+        mine = by_session[t.session_id]
+        runs = defaultdict(list)
+        for r in mine:
+            runs[r["correlation_id"]].append(r)
+        assert len(runs) == 1 + HAMMER_INTERACTIONS
+        for cid, group in runs.items():  # every run has both its start and its end record
+            events = [r["event"] for r in group if r["operation"] == "script_run" and r["event"]]
+            assert events == ["start", "complete"], (cid, events)
+        (user,) = {r["user_id"] for r in mine}
+        users.add(user)
+    assert len(users) == HAMMER_SESSIONS
+    owners = defaultdict(set)
+    for r in records:
+        owners[r["correlation_id"]].add(r["session_id"])
+    assert all(len(sids) == 1 for sids in owners.values())  # zero cross-talk

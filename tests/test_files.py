@@ -139,10 +139,10 @@ WRITER = textwrap.dedent(
 )
 
 
-def test_four_processes_share_a_folder_without_loss(tmp_path):
+@pytest.mark.parametrize("count", [10_000, pytest.param(100_000, marks=pytest.mark.slow)])
+def test_four_processes_share_a_folder_without_loss(tmp_path, count):
     env = {**os.environ}
     env.pop("LOG_PER_PROCESS", None)
-    count = 4000
     procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path), str(n), str(count)], env=env,
                               stderr=subprocess.PIPE, text=True) for n in range(4)]
     for proc in procs:

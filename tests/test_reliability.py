@@ -73,10 +73,11 @@ def test_planted_secrets_never_appear_anywhere(tmp_path_factory, capsys, json_fo
         json.loads(line)  # still one strict JSON line each
 
 
-def test_thirty_two_threads_hammer_rotation_and_compression(tmp_path):
+@pytest.mark.parametrize("per_thread", [2000, pytest.param(20_000, marks=pytest.mark.slow)])
+def test_thirty_two_threads_hammer_rotation_and_compression(tmp_path, per_thread):
     handle = setup_logging(log_path=str(tmp_path / "app.jsonl"), json_format="flat", console=False,
                            rotation=512 * 1024, compression="gz", retention=None)
-    threads, per_thread = 32, 2000
+    threads = 32
     barrier = threading.Barrier(threads)
 
     def worker(n: int) -> None:
