@@ -62,18 +62,20 @@ class ReadStats:
 
 def find_log_files(paths: Iterable[PathLike] = (DEFAULT_PATH,)) -> list[Path]:
     """The log files named by ``paths`` (files, or folders searched for ``*.jsonl[.gz]``)."""
-    found: list[Path] = []
+    found: dict[Path, None] = {}  # ordered, and a file named twice is read once
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             listed = {p for pattern in PATTERNS for p in path.glob(pattern) if p.is_file()}
             # Mid-compression both x.jsonl and x.jsonl.gz exist; the archive is already complete.
-            found.extend(sorted(p for p in listed if p.with_name(p.name + ".gz") not in listed))
+            found.update(dict.fromkeys(sorted(p for p in listed if p.with_name(p.name + ".gz") not in listed)))
         elif path.is_file():
-            found.append(path)
+            found[path] = None
+        elif path.exists():
+            raise LogPathError(f"not a file or folder: {path}")
         else:
             raise LogPathError(f"no such file or directory: {path}")
-    return found
+    return list(found)
 
 
 def _gzip_chunks(handle, path: Path, stats: ReadStats) -> Iterator[bytes]:
@@ -95,7 +97,6 @@ def _gzip_chunks(handle, path: Path, stats: ReadStats) -> Iterator[bytes]:
             raise EOFError("compressed file ended before the end-of-stream marker")
     except (zlib.error, EOFError) as exc:
         # Everything before the damage was already yielded: a crash mid-compression loses only the tail.
-        stats.skip(path, "unreadable compressed data")
         stats.errors.append((str(path), f"stopped early: {exc}"))
 
 
@@ -188,7 +189,10 @@ def normalize(obj: Any) -> Optional[dict[str, Any]]:
     return None
 
 
-def _parse(line: bytes, path: Path, stats: ReadStats) -> Optional[dict[str, Any]]:
+def parse_line(line: bytes, path: Path, stats: ReadStats) -> Optional[dict[str, Any]]:
+    """One raw line as a flat record, or None (damage is counted in ``stats``)."""
+    if not line.strip():
+        return None
     try:
         record = normalize(json.loads(line))
     except (ValueError, RecursionError, KeyError, TypeError):  # bad JSON, bad UTF-8, too deep, odd shape
@@ -196,6 +200,8 @@ def _parse(line: bytes, path: Path, stats: ReadStats) -> Optional[dict[str, Any]
         return None
     if record is None:
         stats.skip(path, "not a log record")
+        return None
+    stats.records += 1
     return record
 
 
@@ -203,11 +209,8 @@ def _file_records(path: Path, needle: Optional[str], stats: ReadStats) -> Iterat
     # Matched against the raw line, so escape it as the JSON writer would have.
     needle_bytes = json.dumps(needle, ensure_ascii=False)[1:-1].encode() if needle else None
     for line in raw_lines(path, needle_bytes, stats):
-        if not line.strip():
-            continue
-        record = _parse(line, path, stats)
+        record = parse_line(line, path, stats)
         if record is not None:
-            stats.records += 1
             yield record
 
 

@@ -53,7 +53,7 @@ class Interaction:
     def depth_of(self, record: dict[str, Any]) -> int:
         """Indentation for a record: its operation's depth (+1 inside, for plain records)."""
         depth = self.depths.get(record.get("operation_id") or "", -1)
-        return depth if record.get("event") else depth + 1
+        return max(depth if record.get("event") else depth + 1, 0)
 
     def offset_ms(self, record: dict[str, Any]) -> float:
         return (parse_time(record["timestamp"]) - parse_time(self.records[0]["timestamp"])).total_seconds() * 1000
@@ -146,7 +146,12 @@ def build_interaction(correlation_id: str, records: Iterable[dict[str, Any]]) ->
         interaction.outcome = _outcome(run_end)
     else:
         interaction.duration_ms = round((parse_time(mine[-1]["timestamp"]) - origin).total_seconds() * 1000, 3)
-        interaction.outcome = "failed" if any(s.outcome == "failed" for s in interaction.spans) else None
+        # A nested failure the caller caught doesn't fail the interaction; a failed root does.
+        roots = [s.outcome for s in interaction.spans if s.depth == 0]
+        if "failed" in roots:
+            interaction.outcome = "failed"
+        elif roots and "running" not in roots:
+            interaction.outcome = "complete"
     return interaction
 
 

@@ -1,0 +1,702 @@
+"""``st-logs``: read the correlation logs from a terminal (also ``python -m streamlit_extension.logs``).
+
+    st-logs trace REQ_ID [PATH ...]      one interaction's timeline, nested by operation
+    st-logs session SESSION_ID [PATH ...] the interactions of one Streamlit session
+    st-logs tail [PATH]                  follow the newest log file, like ``tail -f``
+    st-logs stats [PATH ...]             per operation: count, error rate, p50/p95/p99
+
+PATH (default ``logs/``) is a folder searched for ``*.jsonl`` / ``*.jsonl.gz`` or log files, in
+either JSON format. ``--json`` gives machine output. Everything printed for humans goes through
+``escape_control``, so a logged value can't forge a line or repaint the terminal.
+
+Exit status: 0 done, 1 id not found, 2 bad usage or unreadable input, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import time
+from collections import Counter, deque
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, TextIO
+
+from ..sinks.console import escape_control
+from .reader import DEFAULT_PATH, LogPathError, ReadStats, find_log_files, parse_line, read_records
+from .timeline import Interaction, OperationStats, build_interaction, interactions, operation_stats
+
+EXIT_OK, EXIT_NOT_FOUND, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+LEVELS = {"TRACE": 5, "DEBUG": 10, "INFO": 20, "SUCCESS": 25, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
+PROGRESS_DELAY = 0.5  # seconds before a scan shows a progress bar
+POLL_SECONDS = 0.2  # how often ``tail`` looks for new lines and new files
+TAIL_CHUNK = 64 << 10  # read size when looking backwards for the last N records
+FOLLOW_CHUNK = 1 << 20  # most read from a followed file at once
+_END_EVENTS = ("complete", "failed")
+OUTCOME_STYLE = {"failed": "red", "complete": "green", "rerun": "green", "stop": "yellow"}
+
+
+class UsageError(Exception):
+    """Input the user can fix (missing path, no log files, nothing readable): one line, exit 2."""
+
+
+# --- output helpers -------------------------------------------------------------------------
+
+
+def safe(value: Any) -> str:
+    """Any value as printable text: ``-`` for nothing, control characters escaped."""
+    return "-" if value is None or value == "" else escape_control(str(value))
+
+
+def fmt_ms(value: Any) -> str:
+    """A duration in milliseconds, with more decimals for the sub-millisecond ones."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return "-"
+    return f"{value:.1f}ms" if abs(value) >= 1 else f"{value:.3f}ms"
+
+
+def dump_json(obj: Any) -> str:
+    # ensure_ascii: C1 controls and U+2028 come out escaped too, not only what JSON must escape.
+    return json.dumps(obj, ensure_ascii=True, default=str)
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+class Style:
+    """ANSI colours, or plain text when they are off."""
+
+    CODES = {"dim": "2", "bold": "1", "red": "31", "green": "32", "yellow": "33", "cyan": "36",
+             "magenta": "35", "bold_red": "1;31"}
+    LEVEL = {"TRACE": "dim", "DEBUG": "dim", "INFO": "green", "SUCCESS": "green", "WARNING": "yellow",
+             "ERROR": "red", "CRITICAL": "bold_red"}
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def __call__(self, text: str, name: Optional[str]) -> str:
+        code = self.CODES.get(name or "")
+        return f"\x1b[{code}m{text}\x1b[0m" if self.enabled and code else text
+
+    def level(self, level: Any, width: int = 8) -> str:
+        text = safe(level)
+        return self(text.ljust(width), self.LEVEL.get(text))
+
+
+def use_color(mode: str, stream: TextIO) -> bool:
+    """``auto``: only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    if mode != "auto":
+        return mode == "always"
+    return not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb" and _isatty(stream)
+
+
+class Progress:
+    """``files done/total`` on stderr: only on a terminal, and only once a scan takes a moment."""
+
+    def __init__(self, total: int, label: str, stream: Optional[TextIO] = None, delay: float = PROGRESS_DELAY) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = _isatty(self.stream)
+        self.total, self.label, self.delay = total, label, delay
+        self.done = 0
+        self.started = time.monotonic()
+        self.shown = False
+        self._drawn_at = 0.0
+
+    def advance(self) -> None:
+        self.done += 1
+        self.tick()
+
+    def tick(self) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self.started < self.delay or now - self._drawn_at < 0.1:
+            return
+        self._drawn_at = now
+        width = 24
+        filled = width * self.done // max(self.total, 1)
+        bar = "#" * filled + "." * (width - filled)
+        self._write(f"\r{self.label} [{bar}] {self.done}/{self.total} files")
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            self._write("\r\x1b[K")  # leave the terminal as it was before the bar
+            self.shown = False
+
+    def _write(self, text: str) -> None:
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (OSError, ValueError):
+            self.enabled = False
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def log_files(paths: Sequence[str]) -> list[Path]:
+    """The files to read; a missing path or a folder without log files is a UsageError."""
+    try:
+        files = find_log_files(paths)
+    except LogPathError as exc:
+        raise UsageError(str(exc)) from None
+    if not files:
+        # find_log_files returns [] for a folder without *.jsonl[.gz]: say so rather than "not found".
+        raise UsageError(f"no log files (*.jsonl, *.jsonl.gz) in {', '.join(paths)}")
+    unique: dict[Path, Path] = {}
+    for path in files:  # ``logs logs/app.jsonl`` must not count a record twice
+        unique.setdefault(path.resolve(), path)
+    return list(unique.values())
+
+
+def scan(files: Sequence[Path], needle: Optional[str], stats: ReadStats, label: str) -> Iterator[dict[str, Any]]:
+    """Records of ``files``, one file after the other, with a progress bar on a slow scan.
+
+    One ``read_records`` call per file rather than one merged call: the merge opens every file
+    at once, so "files done" could not be counted. Callers sort by time themselves.
+    """
+    progress = Progress(len(files), label)
+    try:
+        for path in files:
+            try:
+                stream = read_records([path], needle=needle, stats=stats)
+            except LogPathError:  # rotated away since it was listed
+                stats.errors.append((str(path), "vanished during the scan"))
+            else:
+                for count, record in enumerate(stream):
+                    if count % 512 == 0:
+                        progress.tick()
+                    yield record
+            progress.advance()
+    finally:
+        progress.close()
+
+
+def damage_summary(stats: ReadStats) -> Optional[str]:
+    """One line about what the reader had to skip or could not read, or None."""
+    damaged: Counter = Counter(stats.skipped_by_file)
+    parts = []
+    if damaged:
+        total = sum(damaged.values())
+        where = _some_files(damaged.items(), lambda path, n: f"{safe(path)}: {n}")
+        parts.append(f"skipped {total} damaged line{'s' if total != 1 else ''} in {where}")
+    if stats.errors:
+        parts.append("could not read " + _some_files(stats.errors, lambda path, why: f"{safe(path)} ({safe(why)})"))
+    return "warning: " + "; ".join(parts) if parts else None
+
+
+def _some_files(items: Iterable[tuple[str, Any]], describe: Callable[[str, Any], str], limit: int = 3) -> str:
+    items = list(items)
+    if len(items) == 1:
+        path, value = items[0]
+        return safe(path) if isinstance(value, int) else describe(path, value)
+    shown = ", ".join(describe(path, value) for path, value in items[:limit])
+    more = f", and {len(items) - limit} more" if len(items) > limit else ""
+    return f"{len(items)} files ({shown}{more})"
+
+
+def check_readable(files: Sequence[Path], stats: ReadStats) -> None:
+    """A UsageError when not one of ``files`` could be read (damage elsewhere is only a warning)."""
+    unreadable = {path for path, _ in stats.errors}
+    if files and stats.lines == 0 and stats.records == 0 and all(str(path) in unreadable for path in files):
+        reasons = "; ".join(f"{safe(path)} ({safe(why)})" for path, why in stats.errors[:3])
+        raise UsageError(f"could not read any log file: {reasons}")
+
+
+def warn_damage(stats: ReadStats) -> None:
+    warning = damage_summary(stats)
+    if warning:
+        print(warning, file=sys.stderr)
+
+
+def finish_scan(files: Sequence[Path], stats: ReadStats) -> None:
+    """After a scan: fail when no file could be read at all, else warn once about damage."""
+    check_readable(files, stats)
+    warn_damage(stats)
+
+
+# --- trace ----------------------------------------------------------------------------------
+
+
+def interaction_header(interaction: Interaction) -> dict[str, Any]:
+    return {
+        "correlation_id": interaction.correlation_id,
+        "session_id": interaction.session_id,
+        "user_id": interaction.user_id,
+        "page": interaction.page,
+        "started": interaction.started,
+        "duration_ms": interaction.duration_ms,
+        "outcome": interaction.outcome,
+        "records": len(interaction.records),
+        "errors": len(interaction.errors),
+    }
+
+
+def record_label(record: dict[str, Any], style: Style) -> str:
+    """``operation:event duration`` for lifecycle records; empty for plain ones (indentation says where)."""
+    event = record.get("event")
+    operation = record.get("operation")
+    if not event:
+        # A StructuredLogger record about an operation it isn't inside of.
+        return style(f"[{safe(operation)}]", "cyan") + " " if operation and not record.get("operation_id") else ""
+    text = style(f"{safe(operation)}:{safe(event)}", "red" if event == "failed" else "cyan")
+    if event in _END_EVENTS:
+        text += " " + style(fmt_ms(record.get("duration_ms")), "yellow")
+    return text + "  "
+
+
+def error_lines(error: dict[str, Any]) -> list[str]:
+    """An error's traceback (or ``Type: message`` without one), one escaped line each."""
+    traceback = error.get("traceback")
+    if isinstance(traceback, str) and traceback.strip():
+        return [escape_control(line) for line in traceback.rstrip("\n").split("\n")]
+    return [f"{safe(error.get('type'))}: {safe(error.get('message'))}"]
+
+
+def render_trace(interaction: Interaction, style: Style) -> Iterator[str]:
+    head = interaction_header(interaction)
+    outcome = head["outcome"] or "-"
+    yield (style(safe(interaction.correlation_id), "bold") + "  "
+           + style(safe(outcome), OUTCOME_STYLE.get(outcome)) + "  " + fmt_ms(head["duration_ms"]))
+    yield (f"session: {safe(head['session_id'])}  user: {safe(head['user_id'])}  page: {safe(head['page'])}  "
+           f"started: {safe(head['started'])}  records: {head['records']}")
+    printed: set[str] = set()
+    for record in interaction.records:
+        depth = interaction.depth_of(record)
+        offset = f"+{interaction.offset_ms(record):.1f}ms".rjust(10)
+        prefix = f"{style(offset, 'dim')}  {style.level(record.get('level'))}  " + "  " * depth
+        yield prefix + record_label(record, style) + safe(record.get("message"))
+        error = record.get("error")
+        if isinstance(error, dict):
+            pad = " " * (10 + 2 + 8 + 2 + 2 * depth + 4)
+            lines = error_lines(error)
+            key = "\n".join(lines)
+            # An exception failing several nested operations is logged by each: print it once.
+            shown = ["(traceback as above)"] if key in printed and len(lines) > 1 else lines
+            printed.add(key)
+            yield from (pad + style(line, "red") for line in shown)
+
+
+def cmd_trace(args: argparse.Namespace, out: TextIO, style: Style) -> int:
+    cid = args.correlation_id
+    if not cid.strip():
+        raise UsageError("the correlation id is empty")
+    files = log_files(args.paths)
+    stats = ReadStats()
+    # The needle finds candidate lines fast; the field check drops ids that merely contain it.
+    records = [r for r in scan(files, cid, stats, "trace") if r.get("correlation_id") == cid]
+    finish_scan(files, stats)
+    if not records:
+        print(f"error: correlation id {safe(cid)} not found in {safe(', '.join(args.paths))} "
+              f"({len(files)} file{'s' if len(files) != 1 else ''})", file=sys.stderr)
+        return EXIT_NOT_FOUND
+    interaction = build_interaction(cid, records)
+    if args.json:
+        header = interaction_header(interaction)
+        header["spans"] = [dataclasses.asdict(span) for span in interaction.spans]
+        print(dump_json({"header": header, "records": interaction.records}), file=out)
+    else:
+        for line in render_trace(interaction, style):
+            print(line, file=out)
+    return EXIT_OK
+
+
+# --- session --------------------------------------------------------------------------------
+
+
+def cmd_session(args: argparse.Namespace, out: TextIO, style: Style) -> int:
+    sid = args.session_id
+    if not sid.strip():
+        raise UsageError("the session id is empty")
+    files = log_files(args.paths)
+    stats = ReadStats()
+    records = [r for r in scan(files, sid, stats, "session") if r.get("session_id") == sid]
+    finish_scan(files, stats)
+    if not records:
+        print(f"error: session id {safe(sid)} not found in {safe(', '.join(args.paths))}", file=sys.stderr)
+        return EXIT_NOT_FOUND
+    items = [interaction_header(i) for i in interactions(records)]
+    if args.json:
+        print(dump_json(items), file=out)
+        return EXIT_OK
+    users = sorted({safe(r.get("user_id")) for r in records})
+    print(f"{style('session ' + safe(sid), 'bold')}  user: {', '.join(users)}  interactions: {len(items)}", file=out)
+    page_width = min(max((len(safe(i["page"])) for i in items), default=1), 30)
+    for item in items:
+        started = safe(item["started"]).replace("T", " ").rstrip("Z")
+        outcome = item["outcome"] or "-"
+        print(f"{style(started, 'dim')}  {safe(item['page']).ljust(page_width)}  {safe(item['correlation_id'])}  "
+              f"{fmt_ms(item['duration_ms']).rjust(10)}  {style(safe(outcome), OUTCOME_STYLE.get(outcome))}",
+              file=out)
+    return EXIT_OK
+
+
+# --- stats ----------------------------------------------------------------------------------
+
+
+def stats_row(op: OperationStats) -> dict[str, Any]:
+    return {"operation": op.operation, "count": op.count, "errors": op.errors, "error_rate": op.error_rate,
+            "p50": op.p50, "p95": op.p95, "p99": op.p99}
+
+
+def cmd_stats(args: argparse.Namespace, out: TextIO, style: Style) -> int:
+    files = log_files(args.paths)
+    stats = ReadStats()
+    rows = [stats_row(op) for op in operation_stats(scan(files, None, stats, "stats"))]
+    finish_scan(files, stats)
+    if args.json:
+        print(dump_json(rows), file=out)
+        return EXIT_OK
+    if not rows:
+        print("no finished operations found", file=sys.stderr)
+        return EXIT_OK
+    table = [["operation", "count", "errors", "error%", "p50", "p95", "p99"]]
+    for row in rows:
+        table.append([safe(row["operation"]), str(row["count"]), str(row["errors"]), f"{100 * row['error_rate']:.1f}%",
+                      fmt_ms(row["p50"]), fmt_ms(row["p95"]), fmt_ms(row["p99"])])
+    widths = [max(len(line[col]) for line in table) for col in range(len(table[0]))]
+    for n, line in enumerate(table):
+        cells = [line[0].ljust(widths[0])] + [cell.rjust(width) for cell, width in zip(line[1:], widths[1:])]
+        text = "  ".join(cells)
+        print(style(text, "bold") if n == 0 else text, file=out)
+    return EXIT_OK
+
+
+# --- tail -----------------------------------------------------------------------------------
+
+
+def parse_level(text: str) -> int:
+    """``--level``: a level name (any case) or a number."""
+    if text.strip().lstrip("-").isdigit():
+        return int(text)
+    try:
+        return LEVELS[text.strip().upper()]
+    except KeyError:
+        raise argparse.ArgumentTypeError(f"unknown level {text!r} (use one of {', '.join(LEVELS)} or a number)") from None
+
+
+def non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
+
+
+def make_filter(args: argparse.Namespace) -> Callable[[dict[str, Any]], bool]:
+    def keep(record: dict[str, Any]) -> bool:
+        if args.level is not None:
+            number = LEVELS.get(str(record.get("level")).upper())
+            if number is not None and number < args.level:  # custom levels are never hidden
+                return False
+        return all(args_value is None or record.get(name) == args_value for name, args_value in
+                   (("user_id", args.user), ("session_id", args.session), ("operation", args.operation)))
+    return keep
+
+
+def file_id(stat: os.stat_result) -> tuple[int, int]:
+    return stat.st_dev, stat.st_ino
+
+
+class FollowedFile:
+    """A plain log file read as it grows: complete lines only, a partial last line kept back."""
+
+    def __init__(self, path: Path, stats: ReadStats) -> None:
+        self.path = path
+        self.stats = stats
+        self.handle = open(path, "rb")
+        self.id = file_id(os.fstat(self.handle.fileno()))
+        self.pending = b""
+        self.at_eof = False
+        stats.files += 1
+
+    def last(self, n: int, keep: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+        """The last ``n`` records passing ``keep``, read backwards from the end; then follow from there."""
+        end = self._complete_end()
+        found: list[dict[str, Any]] = []
+        pos, carry = end, b""
+        while pos > 0 and len(found) < n:
+            size = min(TAIL_CHUNK, pos)
+            pos -= size
+            self.handle.seek(pos)
+            lines = (self.handle.read(size) + carry).split(b"\n")
+            carry = lines.pop(0) if pos > 0 else b""  # may be the end of a line that starts earlier
+            for line in reversed(lines):
+                record = parse_line(line, self.path, self.stats)
+                if record is not None and keep(record):
+                    found.append(record)
+                    if len(found) == n:
+                        break
+        self.handle.seek(end)
+        return found[::-1]
+
+    def _complete_end(self) -> int:
+        """Offset just past the last newline: a line still being written is read later."""
+        size = os.fstat(self.handle.fileno()).st_size
+        pos = size
+        while pos > 0:
+            start = max(0, pos - TAIL_CHUNK)
+            self.handle.seek(start)
+            cut = self.handle.read(pos - start).rfind(b"\n")
+            if cut != -1:
+                return start + cut + 1
+            pos = start
+        return 0
+
+    def read_new(self) -> list[dict[str, Any]]:
+        """Records appended since the last call."""
+        try:
+            if os.stat(self.path).st_size < self.handle.tell() and file_id(os.stat(self.path)) == self.id:
+                self.handle.seek(0)  # truncated in place (copytruncate): start over
+                self.pending = b""
+        except OSError:
+            pass  # renamed away by rotation: keep reading what our handle still holds
+        data = self.handle.read(FOLLOW_CHUNK)
+        self.at_eof = len(data) < FOLLOW_CHUNK
+        if not data:
+            return []
+        block = self.pending + data
+        cut = block.rfind(b"\n")
+        if cut == -1:
+            self.pending = block
+            return []
+        self.pending = block[cut + 1:]
+        self.stats.lines += block.count(b"\n", 0, cut + 1)
+        records = (parse_line(line, self.path, self.stats) for line in block[:cut].split(b"\n"))
+        return [r for r in records if r is not None]
+
+    def close(self, finished: bool = False) -> None:
+        """Stop reading; ``finished``: the file won't grow again, so a partial last line is damage."""
+        if finished and self.pending.strip():
+            self.stats.skip(self.path, "incomplete last line")
+        self.handle.close()
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def plain_files(target: Path) -> dict[str, tuple[tuple[int, int], float]]:
+    """The followable (uncompressed) log files under ``target``: path -> (identity, mtime)."""
+    try:
+        files = find_log_files([target])
+    except LogPathError:
+        return {}  # mid-rotation, or the folder is gone: look again later
+    found = {}
+    for path in files:
+        if path.suffix == ".gz":
+            continue
+        try:
+            stat = os.stat(path)
+        except OSError:
+            continue
+        found[str(path)] = (file_id(stat), stat.st_mtime)
+    return found
+
+
+class Tail:
+    """Follows the newest log file under a folder (or one file) and switches when a new one appears."""
+
+    def __init__(self, target: Path, keep: Callable[[dict[str, Any]], bool], stats: ReadStats) -> None:
+        self.target, self.keep, self.stats = target, keep, stats
+        self.current: Optional[FollowedFile] = None
+        self.read_whole: list[Path] = []  # files read whole by start() (the one before the newest)
+        # Name -> identity at the last look. A file is new when its name is, or when the name now
+        # holds another file (loguru renames the file it rotates; a new one takes the name).
+        self.known: dict[str, tuple[int, int]] = {}
+
+    def start(self, n: int) -> list[dict[str, Any]]:
+        """The last ``n`` matching records; afterwards ``poll`` returns what is appended."""
+        files = log_files([str(self.target)])
+        plain = plain_files(self.target)
+        self.known = {path: ident for path, (ident, _) in plain.items()}
+        records: list[dict[str, Any]] = []
+        if plain:
+            newest = max(plain, key=lambda path: (plain[path][1], path))
+            self.current = FollowedFile(Path(newest), self.stats)
+            records = self.current.last(n, self.keep)
+        if len(records) < n:
+            # Just after a rotation the newest file is nearly empty: top up from the file before
+            # it (only that one, so a filter matching nothing doesn't read the whole history).
+            older = [path for path in files if self.current is None or path != self.current.path]
+            if older:
+                previous = max(older, key=lambda path: (_mtime(path), str(path)))
+                self.read_whole.append(previous)
+                earlier = deque((r for r in read_records([previous], stats=self.stats) if self.keep(r)),
+                                maxlen=n - len(records))
+                records = list(earlier) + records
+        return records
+
+    @property
+    def busy(self) -> bool:
+        """More is known to be waiting in the current file: poll again without sleeping."""
+        return self.current is not None and not self.current.at_eof
+
+    def poll(self) -> list[dict[str, Any]]:
+        """New matching records; switches to a newer file once the current one has gone quiet."""
+        if self.current is not None:
+            records = [r for r in self.current.read_new() if self.keep(r)]
+            if records or not self.current.at_eof:
+                return records
+        switched = self._newer_file()
+        if switched is None:
+            return []
+        drained = []
+        if self.current is not None:
+            while True:  # the rest of the rotated file, before leaving it
+                drained.extend(r for r in self.current.read_new() if self.keep(r))
+                if self.current.at_eof:
+                    break
+            self.current.close(finished=True)
+        self.current = FollowedFile(switched, self.stats)
+        return drained + [r for r in self.current.read_new() if self.keep(r)]
+
+    def _newer_file(self) -> Optional[Path]:
+        plain = plain_files(self.target)
+        held = self.current.id if self.current else None
+        # The file we hold open is never new (its inode can't be reused while it is open), even
+        # under the dated name loguru renames it to before compressing it.
+        fresh = [path for path, (ident, _) in plain.items() if ident != held and self.known.get(path) != ident]
+        self.known = {path: ident for path, (ident, _) in plain.items()}
+        if not fresh:
+            return None
+        return Path(max(fresh, key=lambda path: (plain[path][1], path)))
+
+    def close(self) -> None:
+        if self.current is not None:
+            self.current.close()
+            self.current = None
+
+
+def format_record(record: dict[str, Any], style: Style) -> list[str]:
+    """One tail line (``HH:MM:SS.mmm LEVEL cid user [op:event] message``), plus any traceback."""
+    timestamp = str(record.get("timestamp") or "")
+    clock = safe(timestamp[11:23] or timestamp)
+    line = (f"{style(clock, 'dim')} {style.level(record.get('level'))} {style(safe(record.get('correlation_id')), 'cyan')} "
+            f"{safe(record.get('user_id'))}  {record_label(record, style)}{safe(record.get('message'))}")
+    lines = [line]
+    error = record.get("error")
+    if isinstance(error, dict):
+        lines.extend("    " + style(text, "red") for text in error_lines(error))
+    return lines
+
+
+def cmd_tail(args: argparse.Namespace, out: TextIO, style: Style) -> int:
+    stats = ReadStats()
+    tail = Tail(Path(args.path), make_filter(args), stats)
+
+    def emit(records: list[dict[str, Any]]) -> None:
+        for record in records:
+            if args.json:
+                print(dump_json(record), file=out)
+            else:
+                for line in format_record(record, style):
+                    print(line, file=out)
+        out.flush()  # a follower is read live, through pipes too
+
+    try:
+        records = tail.start(args.lines)
+        if tail.current is None:  # only compressed files: fail like the other commands if none is readable
+            check_readable(tail.read_whole, stats)
+    except BaseException:
+        tail.close()
+        raise
+    try:
+        emit(records)
+        if not args.once:
+            deadline = time.monotonic() + args.max_seconds if args.max_seconds else None
+            while deadline is None or time.monotonic() < deadline:
+                records = tail.poll()
+                if records:
+                    emit(records)
+                elif not tail.busy:
+                    time.sleep(POLL_SECONDS)
+    finally:
+        tail.close()
+        warn_damage(stats)
+    return EXIT_OK
+
+
+# --- entry point ----------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="st-logs",
+        description="Read streamlit_extension's JSON logs: trace an interaction, list a session, follow, summarise.",
+        epilog="PATH is a folder (searched for *.jsonl and *.jsonl.gz) or log files; default: logs/. "
+               "Exit status: 0 ok, 1 id not found, 2 bad usage or unreadable input.",
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="machine-readable JSON output")
+    common.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                        help="colour the output (auto: on a terminal, unless NO_COLOR is set)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    trace = commands.add_parser("trace", parents=[common], help="one interaction's timeline",
+                                description="The timeline of one interaction (correlation id), nested by operation.")
+    trace.add_argument("correlation_id", metavar="CORRELATION_ID")
+    trace.add_argument("paths", metavar="PATH", nargs="*", default=[DEFAULT_PATH])
+    trace.set_defaults(run=cmd_trace)
+
+    session = commands.add_parser("session", parents=[common], help="a session's interactions",
+                                  description="The interactions of one session, one line each.")
+    session.add_argument("session_id", metavar="SESSION_ID")
+    session.add_argument("paths", metavar="PATH", nargs="*", default=[DEFAULT_PATH])
+    session.set_defaults(run=cmd_session)
+
+    tail = commands.add_parser("tail", parents=[common], help="follow the newest log file",
+                               description="Print the last records of the newest log file, then follow it "
+                                           "(switching to a newer file on rotation), like tail -f.")
+    tail.add_argument("path", metavar="PATH", nargs="?", default=DEFAULT_PATH)
+    tail.add_argument("-n", "--lines", type=non_negative, default=10, metavar="N", help="records to show first (default 10)")
+    tail.add_argument("--once", action="store_true", help="print what matches now and exit")
+    tail.add_argument("--level", type=parse_level, help="minimum level (name or number)")
+    tail.add_argument("--user", help="only this user_id")
+    tail.add_argument("--session", help="only this session_id")
+    tail.add_argument("--operation", help="only this operation")
+    tail.add_argument("--max-seconds", type=float, default=None, help=argparse.SUPPRESS)  # bounds tests
+    tail.set_defaults(run=cmd_tail)
+
+    stats = commands.add_parser("stats", parents=[common], help="per-operation counts, error rate, percentiles",
+                                description="Per operation: finished count, error rate, p50/p95/p99 of duration_ms.")
+    stats.add_argument("paths", metavar="PATH", nargs="*", default=[DEFAULT_PATH])
+    stats.set_defaults(run=cmd_stats)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    out = sys.stdout
+    try:
+        out.reconfigure(errors="backslashreplace")  # type: ignore[attr-defined]  # an ASCII-only terminal
+    except (AttributeError, ValueError):
+        pass
+    style = Style(not args.json and use_color(args.color, out))
+    try:
+        return args.run(args, out, style)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (``| head``): stop quietly, and keep Python's exit flush from failing too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+        return EXIT_OK
+    except OSError as exc:  # e.g. the file to follow can't be opened
+        where = f"{safe(exc.filename)}: " if exc.filename else ""
+        print(f"error: {where}{safe(exc.strerror or exc)}", file=sys.stderr)
+        return EXIT_USAGE

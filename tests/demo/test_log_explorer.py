@@ -1,0 +1,284 @@
+"""The demo's Log Explorer page through ``streamlit.testing.v1.AppTest``, on real log files.
+
+The logs come from the app itself (clients created on the Clients page) or from
+``setup_logging`` + ``track_operation`` written into the folder beforehand, including a rotated,
+gzipped file and damaged lines. AppTest is not thread-safe: these tests run one after another.
+"""
+
+from __future__ import annotations
+
+import datetime
+import gzip
+import json
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Callable, Iterator
+
+import pyarrow as pa
+import pytest
+from loguru import logger
+from streamlit.testing.v1 import AppTest
+
+from streamlit_extension.logs import read_records
+from streamlit_extension.utils.correlation_logging import correlation_logger, setup_logging
+
+APP = Path(__file__).resolve().parents[2] / "streamlit_extension" / "app.py"
+EXPLORER = "app_pages/log_explorer.py"
+TIMEOUT = 30
+SECRETS = ("hunter2", "sk-live-123", "tok-secret")
+
+
+@pytest.fixture
+def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SimpleNamespace]:
+    logs = tmp_path / "logs"
+    monkeypatch.setenv("DEMO_DB_PATH", str(tmp_path / "app.db"))
+    monkeypatch.setenv("LOG_FILE", str(logs / "app.jsonl"))
+    monkeypatch.setenv("LOG_FORMAT", "flat")
+    monkeypatch.setenv("LOG_CONSOLE", "0")
+    monkeypatch.chdir(tmp_path)
+    yield SimpleNamespace(tmp=tmp_path, logs=logs)
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def run(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def start_app() -> AppTest:
+    return run(AppTest.from_file(APP, default_timeout=TIMEOUT))
+
+
+def open_explorer(at: AppTest) -> AppTest:
+    at.switch_page(EXPLORER)
+    run(at)
+    assert [t.value for t in at.title] == ["Log Explorer"]
+    return at
+
+
+def create_client(at: AppTest, key: str, name: str = "Acme Corp") -> None:
+    at.text_input(key="new_client_key").input(key)
+    at.text_input(key="new_client_name").input(name)
+    at.text_input(key="new_client_email").input("ops@acme.example")
+    [button] = [b for b in at.button if b.label == "Create client"]
+    button.click()
+    run(at)
+
+
+def table(at: AppTest) -> list[dict]:
+    """The records table (the first dataframe on the page)."""
+    return at.dataframe[0].value.to_dict("records")
+
+
+def timeline(at: AppTest) -> list[dict]:
+    """The rows drawn by the timeline chart (the chart with x/x2 bars)."""
+    charts = [c for c in at.get("vega_lite_chart") if '"x2"' in c.proto.spec]
+    assert len(charts) == 1, f"expected one timeline chart, found {len(charts)}"
+    return pa.ipc.open_stream(charts[0].proto.datasets[0].data.data).read_pandas().to_dict("records")
+
+
+def all_text(at: AppTest) -> str:
+    """Everything the page sends to the browser: every element's proto, dataframes decoded."""
+    parts: list[str] = []
+
+    def walk(node: Any) -> None:
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+        proto = getattr(node, "proto", None)
+        if proto is not None:
+            parts.append(str(proto))
+
+    walk(at._tree)
+    parts.extend(df.value.to_csv() for df in at.dataframe)
+    return "\n".join(parts)
+
+
+def texts(elements: Any) -> list[str]:
+    return [e.value for e in elements]
+
+
+def write_log(folder: Path, json_format: str, body: Callable[[], str]) -> tuple[str, Path]:
+    """Run ``body`` with a real file sink in ``folder``; returns the file it wrote."""
+    handle = setup_logging(log_path=str(folder / "app.jsonl"), json_format=json_format, console=False,
+                           rotation=None, retention=None, compression=None)
+    try:
+        result = body()
+    finally:
+        handle.close()
+    [path] = list(folder.glob("*.jsonl"))
+    return result, path
+
+
+def gzip_into(source: Path, target: Path) -> None:
+    """``source`` compressed as ``target``: a rotated .gz file, as the app's rotation leaves it."""
+    with open(source, "rb") as plain, gzip.open(target, "wb") as packed:
+        shutil.copyfileobj(plain, packed)
+
+
+# -- tests --------------------------------------------------------------------------------------
+
+
+def test_filter_by_correlation_id_shows_one_interaction_its_timeline_and_error(demo: SimpleNamespace) -> None:
+    at = start_app()
+    at.selectbox(key="sign_in_as").set_value("alice")
+    run(at)
+    create_client(at, "ACME")
+    create_client(at, "ACME", name="Impostor")  # refused: the key exists
+    assert texts(at.error) == ["A client with key 'ACME' already exists."]
+
+    failed = [r for r in read_records([demo.logs])
+              if r.get("operation") == "create_client" and r.get("event") == "failed"]
+    assert len(failed) == 1
+    cid = failed[0]["correlation_id"]
+
+    open_explorer(at)
+    assert not at.warning, texts(at.warning)
+    assert len({r["correlation_id"] for r in table(at)}) > 2  # several interactions before filtering
+    at.text_input(key="lx_cid").input(cid)
+    run(at)
+
+    rows = table(at)
+    assert rows and {r["correlation_id"] for r in rows} == {cid}
+    assert {(r["operation"], r["event"]) for r in rows} >= {
+        ("script_run", "start"), ("render_clients_page", "start"), ("create_client", "start"),
+        ("create_client", "failed"), ("render_clients_page", "complete"), ("script_run", "complete")}
+    assert {r["user_id"] for r in rows} == {"alice"}
+    # Read with the reader's needle prefilter (markdown escapes the id's "_").
+    assert any("containing" in c and cid in c.replace("\\", "") for c in texts(at.caption))
+
+    bars = timeline(at)
+    assert [(b["operation"], b["depth"], b["outcome"]) for b in bars] == [
+        ("script_run", 0, "complete"), ("render_clients_page", 1, "complete"), ("create_client", 2, "failed")]
+    assert all(b["end_ms"] > b["start_ms"] for b in bars)
+    assert bars[2]["row"].endswith("└─ create_client") and bars[2]["row"] != bars[1]["row"]
+
+    [expander] = [e for e in at.expander if "ValidationError" in e.label]
+    assert "already exists" in expander.label
+    [code] = [c.value for c in expander.code if c.value.startswith("Traceback")]
+    assert "ValidationError: A client with key 'ACME' already exists." in code
+
+    # "Show this interaction" in the error list sets the same filter.
+    at.text_input(key="lx_cid").input("")
+    run(at)
+    [show] = [b for e in at.expander if "ValidationError" in e.label for b in e.button]
+    show.click()
+    run(at)
+    assert at.text_input(key="lx_cid").value == cid and {r["correlation_id"] for r in table(at)} == {cid}
+
+    # The duration histogram of the operation picked in the filter.
+    at.selectbox(key="lx_operation").set_value("create_client")
+    run(at)
+    assert len(at.get("vega_lite_chart")) == 2  # timeline + histogram
+
+
+def test_rotated_gzip_and_loguru_files_damage_and_redaction(demo: SimpleNamespace) -> None:
+    demo.logs.mkdir()
+
+    def old_interaction() -> str:
+        with correlation_logger.track_operation("nightly_import", {"api_key": "sk-live-123", "batch": 7}) as cid:
+            with correlation_logger.track_operation("fetch_rows"):
+                logger.bind(password="hunter2").info("fetched rows from the rotated file")
+        return cid
+
+    def new_interaction() -> str:
+        with pytest.raises(RuntimeError):
+            with correlation_logger.track_operation("sync_job"):
+                with correlation_logger.track_operation("push_rows", {"token": "tok-secret"}):
+                    raise RuntimeError("upstream refused the push")
+        return [r for r in read_records([demo.tmp / "new"]) if r.get("operation") == "sync_job"][0]["correlation_id"]
+
+    # A rotated, compressed file in loguru's own serialize=True format ...
+    old_cid, old_file = write_log(demo.tmp / "old", "loguru", old_interaction)
+    gzip_into(old_file, demo.logs / "app.host-1.2026-01-01_00-00-00_000000.jsonl.gz")
+    # ... and a plain flat file with a damaged line (a crash mid-write) after its records.
+    new_cid, new_file = write_log(demo.tmp / "new", "flat", new_interaction)
+    damaged = demo.logs / "app.host-2.jsonl"
+    damaged.write_bytes(new_file.read_bytes() + b'{"timestamp":"2026-01-01T00:00:00.000Z","level":"INFO","mess\n')
+
+    at = open_explorer(start_app())
+    messages = [r["message"] for r in table(at)]
+    assert "fetched rows from the rotated file" in messages  # from the .gz
+    assert "push_rows failed: RuntimeError" in messages  # from the plain file
+    [warning] = texts(at.warning)
+    assert "Skipped 1 damaged line" in warning and "corrupt line" in warning and "app" in warning
+
+    at.text_input(key="lx_cid").input(old_cid)
+    run(at)
+    rows = table(at)
+    assert {r["correlation_id"] for r in rows} == {old_cid}
+    assert [(b["operation"], b["depth"], b["outcome"]) for b in timeline(at)] == [
+        ("nightly_import", 0, "complete"), ("fetch_rows", 1, "complete")]
+    start = [r for r in rows if r["operation"] == "nightly_import" and r["event"] == "start"][0]
+    assert json.loads(start["metadata"]) == {"api_key": "[REDACTED]", "batch": 7}
+    page = all_text(at)
+    assert "[REDACTED]" in page and not any(secret in page for secret in SECRETS)
+
+    at.text_input(key="lx_cid").input(new_cid)
+    run(at)
+    assert [(b["operation"], b["depth"], b["outcome"]) for b in timeline(at)] == [
+        ("sync_job", 0, "failed"), ("push_rows", 1, "failed")]
+    expanders = [e for e in at.expander if "RuntimeError" in e.label]
+    assert expanders and all("upstream refused the push" in e.label for e in expanders)
+    tracebacks = [c.value for e in expanders for c in e.code if c.value.startswith("Traceback")]
+    assert tracebacks and all('raise RuntimeError("upstream refused the push")' in t for t in tracebacks)
+    assert any('"token": "[REDACTED]"' in c.value for e in expanders for c in e.code)
+    page = all_text(at)
+    assert "[REDACTED]" in page and not any(secret in page for secret in SECRETS)
+
+
+def test_new_files_show_up_on_the_next_run(demo: SimpleNamespace) -> None:
+    at = open_explorer(start_app())
+    assert "nightly_import" not in {r["operation"] for r in table(at)}
+
+    def interaction() -> str:
+        with correlation_logger.track_operation("nightly_import") as cid:
+            logger.info("a record in a file that appeared later")
+        return cid
+
+    cid, path = write_log(demo.tmp / "later", "flat", interaction)
+    gzip_into(path, demo.logs / "app.host-9.2026-01-02_00-00-00_000000.jsonl.gz")
+    [refresh] = [b for b in at.button if b.label == "Refresh"]
+    refresh.click()
+    run(at)
+    assert "a record in a file that appeared later" in [r["message"] for r in table(at)]
+    at.selectbox(key="lx_range").set_value("Custom range")  # the last hour by default
+    run(at)
+    assert "a record in a file that appeared later" in [r["message"] for r in table(at)]
+    at.get("date_time_input")[0].set_value(datetime.datetime.now() + datetime.timedelta(days=1))  # after "To"
+    run(at)
+    assert any("ends before it starts" in i for i in texts(at.info)) and not at.dataframe
+    at.selectbox(key="lx_range").set_value("Last 15 minutes")
+    at.text_input(key="lx_user").input("nobody-has-this-id")
+    run(at)
+    assert not at.dataframe
+    assert any("No records match" in i for i in texts(at.info))
+
+
+def test_a_missing_folder_is_an_info_message(demo: SimpleNamespace) -> None:
+    at = open_explorer(start_app())
+    assert at.text_input(key="lx_folder").value == str(demo.logs)  # the folder of $LOG_FILE
+    at.text_input(key="lx_folder").input(str(demo.tmp / "no-such-folder"))
+    run(at)
+    assert any("no log folder" in i for i in texts(at.info)), texts(at.info)
+    assert not at.dataframe and not at.get("vega_lite_chart")
+
+    (demo.tmp / "empty").mkdir()
+    at.text_input(key="lx_folder").input(str(demo.tmp / "empty"))
+    run(at)
+    assert any("No log files" in i for i in texts(at.info)), texts(at.info)
+
+
+def test_duration_stats_match_the_library() -> None:
+    import pandas as pd
+
+    from streamlit_extension.app_pages.log_explorer import duration_stats
+    from streamlit_extension.logs import operation_stats
+
+    records = [{"operation": op, "event": ev, "duration_ms": d} for op, ev, d in [
+        ("a", "complete", 1.0), ("a", "failed", 9.5), ("a", "complete", None), ("b", "complete", 3.0),
+        ("b", "complete", 2.0), ("b", "failed", 4.0), ("c", "failed", None)]]
+    assert duration_stats(pd.DataFrame(records)) == operation_stats(records)

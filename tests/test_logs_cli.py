@@ -1,0 +1,419 @@
+"""The ``st-logs`` CLI, run as a real subprocess on log files written by the real library."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import queue
+import random
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Optional
+
+import pytest
+from loguru import logger
+
+from streamlit_extension import correlation_logger, setup_logging
+from streamlit_extension.logs.cli import Progress, build_parser
+
+FORMATS = ("flat", "loguru")
+EVIL = "saving \x1b[2J client\nFORGED line"
+
+
+def run_cli(*args: object, timeout: float = 20) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    return subprocess.run(
+        [sys.executable, "-m", "streamlit_extension.logs", *map(str, args)],
+        capture_output=True, text=True, timeout=timeout, env=env,
+    )
+
+
+def log_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.name.endswith((".jsonl", ".jsonl.gz")))
+
+
+def read_any(path: Path) -> str:
+    return gzip.open(path, "rt").read() if path.suffix == ".gz" else path.read_text()
+
+
+def wait_for_gz(folder: Path, count: int = 2, timeout: float = 5.0) -> list[Path]:
+    """Rotated files are compressed by loguru; give that a moment should it become asynchronous."""
+    deadline = time.monotonic() + timeout
+    while True:
+        gz = sorted(folder.glob("*.jsonl.gz"))
+        if len(gz) >= count or time.monotonic() > deadline:
+            return gz
+        time.sleep(0.05)
+
+
+def write_app_logs(folder: Path, json_format: str, rotation=2000) -> dict[str, str]:
+    """Three interactions in two sessions, one of them failing two levels deep."""
+    handle = setup_logging(log_path=str(folder / "app.jsonl"), json_format=json_format, rotation=rotation,
+                           compression="gz", console=False)
+    ids = {}
+    with logger.contextualize(session_id="sess_a", user_id="alice", page="Clients"):
+        with correlation_logger.track_operation("script_run") as cid:
+            ids["ok"] = cid
+            logger.info("rendering clients")
+            with correlation_logger.track_operation("load_clients", {"rows": 3}):
+                logger.info("query done")
+        with correlation_logger.track_operation("script_run") as cid:
+            ids["failed"] = cid
+            logger.info(EVIL)
+            try:
+                with correlation_logger.track_operation("save_client"):
+                    with correlation_logger.track_operation("db_write"):
+                        raise RuntimeError("disk on fire")
+            except RuntimeError:
+                logger.warning("save failed, shown to the user")
+    with logger.contextualize(session_id="sess_b", user_id="bob", page="Projects"):
+        with correlation_logger.track_operation("script_run") as cid:
+            ids["other"] = cid
+            logger.info("projects listed")
+    handle.close()
+    return ids
+
+
+@pytest.fixture(params=FORMATS)
+def app_logs(request, tmp_path) -> tuple[Path, dict[str, str]]:
+    folder = tmp_path / request.param
+    ids = write_app_logs(folder, request.param)
+    assert len(wait_for_gz(folder)) >= 2, "the rotation should have produced compressed files"
+    return folder, ids
+
+
+def flat_record(timestamp: str, **fields) -> dict:
+    base = {"timestamp": timestamp, "level": "INFO", "message": "", "correlation_id": None, "session_id": None,
+            "user_id": "anonymous", "operation": None, "event": None, "duration_ms": None}
+    return {**base, **fields}
+
+
+def write_jsonl(path: Path, records: list[dict], tail: str = "") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in records) + tail)
+    return path
+
+
+# --- trace ---------------------------------------------------------------------------------
+
+
+def test_trace_spans_rotated_gz_files(app_logs):
+    folder, ids = app_logs
+    cid = ids["failed"]
+    holding = [p for p in log_files(folder) if cid in read_any(p)]
+    assert len(holding) >= 2 and any(p.suffix == ".gz" for p in holding), holding
+
+    result = run_cli("trace", cid, folder)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # no damage, no progress bar off a terminal
+    lines = result.stdout.splitlines()
+    assert re.match(rf"^{cid}  complete  \d+\.\dms$", lines[0])  # the nested failure was handled
+    assert "session: sess_a" in lines[1] and "user: alice" in lines[1] and "page: Clients" in lines[1]
+    body = [line for line in lines[2:] if re.match(r"^\s*\+\d+\.\dms  ", line)]
+    assert ids["ok"] not in result.stdout and "projects listed" not in result.stdout
+
+    def line_of(text: str) -> str:
+        return next(line for line in body if text in line)
+
+    def indent(text: str) -> int:
+        after_level = re.match(r"^\s*\+\S+  \S+\s+", line_of(text))
+        return len(line_of(text)) - len(line_of(text)[after_level.end():].lstrip()) if after_level else -1
+
+    order = ["script_run:start", "save_client:start", "db_write:start", "db_write:failed", "save_client:failed",
+             "save failed, shown to the user", "script_run:complete"]
+    positions = [body.index(line_of(text)) for text in order]
+    assert positions == sorted(positions)
+    assert indent("script_run:start") < indent("save_client:start") < indent("db_write:start")
+    assert indent("db_write:start") == indent("db_write:failed")
+    assert re.search(r"db_write:failed \d+\.\d+ms", line_of("db_write:failed"))
+    assert "RuntimeError: disk on fire" in result.stdout
+    assert "Traceback (most recent call last):" in result.stdout
+    traceback_line = next(line for line in lines if "Traceback (most recent" in line)
+    assert len(traceback_line) - len(traceback_line.lstrip()) > indent("db_write:failed")
+    # A logged value can neither repaint the terminal nor forge a line of its own.
+    assert "\x1b" not in result.stdout
+    assert "\\x1b[2J client\\nFORGED line" in result.stdout
+    assert not any(line.startswith("FORGED") for line in lines)
+
+
+def test_trace_json(app_logs):
+    folder, ids = app_logs
+    result = run_cli("trace", ids["failed"], folder, "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    header, records = data["header"], data["records"]
+    assert header["correlation_id"] == ids["failed"]
+    assert (header["session_id"], header["user_id"], header["page"]) == ("sess_a", "alice", "Clients")
+    assert header["outcome"] == "complete" and header["records"] == len(records)
+    assert isinstance(header["duration_ms"], float)
+    assert all(r["correlation_id"] == ids["failed"] for r in records)
+    assert [r["timestamp"] for r in records] == sorted(r["timestamp"] for r in records)
+    spans = {s["operation"]: s for s in header["spans"]}
+    assert spans["db_write"]["depth"] == 2 and spans["db_write"]["outcome"] == "failed"
+    assert spans["db_write"]["error"]["message"] == "disk on fire"
+    assert any(r["message"] == EVIL for r in records)  # JSON keeps the value, escaped by JSON itself
+
+
+def test_trace_unknown_id(app_logs):
+    folder, _ = app_logs
+    result = run_cli("trace", "req_000000000000", folder)
+    assert result.returncode == 1
+    assert "req_000000000000" in result.stderr and "not found" in result.stderr
+    assert result.stdout == "" and "Traceback" not in result.stderr
+
+
+def test_trace_needle_is_checked_against_the_field(tmp_path):
+    # The prefilter matches raw bytes: an id inside another field or a longer id is not the id.
+    path = write_jsonl(tmp_path / "app.jsonl", [
+        flat_record("2024-05-01T12:00:00.000Z", correlation_id="req_aaaaaaaaaaaa1", message="x"),
+        flat_record("2024-05-01T12:00:00.001Z", correlation_id="req_b", message="about req_aaaaaaaaaaaa"),
+    ])
+    result = run_cli("trace", "req_aaaaaaaaaaaa", path)
+    assert result.returncode == 1 and "req_aaaaaaaaaaaa" in result.stderr
+
+
+# --- session -------------------------------------------------------------------------------
+
+
+def test_session_lists_interactions(app_logs):
+    folder, ids = app_logs
+    result = run_cli("session", "sess_a", folder)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "sess_a" in lines[0] and "alice" in lines[0] and "interactions: 2" in lines[0]
+    rows = lines[1:]
+    assert [ids["ok"] in rows[0], ids["failed"] in rows[1]] == [True, True]
+    assert ids["other"] not in result.stdout
+    assert all(re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}  Clients  req_", row) for row in rows)
+    assert all(re.search(r"\d+\.\d+ms  complete$", row) for row in rows)
+
+    as_json = json.loads(run_cli("session", "sess_b", folder, "--json").stdout)
+    assert [(i["correlation_id"], i["page"], i["user_id"], i["outcome"]) for i in as_json] == [
+        (ids["other"], "Projects", "bob", "complete")]
+
+    missing = run_cli("session", "sess_nope", folder)
+    assert missing.returncode == 1 and "sess_nope" in missing.stderr and "Traceback" not in missing.stderr
+
+
+# --- stats ---------------------------------------------------------------------------------
+
+
+def test_stats_percentiles(tmp_path):
+    durations = list(range(1, 101))
+    random.Random(7).shuffle(durations)
+    records = []
+    for n, ms in enumerate(durations):
+        event = "failed" if n % 20 == 0 else "complete"  # 5 of 100
+        records.append(flat_record(f"2024-05-01T12:00:{n // 10:02d}.{n:03d}Z", operation="query", event=event,
+                                   duration_ms=float(ms), correlation_id=f"req_{n:012x}"))
+    for n, ms in enumerate((30.0, 10.0, 20.0)):
+        records.append(flat_record(f"2024-05-01T12:01:00.{n:03d}Z", operation="render", event="complete", duration_ms=ms))
+        records.append(flat_record(f"2024-05-01T12:01:00.{n:03d}Z", operation="render", event="start"))
+    write_jsonl(tmp_path / "app.jsonl", records)
+
+    result = run_cli("stats", tmp_path, "--json")
+    assert result.returncode == 0, result.stderr
+    rows = {row["operation"]: row for row in json.loads(result.stdout)}
+    assert rows["query"] == {"operation": "query", "count": 100, "errors": 5, "error_rate": 0.05,
+                             "p50": 50.0, "p95": 95.0, "p99": 99.0}
+    assert (rows["render"]["count"], rows["render"]["p50"], rows["render"]["p95"], rows["render"]["p99"]) == (3, 20.0, 30.0, 30.0)
+
+    table = run_cli("stats", tmp_path).stdout.splitlines()
+    assert table[0].split() == ["operation", "count", "errors", "error%", "p50", "p95", "p99"]
+    assert table[1].split() == ["query", "100", "5", "5.0%", "50.0ms", "95.0ms", "99.0ms"]
+    assert table[2].split() == ["render", "3", "0", "0.0%", "20.0ms", "30.0ms", "30.0ms"]
+
+
+def test_stats_on_real_logs(app_logs):
+    folder, _ = app_logs
+    rows = {row["operation"]: row for row in json.loads(run_cli("stats", folder, "--json").stdout)}
+    assert rows["script_run"]["count"] == 3 and rows["script_run"]["errors"] == 0
+    assert rows["db_write"]["errors"] == 1 and rows["db_write"]["error_rate"] == 1.0
+    assert rows["load_clients"]["count"] == 1 and rows["load_clients"]["p99"] >= 0
+
+
+# --- tail ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def unrotated_logs(tmp_path) -> tuple[Path, dict[str, str]]:
+    folder = tmp_path / "logs"
+    return folder, write_app_logs(folder, "flat", rotation=None)
+
+
+def tail_messages(*args: object) -> list[str]:
+    result = run_cli("tail", *args, "--once", "--json")
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line)["message"] for line in result.stdout.splitlines()]
+
+
+def test_tail_once_with_filters(unrotated_logs):
+    folder, ids = unrotated_logs
+    assert tail_messages(folder, "-n", 2) == ["projects listed", "script_run completed"]
+    assert tail_messages(folder, "--user", "bob", "-n", 50) == ["script_run started", "projects listed",
+                                                                "script_run completed"]
+    assert tail_messages(folder, "--session", "sess_b", "-n", 1) == ["script_run completed"]
+    assert tail_messages(folder, "--level", "warning", "-n", 50) == [
+        "db_write failed: RuntimeError", "save_client failed: RuntimeError", "save failed, shown to the user"]
+    assert tail_messages(folder, "--operation", "db_write", "--level", "ERROR") == ["db_write failed: RuntimeError"]
+    assert tail_messages(folder, "--user", "nobody") == []
+
+    live = next(folder.glob("*.jsonl"))  # named per process by the library
+    human = run_cli("tail", live, "--once", "-n", 50)
+    assert human.returncode == 0 and human.stderr == ""
+    assert "\x1b" not in human.stdout  # not a terminal: no colour
+    assert "\\x1b[2J client\\nFORGED line" in human.stdout
+    assert re.search(rf"^\d\d:\d\d:\d\d\.\d{{3}} ERROR +{ids['failed']} alice  db_write:failed \d", human.stdout, re.M)
+    assert "    RuntimeError: disk on fire" in human.stdout
+    coloured = run_cli("tail", folder, "--once", "--color", "always")
+    assert "\x1b[" in coloured.stdout and "\x1b[2J" not in coloured.stdout
+
+    bad = run_cli("tail", folder, "--once", "--level", "LOUD")
+    assert bad.returncode == 2 and "LOUD" in bad.stderr
+
+
+def test_tail_follows_rotation(tmp_path):
+    folder = tmp_path / "logs"
+    handle = setup_logging(log_path=str(folder / "app.jsonl"), json_format="flat", rotation=1500, compression="gz",
+                           console=False)
+    proc: Optional[subprocess.Popen] = None
+    try:
+        logger.info("marker")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit_extension.logs", "tail", str(folder), "-n", "1", "--json",
+             "--max-seconds", "15"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        lines: queue.Queue = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+
+        def next_message() -> str:
+            return json.loads(lines.get(timeout=10))["message"]
+
+        assert next_message() == "marker"  # the follower is in place
+        big = "B" * 1600  # over the rotation size: each of these starts a new file
+        # One write at a time, each awaited: deterministic, whatever the machine's speed.
+        for message in ("a small one", "first big " + big, "second big " + big, "after the rotations"):
+            logger.info(message)
+            assert next_message() == message
+        assert len(wait_for_gz(folder)) >= 2
+
+        # A newer file appearing beside it (another process's log) is followed too.
+        time.sleep(0.3)
+        write_jsonl(folder / "worker.jsonl", [flat_record("2030-01-01T00:00:00.000Z", message="from the worker")])
+        assert next_message() == "from the worker"
+    finally:
+        handle.close()
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=5)
+
+
+# --- bad input and damage ------------------------------------------------------------------
+
+
+def bad_inputs(tmp_path: Path) -> dict[str, Path]:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    folder_as_file = tmp_path / "logs" / "app.jsonl"  # a directory where a file is expected
+    folder_as_file.mkdir(parents=True)
+    broken_gz = tmp_path / "broken" / "app.1.jsonl.gz"
+    broken_gz.parent.mkdir()
+    broken_gz.write_bytes(b"\x1f\x8b\x08\x00 this is not deflate data\n")
+    return {"missing": tmp_path / "nope", "empty": empty, "folder_as_file": folder_as_file, "broken_gz": broken_gz}
+
+
+@pytest.mark.parametrize("kind", ["missing", "empty", "folder_as_file", "broken_gz"])
+def test_bad_paths_exit_2_without_traceback(tmp_path, kind):
+    path = bad_inputs(tmp_path)[kind]
+    for args in (("trace", "req_000000000000", path), ("session", "sess_a", path), ("stats", path),
+                 ("tail", path, "--once")):
+        result = run_cli(*args)
+        assert result.returncode == 2, (args, result.stdout, result.stderr)
+        assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr, result.stderr
+        assert str(path.name) in result.stderr
+        assert result.stdout == ""
+
+
+def test_usage_errors():
+    assert run_cli().returncode == 2
+    helped = run_cli("--help")
+    assert helped.returncode == 0 and all(word in helped.stdout for word in ("trace", "session", "tail", "stats"))
+    assert run_cli("trace").returncode == 2  # the id is required
+    empty_id = run_cli("trace", "", "logs")
+    assert empty_id.returncode == 2 and "Traceback" not in empty_id.stderr
+
+
+def test_damage_is_reported_not_fatal(tmp_path):
+    cid = "req_0123456789ab"
+    good = [flat_record(f"2024-05-01T12:00:00.00{n}Z", correlation_id=cid, message=f"record {n}", operation="op",
+                        event=event, operation_id="op_1", duration_ms=2.5 if event == "complete" else None)
+            for n, event in enumerate(("start", None, "complete"))]
+    lines = [json.dumps(r) for r in good]
+    lines.insert(1, '{"timestamp": "2024-05-01T12:00:00.000Z", "level": "INFO", "correlation_id": "' + cid + '", "mess')
+    path = tmp_path / "logs" / "app.1.jsonl"
+    path.parent.mkdir()
+    path.write_text("\n".join(lines) + "\n" + '{"timestamp": "2024-05-01T12:00:01', encoding="utf-8")  # torn last line
+    # A compressed file cut short: what could be read counts, the rest is reported.
+    whole = gzip.compress(b"".join(json.dumps(flat_record("2024-05-01T11:00:00.000Z", message=f"old {n}")).encode()
+                                   + b"\n" for n in range(50)))
+    (tmp_path / "logs" / "app.0.jsonl.gz").write_bytes(whole[: len(whole) // 2])
+
+    result = run_cli("trace", cid, tmp_path / "logs")
+    assert result.returncode == 0
+    assert all(f"record {n}" in result.stdout for n in range(3)) and "old " not in result.stdout
+    warning = result.stderr.splitlines()
+    assert len(warning) == 1 and warning[0].startswith("warning: "), result.stderr
+    # 2 in app.1.jsonl (corrupt, torn), 1 torn line where the .gz was cut, and the cut itself.
+    assert "skipped 3 damaged lines in 2 files" in warning[0] and "app.1.jsonl: 2" in warning[0]
+    assert "could not read" in warning[0] and "app.0.jsonl.gz (stopped early" in warning[0]
+
+    stats = run_cli("stats", path, "--json")
+    assert stats.returncode == 0 and json.loads(stats.stdout)[0]["count"] == 1
+    assert stats.stderr.strip() == f"warning: skipped 2 damaged lines in {path}"
+
+    tail = run_cli("tail", path, "--once", "--json", "-n", 50)
+    assert tail.returncode == 0 and len(tail.stdout.splitlines()) == 3
+    # The unterminated last line of a followed file may still be being written: not damage yet.
+    assert tail.stderr.strip() == f"warning: skipped 1 damaged line in {path}"
+
+
+# --- progress bar and packaging ------------------------------------------------------------
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_only_on_a_terminal_after_a_delay():
+    terminal = FakeTerminal()
+    bar = Progress(4, "trace", stream=terminal, delay=0.0)
+    bar.advance()
+    bar.close()
+    assert "trace [" in terminal.getvalue() and "1/4 files" in terminal.getvalue()
+    assert terminal.getvalue().endswith("\r\x1b[K")  # cleared before the output is printed
+
+    quick = FakeTerminal()
+    bar = Progress(4, "trace", stream=quick, delay=60)
+    bar.advance()
+    bar.close()
+    assert quick.getvalue() == ""
+
+    piped = io.StringIO()
+    bar = Progress(4, "trace", stream=piped, delay=0.0)
+    bar.advance()
+    bar.close()
+    assert piped.getvalue() == ""
+
+
+def test_console_script_declared():
+    setup_cfg = (Path(__file__).resolve().parent.parent / "setup.cfg").read_text()
+    assert "st-logs = streamlit_extension.logs.cli:main" in setup_cfg
+    assert build_parser().prog == "st-logs"
