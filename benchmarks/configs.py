@@ -1,0 +1,354 @@
+"""The logging configurations under test, all writing the same record as one JSON line to a file.
+
+Every configuration logs the message "created client <key>" with the fields ``client_key``,
+``correlation_id``, ``session_id``, ``user_id`` and ``operation``. ``correlation_id`` comes from
+the configuration's own context mechanism (a scope entered once per interaction of
+``INTERACTION`` records); the other fields are passed at the call, the way each library expects.
+
+``build(name, folder, **options)`` returns a ``Config`` with:
+
+- ``log(key)``: the call being measured (one record);
+- ``debug(key)``: the same call at DEBUG (for the disabled-level measurement);
+- ``scope(cid)``: a context manager making ``cid`` the current correlation id;
+- ``check(obj)``: True if a parsed line carries a correlation id;
+- ``close()``: flush and release the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import json
+import logging
+from contextvars import ContextVar
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, ContextManager, Optional
+
+from common import MESSAGE_BRACES, MESSAGE_PERCENT, OPERATION, SESSION_ID, USER_ID
+
+INTERACTION = 20  # records per correlation scope: about one Streamlit script run
+
+
+@dataclass
+class Config:
+    name: str
+    log: Callable[[str], None]
+    scope: Callable[[str], ContextManager[Any]]
+    check: Callable[[dict], bool]
+    close: Callable[[], None]
+    debug: Optional[Callable[[str], None]] = None
+    extra: Optional[Callable[[str], None]] = None  # a further call shape, for information
+
+
+DESCRIPTIONS = {
+    "ours-default": "streamlit_extension setup_logging(), json_format='loguru' (serialize=True); "
+                    "logger.bind(...).info() inside correlation_scope()",
+    "ours-flat": "streamlit_extension setup_logging(json_format='flat'); same call",
+    "ours-default-rot": "as ours-default, with the library's default rotation 10 MB + gz + retention 14 days",
+    "loguru": "loguru by hand: logger.add(path, serialize=True); logger.contextualize(correlation_id) + bind()",
+    "stdlib-pjl": "stdlib logging + python-json-logger JsonFormatter + a ContextVar correlation Filter",
+    "structlog": "structlog: merge_contextvars, add_log_level, TimeStamper(iso), "
+                 "JSONRenderer(orjson.dumps), BytesLoggerFactory",
+    "spec": "the original spec's design: dict -> json.dumps -> stdlib logger -> JSON formatter (encoded twice)",
+    "floor": "orjson.dumps(dict) + a buffered file write",
+}
+
+# The order of the throughput table.
+THROUGHPUT_CONFIGS = ("ours-default", "ours-flat", "loguru", "stdlib-pjl", "structlog", "spec", "floor",
+                      "ours-default-rot")
+
+
+def _fields(key: str) -> dict[str, Any]:
+    return {"client_key": key, "session_id": SESSION_ID, "user_id": USER_ID, "operation": OPERATION}
+
+
+# -- 1, 2: this project -------------------------------------------------------------------------
+
+
+def _ours(folder: Path, json_format: str, rotation: Any = None, retention: Any = None,
+          compression: Any = None, file_options: bool = True) -> Config:
+    from loguru import logger
+
+    from streamlit_extension import correlation_logger, correlation_scope, setup_logging
+
+    options: dict[str, Any] = {"rotation": rotation, "retention": retention, "compression": compression} if file_options else {}
+    handle = setup_logging(log_path=str(folder / "app.jsonl"), console=False, intercept_stdlib=False,
+                           json_format=json_format, **options)
+    bind = logger.bind
+
+    def log(key: str) -> None:
+        bind(client_key=key, session_id=SESSION_ID, user_id=USER_ID, operation=OPERATION).info(MESSAGE_BRACES, key)
+
+    def debug(key: str) -> None:
+        logger.debug(MESSAGE_BRACES, key)
+
+    def log_operation_debug(key: str) -> None:
+        correlation_logger.log_operation(OPERATION, level="DEBUG", message="created client", metadata={"client_key": key})
+
+    if json_format == "flat":
+        def check(obj: dict) -> bool:
+            return bool(obj.get("correlation_id")) and obj.get("client_key") is not None
+    else:
+        def check(obj: dict) -> bool:
+            extra = obj["record"]["extra"]
+            return bool(extra.get("correlation_id")) and extra.get("client_key") is not None
+
+    return Config(json_format, log, correlation_scope, check, handle.close, debug, log_operation_debug)
+
+
+# -- 3: loguru by hand --------------------------------------------------------------------------
+
+
+def _loguru(folder: Path, level: Optional[str] = None) -> Config:
+    from loguru import logger
+
+    logger.remove()
+    options = {"level": level} if level else {}
+    sink_id = logger.add(str(folder / "app.jsonl"), serialize=True, **options)
+    bind = logger.bind
+
+    def log(key: str) -> None:
+        bind(client_key=key, session_id=SESSION_ID, user_id=USER_ID, operation=OPERATION).info(MESSAGE_BRACES, key)
+
+    def debug(key: str) -> None:
+        logger.debug(MESSAGE_BRACES, key)
+
+    def scope(cid: str) -> ContextManager[Any]:
+        return logger.contextualize(correlation_id=cid)
+
+    def check(obj: dict) -> bool:
+        extra = obj["record"]["extra"]
+        return bool(extra.get("correlation_id")) and extra.get("client_key") is not None
+
+    return Config("loguru", log, scope, check, lambda: logger.remove(sink_id), debug)
+
+
+# -- 4: stdlib + python-json-logger + a correlation filter --------------------------------------
+
+_stdlib_cid: ContextVar[Optional[str]] = ContextVar("bench_correlation_id", default=None)
+
+
+class ContextVarCorrelationFilter(logging.Filter):
+    """What asgi-correlation-id and friends do: copy one ContextVar onto each record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.correlation_id = _stdlib_cid.get()
+        return True
+
+
+@contextlib.contextmanager
+def _contextvar_scope(var: ContextVar, value: str):
+    token = var.set(value)
+    try:
+        yield value
+    finally:
+        var.reset(token)
+
+
+def _stdlib_logger(name: str, handler: logging.Handler) -> logging.Logger:
+    log = logging.getLogger(name)
+    for old in list(log.handlers):
+        log.removeHandler(old)
+        old.close()
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    return log
+
+
+def _stdlib_pjl(folder: Path) -> Config:
+    from pythonjsonlogger.json import JsonFormatter
+
+    handler = logging.FileHandler(folder / "app.jsonl", encoding="utf-8")
+    handler.setFormatter(JsonFormatter(
+        "%(asctime)s %(levelname)s %(name)s %(message)s %(module)s %(funcName)s %(lineno)d"))
+    handler.addFilter(ContextVarCorrelationFilter())
+    log = _stdlib_logger("bench.pjl", handler)
+    info, dbg = log.info, log.debug
+
+    def emit(key: str) -> None:
+        info(MESSAGE_PERCENT, key, extra=_fields(key))
+
+    def debug(key: str) -> None:
+        dbg(MESSAGE_PERCENT, key)
+
+    def check(obj: dict) -> bool:
+        return bool(obj.get("correlation_id")) and obj.get("client_key") is not None
+
+    return Config("stdlib-pjl", emit, lambda cid: _contextvar_scope(_stdlib_cid, cid), check,
+                  lambda: _close_stdlib(log), debug)
+
+
+def _close_stdlib(log: logging.Logger) -> None:
+    for handler in list(log.handlers):
+        handler.flush()
+        handler.close()
+        log.removeHandler(handler)
+
+
+# -- 5: structlog, its fast path ----------------------------------------------------------------
+
+
+def _structlog(folder: Path) -> Config:
+    import orjson
+    import structlog
+    from structlog.contextvars import bound_contextvars, merge_contextvars
+
+    stream = open(folder / "app.jsonl", "wb")
+    structlog.reset_defaults()
+    structlog.configure(
+        processors=[
+            merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.JSONRenderer(serializer=orjson.dumps),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+        logger_factory=structlog.BytesLoggerFactory(file=stream),
+        cache_logger_on_first_use=True,
+    )
+    log = structlog.get_logger()
+
+    def emit(key: str) -> None:
+        log.info(MESSAGE_PERCENT, key, client_key=key, session_id=SESSION_ID, user_id=USER_ID, operation=OPERATION)
+
+    def debug(key: str) -> None:
+        log.debug(MESSAGE_PERCENT, key)
+
+    def scope(cid: str) -> ContextManager[Any]:
+        return bound_contextvars(correlation_id=cid)
+
+    def check(obj: dict) -> bool:
+        return bool(obj.get("correlation_id")) and obj.get("client_key") is not None
+
+    def close() -> None:
+        stream.flush()
+        stream.close()
+
+    return Config("structlog", emit, scope, check, close, debug)
+
+
+# -- 6: the original spec's reference design ----------------------------------------------------
+
+_spec_cid: ContextVar[Optional[str]] = ContextVar("bench_spec_correlation_id", default=None)
+
+
+class SpecJSONFormatter(logging.Formatter):
+    """The spec's handler formatter: wraps whatever message it gets in a JSON object."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "timestamp": datetime.datetime.fromtimestamp(record.created, datetime.timezone.utc).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),  # already a JSON document: encoded a second time
+            "module": record.module,
+            "function": record.funcName,
+            "line": record.lineno,
+            "correlation_id": getattr(record, "correlation_id", None),
+        }
+        return json.dumps(entry)
+
+
+class SpecCorrelationFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.correlation_id = _spec_cid.get()
+        return True
+
+
+class SpecStructuredLogger:
+    """The spec's StructuredLogger: builds a dict per call and logs it as a JSON string."""
+
+    _LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARNING": logging.WARNING, "ERROR": logging.ERROR}
+
+    def __init__(self, name: str) -> None:
+        self.logger = logging.getLogger(name)
+
+    def log_operation(self, operation: str, level: str = "INFO", message: str = "", **metadata: Any) -> None:
+        entry = {
+            "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+            "level": level,
+            "correlation_id": _spec_cid.get(),
+            "operation": operation,
+            "message": message,
+            "metadata": metadata,
+        }
+        self.logger.log(self._LEVELS[level], json.dumps(entry))
+
+    def info(self, operation: str, message: str = "", **metadata: Any) -> None:
+        self.log_operation(operation, "INFO", message, **metadata)
+
+    def debug(self, operation: str, message: str = "", **metadata: Any) -> None:
+        self.log_operation(operation, "DEBUG", message, **metadata)
+
+
+def _spec(folder: Path) -> Config:
+    handler = logging.FileHandler(folder / "app.jsonl", encoding="utf-8")
+    handler.setFormatter(SpecJSONFormatter())
+    handler.addFilter(SpecCorrelationFilter())
+    _stdlib_logger("bench.spec", handler)
+    structured = SpecStructuredLogger("bench.spec")
+
+    def emit(key: str) -> None:
+        structured.info(OPERATION, MESSAGE_PERCENT % key, client_key=key, session_id=SESSION_ID, user_id=USER_ID)
+
+    def debug(key: str) -> None:
+        structured.debug(OPERATION, MESSAGE_PERCENT % key, client_key=key, session_id=SESSION_ID, user_id=USER_ID)
+
+    def check(obj: dict) -> bool:
+        inner = json.loads(obj["message"])
+        return bool(obj.get("correlation_id")) and bool(inner.get("correlation_id")) and "client_key" in inner["metadata"]
+
+    return Config("spec", emit, lambda cid: _contextvar_scope(_spec_cid, cid), check,
+                  lambda: _close_stdlib(structured.logger), debug)
+
+
+# -- 7: the floor -------------------------------------------------------------------------------
+
+_floor_cid: ContextVar[Optional[str]] = ContextVar("bench_floor_correlation_id", default=None)
+
+
+def _floor(folder: Path) -> Config:
+    import orjson
+
+    stream = open(folder / "app.jsonl", "wb")  # default buffering: no flush per record
+    write, dumps, now, utc = stream.write, orjson.dumps, datetime.datetime.now, datetime.timezone.utc
+    get_cid = _floor_cid.get
+
+    def emit(key: str) -> None:
+        write(dumps({
+            "timestamp": now(utc), "level": "INFO", "message": MESSAGE_PERCENT % key,
+            "correlation_id": get_cid(), "session_id": SESSION_ID, "user_id": USER_ID,
+            "operation": OPERATION, "client_key": key,
+        }) + b"\n")
+
+    def check(obj: dict) -> bool:
+        return bool(obj.get("correlation_id")) and obj.get("client_key") is not None
+
+    def close() -> None:
+        stream.flush()
+        stream.close()
+
+    return Config("floor", emit, lambda cid: _contextvar_scope(_floor_cid, cid), check, close)
+
+
+def build(name: str, folder: Path, **options: Any) -> Config:
+    folder.mkdir(parents=True, exist_ok=True)
+    if name == "ours-default":
+        return _ours(folder, "loguru", **options)
+    if name == "ours-flat":
+        return _ours(folder, "flat", **options)
+    if name == "ours-default-rot":
+        return _ours(folder, "loguru", file_options=False)  # the library's own defaults
+    if name == "loguru":
+        return _loguru(folder, **options)
+    if name == "stdlib-pjl":
+        return _stdlib_pjl(folder)
+    if name == "structlog":
+        return _structlog(folder)
+    if name == "spec":
+        return _spec(folder)
+    if name == "floor":
+        return _floor(folder)
+    raise ValueError(f"unknown configuration {name!r}")
