@@ -7,6 +7,7 @@ Every argument defaults from an environment variable. Calling it again with the 
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -111,6 +112,21 @@ def _check_level(level: Any) -> Union[str, int]:
 
 
 def _check_file_option(name: str, value: Any, accepted: str) -> Any:
+    try:
+        return _check_file_option_cached(name, value, accepted)
+    except TypeError as exc:  # an unhashable value: validate it uncached
+        if "unhashable" not in str(exc):
+            raise
+        return _validate_file_option(name, value, accepted)
+
+
+@functools.lru_cache(maxsize=64)
+def _check_file_option_cached(name: str, value: Any, accepted: str) -> Any:
+    # setup_logging() runs on every Streamlit rerun; building a FileSink to validate is not free.
+    return _validate_file_option(name, value, accepted)
+
+
+def _validate_file_option(name: str, value: Any, accepted: str) -> Any:
     if value is None:
         return None
     if name == "compression" and isinstance(value, str) and value.strip().lstrip(".") not in COMPRESSIONS:

@@ -29,7 +29,6 @@ from .errors import control_flow_outcome, error_context, normalize_error
 F = TypeVar("F", bound=Callable[..., Any])
 Level = Union[str, int]
 
-_LOG_OPERATION_KEYS = frozenset({"level", "duration_ms", "success", "error", "metadata"})
 _levels: dict[Level, int] = {}
 
 
@@ -53,14 +52,21 @@ def _enabled(number: int) -> bool:
     return core is None or number >= getattr(core, "min_level", 0)
 
 
-def _emit(depth: int, level: Level, message: str, fields: dict[str, Any]) -> None:
-    """Log ``message`` with ``fields``; ``depth`` counts frames above this function's caller."""
+def _active(level: Level) -> Optional[Level]:
+    """``level`` if a record at it would be written (an unknown name becomes INFO), else None.
+
+    Checked before anything is built, so a disabled call costs about loguru's own.
+    """
     number = _level_no(level)
     if number is None:
         _report.notice_once(f"level:{level!r}", f"unknown log level {level!r}; logging at INFO")
         level, number = "INFO", 20
-    if not _enabled(number):
-        return
+    return level if _enabled(number) else None
+
+
+def _emit(depth: int, level: Level, message: str, fields: dict[str, Any]) -> None:
+    """Log ``message`` with ``fields`` at an active ``level``; ``depth`` counts frames above
+    this function's caller."""
     if fields.get("correlation_id") is None:
         fields["correlation_id"] = current_correlation_id() or new_id("req")
     try:
@@ -124,6 +130,9 @@ class StructuredLogger:
 
     def _event(self, depth: int, level: Level, message: str, operation: str, event: str,
                duration_ms: Optional[float], success: bool, metadata: Optional[Mapping[str, Any]], error: Any) -> None:
+        active = _active(level)
+        if active is None:
+            return
         fields = {
             "operation": operation,
             "event": event,
@@ -133,11 +142,14 @@ class StructuredLogger:
             "error": error,
             "logger_name": self.name,
         }
-        _emit(depth + 1, level, message, fields)
+        _emit(depth + 1, active, message, fields)
 
     def _log_operation(self, depth: int, operation: str, level: Level = "INFO", message: str = "",
                        duration_ms: Optional[float] = None, success: bool = True, error: Any = None,
                        metadata: Optional[Mapping[str, Any]] = None, **extra_metadata: Any) -> None:
+        active = _active(level)
+        if active is None:
+            return
         if extra_metadata:  # unknown keyword arguments are kept as metadata, not refused
             metadata = {**(metadata or {}), **extra_metadata}
         fields = {
@@ -149,7 +161,7 @@ class StructuredLogger:
             "error": normalize_error(error),
             "logger_name": self.name,
         }
-        _emit(depth + 1, level, message or operation, fields)
+        _emit(depth + 1, active, message or operation, fields)
 
     def log_operation(self, operation: str, level: Level = "INFO", message: str = "",
                       duration_ms: Optional[float] = None, success: bool = True, error: Any = None,

@@ -223,3 +223,18 @@ def test_log_folder_deleted_while_running_is_recreated(tmp_path, capsys, monkeyp
     (gap,) = [r for r in records if r.get("event") == "records_lost"]
     assert gap["lost"] == 1  # "before" went into the deleted file, and the log says so
     assert "was deleted or replaced" in capsys.readouterr().err
+
+
+def test_size_rotation_counts_bytes_without_asking_the_file(tmp_path):
+    from streamlit_extension.sinks.files import SizeRotation, size_rotation
+
+    assert size_rotation("1 KB").limit == 1000 and size_rotation("1 day") == "1 day"
+    handle = setup_logging(log_path=str(tmp_path / "app.jsonl"), json_format="flat", console=False,
+                           rotation=4000, compression=None, retention=None)
+    for i in range(200):
+        logger.info("é{}", i)  # non-ASCII: counted in bytes
+    handle.close()
+    sizes = [p.stat().st_size for p in tmp_path.iterdir()]
+    assert len(sizes) > 5 and max(sizes) <= 4000
+    assert len(all_lines(tmp_path)) == 200
+    assert isinstance(size_rotation(4000), SizeRotation)

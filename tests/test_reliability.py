@@ -106,7 +106,7 @@ KILLED_WRITER = textwrap.dedent(
     import sys
     from loguru import logger
     from streamlit_extension import setup_logging
-    setup_logging(log_path=sys.argv[1], json_format="flat", console=False, per_process=False)
+    setup_logging(log_path=sys.argv[1], json_format="flat", console=False, per_process=False, rotation=None)
     print("ready", flush=True)
     i = 0
     while True:

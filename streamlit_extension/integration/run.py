@@ -81,9 +81,24 @@ class RunState:
         }
 
 
+_connections: dict[str, dict[str, str]] = {}
+_CONNECTIONS_LIMIT = 4096
+
+
 def _connection_fields(session_id: str) -> dict[str, str]:
-    """``request_id``/``trace_id`` from the websocket handshake (constant per connection), and
-    ``client_ip`` when IP logging is on (the patcher truncates it to its network)."""
+    """Per session, cached: the handshake headers are fixed for the connection's life."""
+    fields = _connections.get(session_id)
+    if fields is None:
+        fields = _read_connection_fields(session_id)
+        if len(_connections) >= _CONNECTIONS_LIMIT:
+            _connections.clear()
+        _connections[session_id] = fields
+    return fields
+
+
+def _read_connection_fields(session_id: str) -> dict[str, str]:
+    """``request_id``/``trace_id`` from the websocket handshake, and ``client_ip`` when IP
+    logging is on (the patcher truncates it to its network)."""
     if not runtime.exists():
         return {}
     client = runtime.get_instance().get_client(session_id)

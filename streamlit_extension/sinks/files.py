@@ -15,7 +15,8 @@ import os
 import time
 from typing import Any, Optional
 
-from loguru._file_sink import FileSink  # the one private import: loguru has no public file sink
+from loguru._file_sink import FileSink  # loguru has no public file sink
+from loguru._string_parsers import parse_size  # the size syntax loguru accepts ("10 MB")
 
 from .. import _report
 from .compression import BackgroundCompressor, remove_stale_temporaries
@@ -24,6 +25,42 @@ from .retention import AppRetention
 
 RETRY_SECONDS = 1.0  # how often a failing file is tried again
 CHECK_SECONDS = 1.0  # how often we check the file is still the one on disk
+
+
+class SizeRotation:
+    """Rotate past a size, counting what is written instead of asking the file each time.
+
+    loguru's size rotation seeks to the end and calls ``tell()`` on every write; this does it
+    once per file (its sink is the only writer: one file per process).
+    """
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+        self._file: Any = None
+        self._size = 0
+
+    def __call__(self, message: str, file: Any) -> bool:
+        if file is not self._file:
+            self._file, self._size = file, file.tell()
+        size = len(message) if message.isascii() else len(message.encode("utf-8", "backslashreplace"))
+        if self._size + size > self.limit:
+            self._file = None  # the next call measures the new file
+            return True
+        self._size += size
+        return False
+
+
+def size_rotation(rotation: Any) -> Any:
+    """A SizeRotation for a size ("10 MB", bytes as a number), else ``rotation`` unchanged."""
+    if isinstance(rotation, bool):
+        return rotation
+    if isinstance(rotation, (int, float)):
+        return SizeRotation(rotation)
+    if isinstance(rotation, str):
+        limit = parse_size(rotation)
+        if limit is not None:
+            return SizeRotation(limit)
+    return rotation
 
 
 def make_file_sink(path: str, *, rotation: Any = None, retention: Any = None, compression: Any = None,
@@ -37,6 +74,7 @@ def make_file_sink(path: str, *, rotation: Any = None, retention: Any = None, co
     if rotation is None:
         # Compression would only run on close and gzip the live file whenever setup reruns.
         compression = None
+    rotation = size_rotation(rotation)
     if retention is not None and not callable(retention):
         retention = AppRetention(pattern or path, folder, retention)
     return FileSink(path, rotation=rotation, retention=retention, compression=compression,

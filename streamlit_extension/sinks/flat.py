@@ -23,7 +23,21 @@ FLAT_FIELDS = ("timestamp", "level", "message", *CORRELATION_FIELDS, *OPERATION_
 _RESERVED = frozenset(FLAT_FIELDS) | {"logger_name", "extra"}
 
 _UTC = datetime.timezone.utc
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+_json_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+
+try:  # the optional "fast" extra: ~10x cheaper encoding, same output for sanitised records
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - exercised by forcing _orjson = None in tests
+    _orjson = None
+
+
+def _encode(obj: Any) -> str:
+    if _orjson is not None:
+        try:
+            return _orjson.dumps(obj).decode()
+        except (TypeError, ValueError):  # odd keys or types: the stdlib path decides
+            pass
+    return _json_encode(obj)
 
 
 _second: tuple[int, str] = (-1, "")  # the last second formatted: most records share it
@@ -62,7 +76,7 @@ def encode_line(obj: dict, redactor: Optional[KeyRedactor] = None) -> str:
     try:
         line = _encode(obj)
     except (TypeError, ValueError, RecursionError):
-        line = _encode(json_safe(obj, redactor))
+        line = _json_encode(json_safe(obj, redactor))
     return line
 
 
@@ -107,7 +121,7 @@ def make_flat_format(redactor: Optional[KeyRedactor]):
         try:
             line = encode_line(flat_from_loguru(record), redactor)
         except Exception:
-            line = _encode(
+            line = _json_encode(
                 {
                     "timestamp": iso_utc_ms(record["time"]),
                     "level": record["level"].name,
