@@ -112,14 +112,23 @@ class Sanitizer:
     def extra(self, extra: dict, budget: Optional[list[int]] = None) -> None:
         """Make a record's ``extra`` dict safe in place (its top-level dict is per record)."""
         budget = budget if budget is not None else [self.max_record]
-        keys, values = self.keys, self.values
+        keys, max_field = self.keys, self.max_field
+        # The key cache is read inline: this loop runs for every field of every record.
+        secret = keys._cache.get if keys is not None else None
         for key, item in extra.items():
-            if keys is not None and keys.is_secret(key):
-                extra[key] = REDACTED
-            elif type(item) is str:
-                if key not in OWN_FIELDS or len(item) > self.max_field:
-                    extra[key] = self.string(item, budget)
-            elif type(item) not in _PLAIN:
+            cls = type(item)
+            if key in OWN_FIELDS and cls in _PLAIN and (cls is not str or len(item) <= max_field):
+                continue  # ids and names we set or validated ourselves
+            if secret is not None:
+                hidden = secret(key)
+                if hidden is None:
+                    hidden = keys.is_secret(key)
+                if hidden:
+                    extra[key] = REDACTED
+                    continue
+            if cls is str:
+                extra[key] = self.string(item, budget)
+            elif cls not in _PLAIN:
                 extra[key] = self.value(item, budget)
 
     def record(self, record: dict) -> None:
