@@ -1,4 +1,4 @@
-"""A runnable example: one interaction, written as JSON lines to logs/example.jsonl.
+"""A runnable example: one interaction, written as JSON lines to logs/example.<host>-<pid>.jsonl.
 
     python examples/basic.py            # loguru's serialize=True format
     LOG_FORMAT=flat python examples/basic.py
@@ -30,7 +30,7 @@ def main() -> None:
         with correlation_logger.track_operation("render_clients_page", {"page": "Clients"}):
             create_client({"client_key": "ACME", "name": "Acme Ltd", "api_key": "never-written"})
     handle.close()
-    print("wrote logs/example.jsonl")
+    print(f"wrote {handle.file_path}")
 
 
 if __name__ == "__main__":

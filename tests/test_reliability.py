@@ -191,3 +191,20 @@ def test_hostile_log_files_are_skipped_with_a_count(tmp_path, content):
     records = list(read_records([tmp_path], stats=stats))
     assert [r["message"] for r in records] == ["ok"]
     assert stats.skipped_total >= 1
+
+
+def test_deep_nesting_is_capped_not_fatal(tmp_path):
+    path = tmp_path / "app.jsonl"
+    handle = setup_logging(log_path=str(path), json_format="flat", console=False)
+    deep: dict = {}
+    cursor = deep
+    for _ in range(5000):  # far past any recursion limit
+        cursor["d"] = {}
+        cursor = cursor["d"]
+    logger.bind(deep=deep).info("deep")
+    handle.close()
+    record = json.loads(path.read_text())
+    depth, node = 0, record["deep"]
+    while isinstance(node, dict):
+        node, depth = node["d"], depth + 1
+    assert node == "[depth limit]" and depth < 40
