@@ -284,18 +284,26 @@ def render_trace(interaction: Interaction, style: Style) -> Iterator[str]:
             yield from (pad + style(line, "red") for line in shown)
 
 
-def cmd_trace(args: argparse.Namespace, out: TextIO, style: Style) -> int:
-    cid = args.correlation_id
-    if not cid.strip():
-        raise UsageError("the correlation id is empty")
-    files = log_files(args.paths)
+def records_with(field: str, value: str, paths: list[str], command: str) -> list[dict[str, Any]]:
+    """The records whose ``field`` equals ``value``; an error message names the id if none."""
+    label = field.replace("_", " ")
+    if not value.strip():
+        raise UsageError(f"the {label} is empty")
+    files = log_files(paths)
     stats = ReadStats()
     # The needle finds candidate lines fast; the field check drops ids that merely contain it.
-    records = [r for r in scan(files, cid, stats, "trace") if r.get("correlation_id") == cid]
+    records = [r for r in scan(files, value, stats, command) if r.get(field) == value]
     finish_scan(files, stats)
     if not records:
-        print(f"error: correlation id {safe(cid)} not found in {safe(', '.join(args.paths))} "
+        print(f"error: {label} {safe(value)} not found in {safe(', '.join(paths))} "
               f"({len(files)} file{'s' if len(files) != 1 else ''})", file=sys.stderr)
+    return records
+
+
+def cmd_trace(args: argparse.Namespace, out: TextIO, style: Style) -> int:
+    cid = args.correlation_id
+    records = records_with("correlation_id", cid, args.paths, "trace")
+    if not records:
         return EXIT_NOT_FOUND
     interaction = build_interaction(cid, records)
     if args.json:
@@ -312,22 +320,15 @@ def cmd_trace(args: argparse.Namespace, out: TextIO, style: Style) -> int:
 
 
 def cmd_session(args: argparse.Namespace, out: TextIO, style: Style) -> int:
-    sid = args.session_id
-    if not sid.strip():
-        raise UsageError("the session id is empty")
-    files = log_files(args.paths)
-    stats = ReadStats()
-    records = [r for r in scan(files, sid, stats, "session") if r.get("session_id") == sid]
-    finish_scan(files, stats)
+    records = records_with("session_id", args.session_id, args.paths, "session")
     if not records:
-        print(f"error: session id {safe(sid)} not found in {safe(', '.join(args.paths))}", file=sys.stderr)
         return EXIT_NOT_FOUND
     items = [interaction_header(i) for i in interactions(records)]
     if args.json:
         print(dump_json(items), file=out)
         return EXIT_OK
     users = sorted({safe(r.get("user_id")) for r in records})
-    print(f"{style('session ' + safe(sid), 'bold')}  user: {', '.join(users)}  interactions: {len(items)}", file=out)
+    print(f"{style('session ' + safe(args.session_id), 'bold')}  user: {', '.join(users)}  interactions: {len(items)}", file=out)
     page_width = min(max((len(safe(i["page"])) for i in items), default=1), 30)
     for item in items:
         started = safe(item["started"]).replace("T", " ").rstrip("Z")

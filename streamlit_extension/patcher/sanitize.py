@@ -169,8 +169,3 @@ def json_safe(value: Any, redactor: Optional[KeyRedactor] = None) -> Any:
     """A JSON-safe copy of ``value`` (secret keys masked if ``redactor`` is given)."""
     sanitizer = _PLAIN_SANITIZER if redactor is None else Sanitizer(redactor)
     return sanitizer.value(value, [sanitizer.max_record])
-
-
-def sanitize_extra(extra: dict, redactor: Optional[KeyRedactor]) -> None:
-    """Key redaction and JSON-safety for an ``extra``-like dict (used by the stdlib formatter)."""
-    Sanitizer(redactor).extra(extra)
