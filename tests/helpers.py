@@ -15,3 +15,20 @@ def read_json_lines(path) -> list[dict]:
     lines = Path(path).read_text(encoding="utf-8").split("\n")
     assert lines[-1] == "", "file must end with a newline"
     return [json.loads(line, parse_constant=refuse) for line in lines[:-1]]
+
+
+def run_together(count: int, work) -> None:
+    """Run ``work(n)`` for n in range(count), each in its own thread, released at one barrier."""
+    import threading
+
+    barrier = threading.Barrier(count)
+
+    def start(n: int) -> None:
+        barrier.wait()
+        work(n)
+
+    threads = [threading.Thread(target=start, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections import defaultdict
 
 from loguru import logger
 
 from streamlit_extension import correlation_logger, correlation_scope, setup_logging
 
-from .helpers import read_json_lines
+from .helpers import read_json_lines, run_together
 
 THREADS = 16
 PER_THREAD = 200
@@ -20,11 +19,9 @@ PER_THREAD = 200
 def test_sixteen_threads_each_in_its_own_scope(tmp_path):
     path = tmp_path / "threads.jsonl"
     handle = setup_logging(log_path=str(path), json_format="flat", console=False)
-    barrier = threading.Barrier(THREADS)
     expected: dict[str, str] = {}
 
     def worker(n: int) -> None:
-        barrier.wait()
         with correlation_scope(f"req_thread{n:06d}") as cid:
             expected[cid] = f"worker-{n}"
             for i in range(PER_THREAD):
@@ -36,11 +33,7 @@ def test_sixteen_threads_each_in_its_own_scope(tmp_path):
                     with correlation_logger.track_operation("step", {"worker": f"worker-{n}"}):
                         pass
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_together(THREADS, worker)
     handle.close()
 
     records = read_json_lines(path)

@@ -11,7 +11,6 @@ import statistics
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from pathlib import Path
 
@@ -20,6 +19,8 @@ from loguru import logger
 
 from streamlit_extension import correlation_scope, setup_logging
 from streamlit_extension.sinks.naming import process_tag, resolve_path, rotated_file_regex
+
+from .helpers import run_together
 
 
 def all_lines(folder: Path) -> list[str]:
@@ -64,19 +65,13 @@ def test_sixteen_threads_through_rotations_lose_nothing(tmp_path):
     handle = setup_logging(log_path=str(tmp_path / "app.jsonl"), json_format="flat", console=False,
                            rotation=256 * 1024, compression="gz", retention=None, per_process=True)
     threads, per_thread = 16, 1500
-    barrier = threading.Barrier(threads)
 
     def worker(n):
-        barrier.wait()
         with correlation_scope(f"req_t{n:02d}"):
             for i in range(per_thread):
                 logger.bind(n=n, i=i).info("record {} of thread {}", i, n)
 
-    pool = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
+    run_together(threads, worker)
     handle.close()  # waits for pending compressions
     names = sorted(p.name for p in tmp_path.iterdir())
     assert sum(n.endswith(".jsonl.gz") for n in names) >= 5, names

@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from pathlib import Path
 
@@ -22,6 +21,8 @@ from loguru import logger
 
 from streamlit_extension import correlation_logger, correlation_scope, setup_logging
 from streamlit_extension.logs import ReadStats, read_records
+
+from .helpers import run_together
 
 # One planted secret of each kind; each must never appear in any output.
 SECRETS = {
@@ -78,19 +79,13 @@ def test_thirty_two_threads_hammer_rotation_and_compression(tmp_path, per_thread
     handle = setup_logging(log_path=str(tmp_path / "app.jsonl"), json_format="flat", console=False,
                            rotation=512 * 1024, compression="gz", retention=None)
     threads = 32
-    barrier = threading.Barrier(threads)
 
     def worker(n: int) -> None:
-        barrier.wait()
         with correlation_scope(f"req_hammer{n:04d}"):
             for i in range(per_thread):
                 logger.bind(n=n, i=i).info("hammer {} {}", n, i)
 
-    pool = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
+    run_together(threads, worker)
     handle.close()
     stats = ReadStats()
     records = list(read_records([tmp_path], stats=stats))
