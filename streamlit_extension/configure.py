@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable, Optional, Union
 
 from loguru import logger
 
-from . import _report, _state, stdlib
+from . import _loguru, _report, _state, stdlib
 from .patcher import MARKER as PATCHER_MARKER
 from .patcher import Sanitizer, build_patcher
 from .patcher.redaction import DEFAULT_REDACT_KEYS, KeyRedactor
@@ -174,12 +174,12 @@ class LoggingHandle:
         """Still installed, exactly as ``config`` asks?"""
         if self.closed or config != self.config:
             return False
-        core = getattr(logger, "_core", None)
-        if core is None:
+        handler_ids = _loguru.installed_handler_ids()
+        if handler_ids is None:  # loguru won't say: trust our own record of what we added
             return True
-        if getattr(core, "patcher", None) is not self._patcher:
+        if _loguru.current_patcher() is not self._patcher:
             return False
-        if any(sink_id not in core.handlers for sink_id in self.sink_ids):
+        if any(sink_id not in handler_ids for sink_id in self.sink_ids):
             return False
         return self._intercept is None or self._intercept in logging.getLogger().handlers
 
@@ -193,7 +193,7 @@ class LoggingHandle:
             except ValueError:
                 pass  # already removed by someone else
         stdlib.uninstall(self._intercept, self._previous_root_level)
-        if getattr(getattr(logger, "_core", None), "patcher", None) is self._patcher:
+        if _loguru.current_patcher() is self._patcher:
             # configure(patcher=None) is a no-op in loguru, so restore with a real callable.
             logger.configure(patcher=self._chained or _no_patcher)
         if _state.get("setup") is self:
@@ -217,7 +217,7 @@ def _no_patcher(record: dict) -> None:
 def _install(config: LoggingConfig) -> LoggingHandle:
     redactor = KeyRedactor(config.redact_keys)
     values = ValueRedactor(emails=config.redact_emails, ip="truncate" if config.log_ip else "mask")
-    previous = getattr(getattr(logger, "_core", None), "patcher", None)
+    previous = _loguru.current_patcher()
     chained = getattr(previous, PATCHER_MARKER) if hasattr(previous, PATCHER_MARKER) else previous
     if chained is _no_patcher:
         chained = None
@@ -320,13 +320,14 @@ def setup_logging(
 
 
 def _install_streamlit() -> None:
-    """Inside a Streamlit app: per-run correlation, identity and Streamlit's own loggers."""
+    """Inside a Streamlit app: per-run correlation, identity and Streamlit's own loggers.
+
+    ``install`` reports each step that fails with what it costs; core logging works regardless.
+    """
     try:
         from .integration import install
-    except ImportError as exc:  # an unsupported Streamlit version: core logging still works
-        _report.notice_once("streamlit-import", f"Streamlit integration unavailable ({_report.describe(exc)})")
+    except Exception as exc:  # a Streamlit we can't import from at all
+        _report.notice_once("streamlit-import", f"Streamlit support unavailable ({_report.describe(exc)}); "
+                                                "lost: per-run correlation, session and user ids")
         return
-    try:
-        install()
-    except Exception as exc:
-        _report.notice_once("streamlit-install", f"Streamlit integration failed ({_report.describe(exc)})")
+    install()

@@ -8,21 +8,28 @@ reruns, sessions and module reloads.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
-from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-from .. import _state
+from .. import _report, _state
 from ..configure import LoggingHandle, setup_logging
 from ..context import set_ambient_source
+from . import compat
 from .loggers import install_config_hook, reroute_if_needed, route_streamlit_loggers
 from .run import StreamlitRunSource, current_run
 from .secrets import register_secrets
 from .threads import ContextThreadPoolExecutor, run_in_thread
 
 
-def install() -> None:
-    """Install the Streamlit side (idempotent); a no-op cost on every later rerun."""
+def _step(name: str, lost: str, action: Callable[[], Any]) -> None:
+    """Run one install step; a failure costs only what that step gives."""
+    try:
+        action()
+    except Exception as exc:
+        _report.notice_once(f"install:{name}", f"Streamlit {compat.STREAMLIT_VERSION}: {name} failed "
+                                               f"({_report.describe(exc)}); lost: {lost}")
+
+
+def _install_source() -> None:
     source = _state.get("streamlit_source")
     if source is None or type(source) is not StreamlitRunSource:  # new after a module reload
         source = StreamlitRunSource()
@@ -33,11 +40,18 @@ def install() -> None:
     else:
         set_ambient_source(source)
         reroute_if_needed()
+
+
+def install() -> None:
+    """Install the Streamlit side (idempotent); a no-op cost on every later rerun. Never raises."""
+    _step("reading " + compat.DISABLE_ENV, "nothing", compat.read_disabled)
+    _step("the run source", "per-run correlation ids", _install_source)
     handle = _state.get("setup")
-    register_secrets(getattr(handle, "value_redactor", None))
-    ctx = get_script_run_ctx(suppress_warning=True)
-    if ctx is not None:
-        current_run(ctx)  # the first run of a fresh runner starts here
+    _step("st.secrets registration", "masking of st.secrets values",
+          lambda: register_secrets(getattr(handle, "value_redactor", None)))
+    ctx = compat.script_run_ctx()
+    if ctx is not None:  # the first run of a fresh runner starts here
+        _step("starting this run", "this run's start record", lambda: current_run(ctx))
 
 
 def init_streamlit_logging(**kwargs: Any) -> LoggingHandle:

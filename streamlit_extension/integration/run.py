@@ -1,77 +1,86 @@
 """One Streamlit script run = one interaction: its correlation id, identity and lifecycle.
 
-Streamlit gives Python no per-run id, but ``ctx.reset()`` gives every run (reruns and fragment
-reruns included) a fresh ``ctx.cursors`` dict. The first record of a run that finds a new
-``cursors`` object starts a ``RunState`` (a new ``req_`` id and a ``script_run`` start record);
-the runner's finish event writes ``complete`` or ``failed``. Everything is read from
-``get_script_run_ctx(suppress_warning=True)``, never from ``st.session_state``/``st.user``,
-which warn in bare mode and in foreign threads.
+Streamlit gives Python no per-run id, so a run is recognised (see ``compat``): by the fresh
+``ctx.cursors`` every run gets, else by the runner's start event, else by the end of the
+previous run. The first record of a new run starts a ``RunState`` (a new ``req_`` id and a
+``script_run`` start record); the runner's finish event, or failing that the script thread's
+exit, writes ``complete`` or ``failed``. Everything is read from the script-run context of the
+current thread, so nothing warns in bare mode or in foreign threads.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 from contextvars import ContextVar
 from typing import Any, Mapping, Optional
 
 from loguru import logger
-from streamlit import runtime
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from .. import _report, _state
 from ..context import new_id
 from ..errors import error_context
+from ..patcher.correlation import ANONYMOUS
 from ..validators import is_valid_id
+from . import compat
 from .identity import app_user_id, request_fields, user_from_info
 
 RUN_ATTR = "_streamlit_extension_run"
-HOOKED_ATTR = "_streamlit_extension_hooked"
 OPERATION = "script_run"
-_ANONYMOUS = "anonymous"
-_STATE_LOCK_TIMEOUT = 0.05
 
 # In a worker thread started through ``threads``: the page's fields, frozen at submit time.
 carried_fields: ContextVar[Optional[Mapping[str, Any]]] = _state.persistent(
     "carried_fields", lambda: ContextVar("streamlit_extension_carried", default=None)
 )
 _create_lock = _state.persistent("run_create_lock", threading.Lock)
+_watcher: compat.ThreadWatcher = _state.persistent("run_end_watcher", compat.ThreadWatcher)
+
+# A failure we know happened but whose exception Streamlit didn't hand us.
+_UNKNOWN_FAILURE = {"type": None, "message": "uncaught exception (details not available from this Streamlit)",
+                    "traceback": None}
 
 
 class RunState:
     """What we know about one script run."""
 
-    __slots__ = ("cursors", "correlation_id", "operation_id", "started", "base", "page_hash", "page",
-                 "failure", "finished", "__weakref__")
+    __slots__ = ("marker", "thread", "correlation_id", "operation_id", "started", "base", "page_key", "page",
+                 "user_id", "failure", "finished", "__weakref__")
 
     def __init__(self, ctx: Any) -> None:
-        self.cursors = ctx.cursors
+        self.marker = compat.run_marker(ctx)
+        self.thread = threading.current_thread()
         self.correlation_id = new_id("req")
         self.operation_id = new_id("op")
         self.started = time.perf_counter()
-        self.page_hash: Optional[str] = None
+        self.page_key: Any = object()
         self.page: Optional[str] = None
+        # Claims don't change within a run; reading st.user per record would cost a copy each.
+        self.user_id = user_from_info(compat.user_info(ctx))
         self.failure: Optional[dict] = None
         self.finished = False
         self.base = {
             "operation": OPERATION,
             "operation_id": self.operation_id,
             "parent_operation_id": None,
-            **_connection_fields(ctx.session_id),
+            **_connection_fields(ctx),
         }
 
+    def is_current(self, ctx: Any) -> bool:
+        """Is ``ctx`` still in this run?"""
+        if self.marker is not None:
+            return self.marker is compat.run_marker(ctx)
+        # No run marker: a run lasts until its end is seen, and its script thread's later lines
+        # (our own end record among them) stay with it until a start event says otherwise.
+        return not self.finished or threading.current_thread() is self.thread
+
     def page_name(self, ctx: Any) -> Optional[str]:
-        page_hash = ctx.page_script_hash
-        if page_hash != self.page_hash:
-            info = ctx.pages_manager.get_pages().get(page_hash) or {}
-            # A single-page app has no page name: call it after its script, as Streamlit does.
-            name = info.get("page_name") or Path(ctx.main_script_path).stem
-            self.page_hash, self.page = page_hash, name or None
+        key = compat.page_key(ctx)
+        if key != self.page_key:
+            self.page_key, self.page = key, compat.page_name(ctx)
         return self.page
 
     def fields(self, ctx: Any) -> dict[str, Any]:
-        session_id, user_id = _identity(ctx)
+        session_id, user_id = _identity(ctx, self.user_id)
         return {
             "correlation_id": self.correlation_id,
             "session_id": session_id,
@@ -85,82 +94,80 @@ _connections: dict[str, dict[str, str]] = {}
 _CONNECTIONS_LIMIT = 4096
 
 
-def _connection_fields(session_id: str) -> dict[str, str]:
+def _connection_fields(ctx: Any) -> dict[str, str]:
     """Per session, cached: the handshake headers are fixed for the connection's life."""
-    fields = _connections.get(session_id)
+    fields = _connections.get(ctx.session_id)
     if fields is None:
-        fields = _read_connection_fields(session_id)
+        fields = _read_connection_fields(ctx)
         if len(_connections) >= _CONNECTIONS_LIMIT:
             _connections.clear()
-        _connections[session_id] = fields
+        _connections[ctx.session_id] = fields
     return fields
 
 
-def _read_connection_fields(session_id: str) -> dict[str, str]:
+def _read_connection_fields(ctx: Any) -> dict[str, str]:
     """``request_id``/``trace_id`` from the websocket handshake, and ``client_ip`` when IP
     logging is on (the patcher truncates it to its network)."""
-    if not runtime.exists():
+    try:
+        fields = request_fields(compat.request_headers(ctx))
+        config = getattr(_state.get("setup"), "config", None)
+        if getattr(config, "log_ip", False):
+            address = compat.client_address(ctx)
+            if address:
+                fields["client_ip"] = address
+    except Exception as exc:  # the ids of the run matter more than the connection's
+        _report.notice_once("connection-fields", f"could not read the connection's headers ({_report.describe(exc)})")
         return {}
-    client = runtime.get_instance().get_client(session_id)
-    context = getattr(client, "client_context", None)
-    fields = request_fields(getattr(context, "headers", None) or ())
-    config = getattr(_state.get("setup"), "config", None)
-    remote_ip = getattr(context, "remote_ip", None)
-    if getattr(config, "log_ip", False) and isinstance(remote_ip, str):
-        fields["client_ip"] = remote_ip
     return fields
 
 
-def _session_values(ctx: Any) -> tuple[Any, Any]:
-    """``session_id``/``user_id`` the app put in session state, read without side effects.
-
-    ``SafeSessionState.__getitem__`` runs Streamlit's yield callback, which can raise
-    Rerun/StopException into whoever reads; the inner state under its lock cannot.
-    """
-    safe = ctx.session_state
-    inner, lock = getattr(safe, "_state", None), getattr(safe, "_lock", None)
-    if inner is None or lock is None or not lock.acquire(timeout=_STATE_LOCK_TIMEOUT):
-        return None, None
-    try:
-        values = []
-        for key in ("session_id", "user_id"):
-            try:
-                values.append(inner[key])
-            except KeyError:
-                values.append(None)
-        return values[0], values[1]
-    finally:
-        lock.release()
-
-
-def _identity(ctx: Any) -> tuple[str, str]:
-    app_session, app_user = _session_values(ctx)
+def _identity(ctx: Any, info_user_id: Optional[str]) -> tuple[str, str]:
+    values = compat.peek_session_state(ctx, ("session_id", "user_id"))
+    app_session = values.get("session_id")
     session_id = ctx.session_id
     if app_session is not None:
         if is_valid_id(app_session):
             session_id = app_session
         else:  # never echoed: it may carry CR/LF, escapes or 10 KB of text
             _report.notice_once("bad-session-id", "ignored an invalid session_id in session state; using Streamlit's")
-    user_id = app_user_id(app_user) or user_from_info(ctx.user_info) or _ANONYMOUS
+    user_id = app_user_id(values.get("user_id")) or info_user_id or ANONYMOUS
     return session_id, user_id
 
 
-def current_run(ctx: Any) -> RunState:
-    """The RunState of ``ctx``'s current run, starting one if the run is new."""
+_building = threading.local()
+
+
+def current_run(ctx: Any) -> Optional[RunState]:
+    """The RunState of ``ctx``'s current run, starting one if the run is new.
+
+    None only for a record logged while a run's own identity is being read (st.user or
+    st.context may log), which would otherwise recurse.
+    """
     run = getattr(ctx, RUN_ATTR, None)
-    if run is not None and run.cursors is ctx.cursors:
+    if run is not None and run.is_current(ctx):
         return run
+    if getattr(_building, "active", False):
+        return None
+    return _start(ctx)
+
+
+def _start(ctx: Any, *, force: bool = False) -> RunState:
+    """Start a run for ``ctx``; ``force`` ends the current one (a start event without a marker)."""
+    _building.active = True
+    try:
+        fresh = RunState(ctx)
+    finally:
+        _building.active = False
     with _create_lock:
-        run = getattr(ctx, RUN_ATTR, None)
-        if run is not None and run.cursors is ctx.cursors:
-            return run
-        previous, run = run, RunState(ctx)
-        setattr(ctx, RUN_ATTR, run)
+        previous = getattr(ctx, RUN_ATTR, None)
+        if not force and previous is not None and previous.is_current(ctx):
+            return previous  # another thread of this run got here first
+        setattr(ctx, RUN_ATTR, fresh)
     if previous is not None and not previous.finished:
         _finish(previous, ctx, None, outcome="superseded")
-    _hook(ctx)
-    _emit(run, ctx, "INFO", "script_run started", "start", None, True, None)
-    return run
+    _hook(ctx, fresh)
+    _emit(fresh, ctx, "INFO", "script_run started", "start", None, True, None)
+    return fresh
 
 
 def _metadata(run: RunState, ctx: Any, outcome: Optional[str]) -> dict[str, Any]:
@@ -172,16 +179,16 @@ def _metadata(run: RunState, ctx: Any, outcome: Optional[str]) -> dict[str, Any]
 
 def _emit(run: RunState, ctx: Any, level: str, message: str, event: str, duration_ms: Optional[float],
           success: bool, error: Optional[dict], outcome: Optional[str] = None) -> None:
-    fields = {
-        **run.fields(ctx),
-        "event": event,
-        "duration_ms": duration_ms,
-        "success": success,
-        "metadata": _metadata(run, ctx, outcome),
-        "error": error,
-        "logger_name": "streamlit_extension.run",
-    }
     try:
+        fields = {
+            **run.fields(ctx),
+            "event": event,
+            "duration_ms": duration_ms,
+            "success": success,
+            "metadata": _metadata(run, ctx, outcome),
+            "error": error,
+            "logger_name": "streamlit_extension.run",
+        }
         logger.bind(**fields).log(level, message)
     except Exception as exc:
         _report.notice_once("run-emit", f"a script_run record failed ({_report.describe(exc)})")
@@ -189,11 +196,14 @@ def _emit(run: RunState, ctx: Any, level: str, message: str, event: str, duratio
 
 def _finish(run: RunState, ctx: Any, event_name: Optional[str], outcome: Optional[str] = None,
             exception: Optional[BaseException] = None) -> None:
-    if run.finished:
-        return
-    run.finished = True
+    with _create_lock:  # the runner's event and the thread watcher may both get here
+        if run.finished:
+            return
+        run.finished = True
     duration_ms = round((time.perf_counter() - run.started) * 1000, 3)
     failure = run.failure or (error_context(exception) if exception is not None else None)
+    if failure is None and outcome is None and not compat.available("uncaught_errors") and compat.run_error_flag(ctx):
+        failure = dict(_UNKNOWN_FAILURE)
     if failure is not None:
         name = failure.get("type") or "error"
         _emit(run, ctx, "ERROR", f"script_run failed: {name}", "failed", duration_ms, False, failure)
@@ -201,15 +211,10 @@ def _finish(run: RunState, ctx: Any, event_name: Optional[str], outcome: Optiona
     if outcome is None:
         if event_name == "SCRIPT_STOPPED_FOR_RERUN":
             outcome = "rerun"
-        elif _stop_requested(ctx):
+        elif compat.stop_requested(ctx):
             outcome = "stop"
     message = f"script_run completed ({outcome})" if outcome else "script_run completed"
     _emit(run, ctx, "INFO", message, "complete", duration_ms, True, None, outcome)
-
-
-def _stop_requested(ctx: Any) -> bool:
-    state = getattr(getattr(ctx, "script_requests", None), "_state", None)
-    return getattr(state, "name", None) == "STOP"
 
 
 _END_EVENTS = frozenset({
@@ -219,51 +224,38 @@ _END_EVENTS = frozenset({
 
 
 def _on_runner_event(sender: Any, event: Any = None, **payload: Any) -> None:
-    """Receiver on ScriptRunner.on_event; runs in the script thread and must never raise."""
+    """Receiver on the runner's ``on_event``; runs in the script thread and must never raise."""
     try:
         name = getattr(event, "name", None)
         if name != "SCRIPT_STARTED" and name not in _END_EVENTS:
             return
-        ctx = get_script_run_ctx(suppress_warning=True)
+        ctx = compat.script_run_ctx()
         if ctx is None:
             return
-        if name == "SCRIPT_STARTED":
-            current_run(ctx)
-            return
         run = getattr(ctx, RUN_ATTR, None)
-        if run is not None and run.cursors is ctx.cursors:
+        if name == "SCRIPT_STARTED":
+            # Without a run marker this event is the only sign of a new run.
+            _start(ctx, force=True) if run is not None and run.marker is None else current_run(ctx)
+            return
+        if run is not None and run.is_current(ctx):
             _finish(run, ctx, name, exception=payload.get("exception"))
     except Exception as exc:
         _report.notice_once("runner-event", f"script_run tracking failed ({_report.describe(exc)})")
 
 
-def _record_failure(ctx: Any, exc: BaseException) -> None:
+def _on_uncaught(ctx: Any, exc: BaseException) -> None:
     run = getattr(ctx, RUN_ATTR, None)
-    if run is not None and run.cursors is ctx.cursors:
+    if run is not None and run.is_current(ctx):
         run.failure = error_context(exc)
 
 
-def _hook(ctx: Any) -> None:
-    """Once per runner and per ctx: hear about run ends and uncaught page exceptions."""
-    runner = getattr(getattr(threading.current_thread(), "_target", None), "__self__", None)
-    signal = getattr(runner, "on_event", None)
-    if signal is not None and not getattr(runner, HOOKED_ATTR, False):
-        signal.connect(_on_runner_event, weak=False)
-        setattr(runner, HOOKED_ATTR, True)
-    if getattr(ctx, HOOKED_ATTR, False):
+def _hook(ctx: Any, run: RunState) -> None:
+    """Hear about this run's end and its uncaught exception, by whatever this Streamlit has."""
+    compat.hook_uncaught_errors(ctx, _on_uncaught)
+    if compat.runner_events(_on_runner_event):
         return
-    original = ctx.on_script_error
-
-    def on_script_error(exc: Exception) -> Optional[bool]:
-        try:
-            _record_failure(ctx, exc)
-        except Exception:
-            pass
-        # Streamlit still shows its usual error unless the app's own handler says otherwise.
-        return original(exc) if original is not None else None
-
-    ctx.on_script_error = on_script_error
-    setattr(ctx, HOOKED_ATTR, True)
+    thread = threading.current_thread()
+    _watcher.watch(thread, lambda: _finish(run, ctx, None))
 
 
 class StreamlitRunSource:
@@ -273,14 +265,18 @@ class StreamlitRunSource:
         carried = carried_fields.get()
         if carried is not None:
             return carried
-        ctx = get_script_run_ctx(suppress_warning=True)
+        ctx = compat.script_run_ctx()
         if ctx is None:
             return None
-        return current_run(ctx).fields(ctx)
+        run = current_run(ctx)
+        return run.fields(ctx) if run is not None else None
 
     def set_correlation_id(self, value: str) -> bool:
-        ctx = get_script_run_ctx(suppress_warning=True)
+        ctx = compat.script_run_ctx()
         if ctx is None or carried_fields.get() is not None:
             return False
-        current_run(ctx).correlation_id = value
+        run = current_run(ctx)
+        if run is None:
+            return False
+        run.correlation_id = value
         return True

@@ -7,6 +7,7 @@ up in a message, a value or a traceback.
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Iterator, Optional
 
 from .. import _report, _state
@@ -38,9 +39,19 @@ def secret_values() -> list[str]:
         return []
 
 
+_lock = _state.persistent("secrets_lock", threading.Lock)
+
+
 def register_secrets(redactor: Optional[ValueRedactor]) -> None:
-    """Register ``st.secrets`` with ``redactor``, once per redactor."""
+    """Register ``st.secrets`` with ``redactor``, once per redactor.
+
+    One thread at a time: ``load_if_toml_exists`` isn't thread-safe before Streamlit 1.44
+    (concurrent first runs made it show "No secrets found" as an ``st.error`` on the page).
+    """
     if redactor is None or _state.get("secrets_registered") is redactor:
         return
-    redactor.register(secret_values())
-    _state.put("secrets_registered", redactor)
+    with _lock:
+        if _state.get("secrets_registered") is redactor:
+            return
+        redactor.register(secret_values())
+        _state.put("secrets_registered", redactor)

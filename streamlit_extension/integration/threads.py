@@ -13,7 +13,7 @@ import contextvars
 import threading
 from typing import Any, Callable, TypeVar
 
-from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
+from .compat import add_script_run_ctx, script_run_ctx
 
 from ..context import ambient_fields, correlation_id_var, current_correlation_id
 from .run import carried_fields
@@ -24,7 +24,7 @@ T = TypeVar("T")
 def carry(fn: Callable[..., T]) -> Callable[..., T]:
     """Wrap ``fn`` to run in a copy of the current context, whatever thread calls it."""
     snapshot = contextvars.copy_context()
-    ctx = get_script_run_ctx(suppress_warning=True)
+    ctx = script_run_ctx()
     fields = dict(ambient_fields() or {}) or None
     correlation_id = current_correlation_id()
 

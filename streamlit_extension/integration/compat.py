@@ -1,0 +1,473 @@
+"""Everything the integration reads from Streamlit, public API first, in one place.
+
+Streamlit promises ``st.context``, ``st.user`` (``st.experimental_user`` before 1.45) and
+``get_script_run_ctx``/``add_script_run_ctx``. Everything else we use is internal and changes
+between releases, so each internal is a *capability* here: found by looking for the feature
+(never by version number), and backed by a fallback that still gives every script run its own
+correlation id, ``start`` and ``complete``/``failed``. When one is missing, stderr says once
+which one and what is lost.
+
+``STREAMLIT_EXTENSION_DISABLE=name,...`` (or ``all``) turns capabilities off, exactly as if
+Streamlit lacked them: an operator's escape hatch when a release breaks an internal, and how the
+tests prove each fallback.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
+
+import streamlit
+from streamlit import runtime
+
+from .. import _report, _state
+
+try:  # public re-export in every release we support
+    from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
+except ImportError:  # pragma: no cover - the module the re-export points at
+    from streamlit.runtime.scriptrunner_utils.script_run_context import (  # type: ignore[no-redef]
+        add_script_run_ctx,
+        get_script_run_ctx,
+    )
+
+DISABLE_ENV = "STREAMLIT_EXTENSION_DISABLE"
+STREAMLIT_VERSION = getattr(streamlit, "__version__", "?")
+
+
+@dataclass(frozen=True)
+class Capability:
+    """One Streamlit internal we use: what it is, and what its fallback cannot do."""
+
+    name: str
+    needs: str
+    lost: str
+
+
+CAPABILITIES: Mapping[str, Capability] = {c.name: c for c in (
+    Capability("run_boundary", "a fresh ScriptRunContext.cursors per run",
+               "a run is told apart by its start event or its end instead; without both, "
+               "st.rerun() runs in one script thread share a correlation id"),
+    Capability("runner_events", "the script runner's on_event signal",
+               "a run's end is noticed when its script thread exits (duration up to ~20 ms long), "
+               "and st.rerun() ends a run as 'superseded' rather than 'rerun'"),
+    Capability("uncaught_errors", "a hook for uncaught page exceptions",
+               "a failed run's exception type, message and traceback"),
+    Capability("run_error_flag", "the 'script ran without errors' session flag",
+               "nothing unless uncaught_errors is also missing; then failed runs read as complete"),
+    Capability("session_state_peek", "SafeSessionState's inner state and lock",
+               "session_state['user_id'] and ['session_id'] are not read; ids come from Streamlit"),
+    Capability("stop_request", "ScriptRequests' state",
+               "the 'stop' outcome of a run ended by st.stop()"),
+    Capability("client_lookup", "the runtime's session client",
+               "the client address on releases before st.context.ip_address (1.45)"),
+    Capability("streamlit_loggers", "streamlit.logger's console handlers",
+               "Streamlit's own log lines stay on its console instead of our sinks"),
+)}
+
+_missing: set[str] = _state.persistent("compat_missing", set)
+_off: set[str] = _state.persistent("compat_disabled", set)
+
+
+def read_disabled() -> frozenset[str]:
+    """Read ``STREAMLIT_EXTENSION_DISABLE`` (at install time, not per record) and name each
+    disabled capability once on stderr."""
+    raw = os.environ.get(DISABLE_ENV, "")
+    names = {part.strip().lower() for part in raw.split(",") if part.strip()}
+    if "all" in names:
+        names = set(CAPABILITIES)
+    unknown = names - set(CAPABILITIES)
+    if unknown:
+        _report.notice_once(f"compat-unknown:{sorted(unknown)}",
+                            f"{DISABLE_ENV}: unknown capabilities {sorted(unknown)}; known: {', '.join(CAPABILITIES)}")
+    names &= set(CAPABILITIES)
+    if names != _off:
+        _off.clear()
+        _off.update(names)
+        _missing.difference_update(CAPABILITIES)  # re-detect after a change
+        for name in sorted(names):
+            lose(name)
+    return frozenset(_off)
+
+
+def available(name: str) -> bool:
+    """May ``name`` be used? False once it was found missing, or while it is disabled."""
+    return name not in _missing
+
+
+def lose(name: str, reason: Optional[BaseException] = None) -> None:
+    """Mark ``name`` missing for this process and say once what that costs."""
+    if name in _missing:
+        return
+    _missing.add(name)
+    cap = CAPABILITIES[name]
+    why = "disabled by " + DISABLE_ENV if name in _off else "not found"
+    if reason is not None:
+        why = _report.describe(reason)
+    _report.notice(f"Streamlit {STREAMLIT_VERSION}: {cap.needs} unavailable ({name}: {why}); lost: {cap.lost}")
+
+
+def missing() -> frozenset[str]:
+    """The capabilities this process runs without (found missing or disabled)."""
+    return frozenset(_missing)
+
+
+# --------------------------------------------------------------------------- the script run
+
+
+def script_run_ctx() -> Any:
+    """The current thread's ScriptRunContext, or None; never warns (bare mode, foreign threads)."""
+    return get_script_run_ctx(suppress_warning=True)
+
+
+def run_marker(ctx: Any) -> Any:
+    """An object that is replaced at the start of every run (``ctx.cursors``), or None."""
+    if not available("run_boundary"):
+        return None
+    try:
+        return ctx.cursors
+    except AttributeError as exc:
+        lose("run_boundary", exc)
+        return None
+
+
+def runner_events(listener: Callable[..., None]) -> bool:
+    """Connect ``listener`` to the current script runner's ``on_event``, once per runner.
+
+    The runner is the owner of the script thread's target (``ScriptRunner._run_script_thread``).
+    Returns False when that can't be found: the caller then watches the thread instead.
+    """
+    if not available("runner_events"):
+        return False
+    try:
+        runner = threading.current_thread()._target.__self__  # type: ignore[attr-defined]
+        signal = runner.on_event
+        if not getattr(runner, "_streamlit_extension_hooked", False):
+            signal.connect(listener, weak=False)
+            runner._streamlit_extension_hooked = True
+        return True
+    except Exception as exc:  # AttributeError on a changed runner; anything from the signal
+        lose("runner_events", exc)
+        return False
+
+
+def hook_uncaught_errors(ctx: Any, listener: Callable[[Any, BaseException], None]) -> bool:
+    """Call ``listener(ctx, exc)`` for an uncaught page exception, before Streamlit shows it.
+
+    ``ctx.on_script_error`` where it exists (1.58+; the app's own handler still runs), else the
+    error handler of Streamlit's exec module, wrapped once per process.
+    """
+    if not available("uncaught_errors"):
+        return False
+    if hasattr(ctx, "on_script_error"):
+        return _wrap_ctx_handler(ctx, listener)
+    try:
+        from streamlit.runtime.scriptrunner import exec_code
+    except ImportError as exc:
+        lose("uncaught_errors", exc)
+        return False
+    for name in ("handle_uncaught_app_exception", "handle_user_script_exception"):
+        if callable(getattr(exec_code, name, None)):
+            _wrap_module_handler(exec_code, name)
+            _state.put("uncaught_listener", listener)  # the newest generation after a reload
+            return True
+    lose("uncaught_errors")
+    return False
+
+
+_HOOKED = "_streamlit_extension_hooked"
+
+
+def _wrap_ctx_handler(ctx: Any, listener: Callable[[Any, BaseException], None]) -> bool:
+    if getattr(ctx, _HOOKED, False):
+        return True
+    original = ctx.on_script_error
+
+    def on_script_error(exc: BaseException) -> Any:
+        try:
+            listener(ctx, exc)
+        except Exception:
+            pass
+        # Streamlit still shows its usual error unless the app's own handler says otherwise.
+        return original(exc) if original is not None else None
+
+    try:
+        ctx.on_script_error = on_script_error
+        setattr(ctx, _HOOKED, True)
+    except Exception as exc:
+        lose("uncaught_errors", exc)
+        return False
+    return True
+
+
+def _wrap_module_handler(module: Any, name: str) -> None:
+    original = getattr(module, name)
+    if getattr(original, _HOOKED, False):
+        return
+
+    @functools.wraps(original)
+    def handler(exc: BaseException, *args: Any, **kwargs: Any) -> Any:
+        try:
+            listener = _state.get("uncaught_listener")
+            ctx = script_run_ctx()
+            if listener is not None and ctx is not None:
+                listener(ctx, exc)
+        except Exception:
+            pass
+        return original(exc, *args, **kwargs)
+
+    setattr(handler, _HOOKED, True)
+    setattr(module, name, handler)
+
+
+def run_error_flag(ctx: Any) -> Optional[bool]:
+    """True/False if Streamlit recorded that the last run raised; None if unknown."""
+    if not available("run_error_flag"):
+        return None
+    try:
+        from streamlit.runtime.scriptrunner import script_runner
+
+        key = script_runner.SCRIPT_RUN_WITHOUT_ERRORS_KEY
+    except (ImportError, AttributeError) as exc:
+        lose("run_error_flag", exc)
+        return None
+    value = peek_session_state(ctx, (key,)).get(key)
+    return None if value is None else not value
+
+
+_STATE_LOCK_TIMEOUT = 0.05
+
+
+def peek_session_state(ctx: Any, keys: Iterable[str]) -> dict[str, Any]:
+    """``keys`` of the session state, read without running Streamlit's callbacks.
+
+    ``SafeSessionState.__getitem__`` runs Streamlit's yield callback, which can raise
+    Rerun/StopException into whoever reads; the inner state under its lock cannot.
+    """
+    if not available("session_state_peek"):
+        return {}
+    safe = ctx.session_state
+    try:
+        inner, lock = safe._state, safe._lock
+    except AttributeError as exc:
+        lose("session_state_peek", exc)
+        return {}
+    if not lock.acquire(timeout=_STATE_LOCK_TIMEOUT):
+        return {}
+    try:
+        found = {}
+        for key in keys:
+            try:
+                found[key] = inner[key]
+            except KeyError:
+                pass
+        return found
+    finally:
+        lock.release()
+
+
+def stop_requested(ctx: Any) -> bool:
+    """Did the run end because of ``st.stop()``?"""
+    if not available("stop_request"):
+        return False
+    try:
+        state = ctx.script_requests._state
+    except AttributeError as exc:
+        lose("stop_request", exc)
+        return False
+    return getattr(state, "name", None) == "STOP"
+
+
+class ThreadWatcher:
+    """Fallback end of a run without runner events: call ``on_end`` when its thread exits.
+
+    One daemon thread polls ``Thread.is_alive()`` every ``interval`` seconds while any run is
+    open, and sleeps otherwise.
+    """
+
+    def __init__(self, interval: float = 0.02) -> None:
+        self.interval = interval
+        self._pending: list[tuple[threading.Thread, Callable[[], None]]] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+
+    def watch(self, thread: threading.Thread, on_end: Callable[[], None]) -> None:
+        with self._lock:
+            self._pending.append((thread, on_end))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="streamlit_extension:run-end", daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while True:
+            self._wake.wait()
+            time.sleep(self.interval)
+            with self._lock:
+                ended = [item for item in self._pending if not item[0].is_alive()]
+                self._pending = [item for item in self._pending if item[0].is_alive()]
+                if not self._pending:
+                    self._wake.clear()
+            for _, on_end in ended:
+                try:
+                    on_end()
+                except Exception as exc:
+                    _report.notice_once("run-end-watch", f"a run end could not be logged ({_report.describe(exc)})")
+
+
+# --------------------------------------------------------------------------- page and identity
+
+
+def page_name(ctx: Any) -> Optional[str]:
+    """The page's name (``st.navigation``/``pages/``), else the main script's stem."""
+    try:
+        info = ctx.pages_manager.get_pages().get(ctx.page_script_hash) or {}
+        name = info.get("page_name")
+    except Exception:  # a pages manager of another shape: the script name still says a lot
+        name = None
+    if not name:
+        path = getattr(ctx, "main_script_path", None)
+        name = os.path.splitext(os.path.basename(path))[0] if path else None
+    return name or None
+
+
+def page_key(ctx: Any) -> Any:
+    return getattr(ctx, "page_script_hash", None)
+
+
+# Streamlit's local-development stand-in identity (no login, no trusted header): not a person.
+PLACEHOLDER_EMAIL = "test@example.com"
+
+
+def user_info(ctx: Any) -> Mapping[str, Any]:
+    """The current user's claims: ``st.user`` (1.45+), else ``st.experimental_user``.
+
+    Streamlit's local stand-in e-mail is dropped: it names no one, and every session has it.
+    Only called with a script-run context on this thread, so neither proxy warns.
+    """
+    proxy = getattr(streamlit, "user", None)
+    if proxy is None:
+        proxy = getattr(streamlit, "experimental_user", None)
+    try:
+        info = proxy.to_dict() if proxy is not None else getattr(ctx, "user_info", None)
+    except Exception:  # an auth config Streamlit can't read: its own page will say so
+        info = getattr(ctx, "user_info", None)
+    if not isinstance(info, Mapping):
+        return {}
+    if info.get("email") == PLACEHOLDER_EMAIL:
+        info = {key: value for key, value in info.items() if key != "email"}
+    return info
+
+
+def request_headers(ctx: Any) -> list[tuple[str, str]]:
+    """The websocket handshake's headers (``st.context.headers``), every value of each."""
+    headers = getattr(getattr(streamlit, "context", None), "headers", None)
+    if headers is None:
+        client = _client_context(ctx)
+        headers = getattr(client, "headers", None)
+    if headers is None:
+        return []
+    try:
+        get_all = headers.get_all
+        return [(key, value) for key in list(headers) for value in get_all(key)]
+    except AttributeError:
+        return [(str(key), str(value)) for key, value in dict(headers).items()]
+
+
+_LOOPBACK = ("127.0.0.1", "::1")
+
+
+def client_address(ctx: Any) -> Optional[str]:
+    """The client's IP, None on localhost: ``st.context.ip_address`` (1.45+), else the
+    handshake's address with the same rule."""
+    context = getattr(streamlit, "context", None)
+    if context is not None and hasattr(type(context), "ip_address"):
+        address = context.ip_address
+        return address if isinstance(address, str) else None
+    if not available("client_lookup"):
+        return None
+    address = getattr(_client_context(ctx), "remote_ip", None)
+    return address if isinstance(address, str) and address not in _LOOPBACK else None
+
+
+def _client_context(ctx: Any) -> Any:
+    """The session's handshake data: ``client_context`` (1.56+) or Tornado's request."""
+    if not available("client_lookup") or not runtime.exists():
+        return None
+    try:
+        client = runtime.get_instance().get_client(ctx.session_id)
+    except Exception as exc:
+        lose("client_lookup", exc)
+        return None
+    if client is None:
+        return None
+    return getattr(client, "client_context", None) or getattr(client, "request", None)
+
+
+def has_trusted_user_headers() -> bool:
+    """Does this Streamlit know ``server.trustedUserHeaders`` (header-based ``st.user``)?"""
+    from streamlit import config
+
+    try:
+        config.get_option("server.trustedUserHeaders")
+    except Exception:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- Streamlit's loggers
+
+
+def streamlit_loggers() -> Iterator[logging.Logger]:
+    """Every ``streamlit.*`` logger: Streamlit's registry where it has one, then the stdlib's."""
+    import streamlit.logger as st_logger
+
+    seen = set()
+    for log in list(getattr(st_logger, "_loggers", {}).values()):
+        seen.add(log.name)
+        yield log
+    for name, log in list(logging.root.manager.loggerDict.items()):
+        if name not in seen and (name == "streamlit" or name.startswith("streamlit.")) and isinstance(log, logging.Logger):
+            yield log
+
+
+def streamlit_logger_count() -> int:
+    """A cheap change detector: how many loggers Streamlit's registry holds."""
+    import streamlit.logger as st_logger
+
+    registry = getattr(st_logger, "_loggers", None)
+    return len(registry) if registry is not None else len(logging.root.manager.loggerDict)
+
+
+def console_handler(log: logging.Logger) -> Optional[logging.Handler]:
+    """The console handler Streamlit attached to ``log``; None if it has none we can tell apart."""
+    if not available("streamlit_loggers"):
+        return None
+    return getattr(log, "streamlit_console_handler", None)
+
+
+def on_config_parsed(callback: Callable[[], None]) -> bool:
+    """Run ``callback`` after every config parse (Streamlit re-adds its handlers then)."""
+    from streamlit import config
+
+    try:
+        config.on_config_parsed(callback, force_connect=True)
+    except Exception as exc:
+        lose("streamlit_loggers", exc)
+        return False
+    return True
+
+
+__all__ = [
+    "CAPABILITIES", "DISABLE_ENV", "PLACEHOLDER_EMAIL", "STREAMLIT_VERSION", "ThreadWatcher",
+    "add_script_run_ctx", "available", "client_address", "console_handler",
+    "has_trusted_user_headers", "hook_uncaught_errors", "lose", "missing", "on_config_parsed",
+    "page_key", "page_name", "peek_session_state", "read_disabled", "request_headers",
+    "run_error_flag", "run_marker", "runner_events", "script_run_ctx", "stop_requested",
+    "streamlit_logger_count", "streamlit_loggers", "user_info",
+]
