@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping, Optional, TypeVar, Union
 
 from loguru import logger
 
-from . import _report
+from . import _loguru, _report
 from .context import (
     OperationFrame,
     correlation_id_var,
@@ -48,8 +48,7 @@ def _level_no(level: Level) -> Optional[int]:
 
 def _enabled(number: int) -> bool:
     # loguru's own early exit, read up front so a disabled call skips building the record.
-    core = getattr(logger, "_core", None)
-    return core is None or number >= getattr(core, "min_level", 0)
+    return number >= _loguru.min_level()
 
 
 def _active(level: Level) -> Optional[Level]:

@@ -15,10 +15,8 @@ import os
 import time
 from typing import Any, Optional
 
-from loguru._file_sink import FileSink  # loguru has no public file sink
-from loguru._string_parsers import parse_size  # the size syntax loguru accepts ("10 MB")
-
-from .. import _report
+from .. import _loguru, _report
+from .._loguru import FileSink
 from .compression import BackgroundCompressor, remove_stale_temporaries
 from .flat import iso_utc_ms
 from .retention import AppRetention
@@ -56,11 +54,11 @@ def size_rotation(rotation: Any) -> Any:
         return rotation
     if isinstance(rotation, (int, float)):
         return SizeRotation(rotation)
-    if isinstance(rotation, str):
-        limit = parse_size(rotation)
+    if isinstance(rotation, str) and _loguru.parse_size is not None:
+        limit = _loguru.parse_size(rotation)
         if limit is not None:
             return SizeRotation(limit)
-    return rotation
+    return rotation  # a time, a duration, a callable: loguru's own rotation parses it
 
 
 def make_file_sink(path: str, *, rotation: Any = None, retention: Any = None, compression: Any = None,
@@ -75,7 +73,7 @@ def make_file_sink(path: str, *, rotation: Any = None, retention: Any = None, co
         # Compression would only run on close and gzip the live file whenever setup reruns.
         compression = None
     rotation = size_rotation(rotation)
-    if retention is not None and not callable(retention):
+    if retention is not None and not callable(retention) and AppRetention.understands(retention):
         retention = AppRetention(pattern or path, folder, retention)
     return FileSink(path, rotation=rotation, retention=retention, compression=compression,
                     delay=True, errors="backslashreplace")

@@ -14,9 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-from loguru._string_parsers import parse_duration  # the same syntax loguru accepts
-
-from .. import _report
+from .. import _loguru, _report
 from .naming import rotated_file_regex
 
 
@@ -35,12 +33,18 @@ class AppRetention:
         elif isinstance(retention, datetime.timedelta):
             self.seconds = retention.total_seconds()
         elif isinstance(retention, str):
-            interval = parse_duration(retention)
+            interval = _loguru.parse_duration(retention)
             if interval is None:
                 raise ValueError(f"Cannot parse retention from: {retention!r}")
             self.seconds = interval.total_seconds()
         else:
             raise TypeError(f"Cannot infer retention for objects of type: {type(retention).__name__!r}")
+
+    @staticmethod
+    def understands(retention: Any) -> bool:
+        """Can we parse ``retention``? A text needs loguru's duration parser (see ``_loguru``);
+        without it the text goes to loguru's own retention."""
+        return not isinstance(retention, str) or _loguru.parse_duration is not None
 
     def rotated_files(self) -> list[tuple[float, Path]]:
         """This app's rotated files in the folder with their mtimes, newest first."""

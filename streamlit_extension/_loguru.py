@@ -1,0 +1,67 @@
+"""loguru's private names, used from here only.
+
+loguru has no public file-sink class, no public parser for its ``"10 MB"``/``"14 days"``
+syntax, and no way to ask which patcher, handlers and level threshold it has now. We need all
+four, so they are read here, each by feature, each with a fallback that keeps logging working:
+
+* ``FileSink`` (``loguru._file_sink``): required; a loguru without it is refused at import
+  with the supported range, since files are the product.
+* ``parse_size``/``parse_duration`` (``loguru._string_parsers``): without them a size or
+  duration text goes to loguru's own rotation and retention, which parse it themselves (we lose
+  only our cheaper size check and app-wide retention).
+* ``logger._core``: without it we can't see the current patcher or handlers, so ``setup_logging``
+  trusts its own record of what it installed, and no record is skipped before loguru's check.
+
+The tested range is in ``setup.cfg`` (``loguru>=0.7.0,<0.8``); ``tox -e loguru-oldest`` and
+``tox -e loguru-newest`` run the suite on both ends.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+import loguru
+from loguru import logger
+
+LOGURU_VERSION = getattr(loguru, "__version__", "?")
+
+try:
+    from loguru._file_sink import FileSink  # noqa: F401  (re-exported for sinks.files)
+except ImportError as exc:  # pragma: no cover - outside the supported range
+    raise ImportError(
+        f"streamlit_extension needs loguru's file sink (loguru._file_sink.FileSink), which loguru "
+        f"{LOGURU_VERSION} does not have; install loguru>=0.7.0,<0.8"
+    ) from exc
+
+try:
+    from loguru._string_parsers import parse_duration, parse_size
+except ImportError:  # pragma: no cover - callers hand the text to loguru, which parses it itself
+    parse_duration = parse_size = None  # type: ignore[assignment]
+
+
+def _core() -> Any:
+    return getattr(logger, "_core", None)
+
+
+def current_patcher() -> Optional[Callable]:
+    """The patcher installed with ``logger.configure(patcher=...)``, or None if unknown."""
+    return getattr(_core(), "patcher", None)
+
+
+def installed_handler_ids() -> Optional[frozenset[int]]:
+    """The ids of every handler ``logger.add`` installed, or None if loguru won't say."""
+    handlers = getattr(_core(), "handlers", None)
+    try:
+        return frozenset(handlers) if handlers is not None else None
+    except TypeError:
+        return None
+
+
+def min_level() -> float:
+    """The lowest level any handler accepts (loguru's own early exit); 0 if unknown."""
+    value = getattr(_core(), "min_level", 0)
+    return value if isinstance(value, (int, float)) else 0
+
+
+__all__ = ["FileSink", "LOGURU_VERSION", "current_patcher", "installed_handler_ids", "min_level",
+           "parse_duration", "parse_size"]
