@@ -108,5 +108,5 @@ def render_clients_page() -> None:
         _client_table(clients)
 
 
-if __name__ == "__main__":  # st.navigation executes this file as the page script
+if __name__ in ("__main__", "__page__"):  # st.navigation runs this file as the page ("__page__" before 1.44)
     render_clients_page()

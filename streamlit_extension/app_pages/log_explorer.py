@@ -19,6 +19,7 @@ Staying responsive on large folders:
 from __future__ import annotations
 
 import datetime
+import inspect
 import json
 import os
 import re
@@ -40,6 +41,11 @@ from streamlit_extension.logs import (
 )
 from streamlit_extension.logs.timeline import Interaction, OperationStats, percentile
 from streamlit_extension.utils.correlation_logging import correlation_logger
+
+# Charts span the page: width="stretch" from Streamlit 1.56 (use_container_width is deprecated
+# there), use_container_width before.
+FULL_WIDTH = ({"width": "stretch"} if "width" in inspect.signature(st.altair_chart).parameters
+              else {"use_container_width": True})
 
 OWN_OPERATION = "render_log_explorer_page"
 DEFAULT_LOG_FILE = "logs/app.jsonl"
@@ -471,7 +477,7 @@ def _timeline(frame: pd.DataFrame, view: pd.DataFrame, cid_filter: str) -> None:
     if not interaction.spans:
         st.info("This interaction has no tracked operations (no start/complete records) to draw.")
     else:
-        st.altair_chart(timeline_chart(interaction), width="stretch")
+        st.altair_chart(timeline_chart(interaction), **FULL_WIDTH)
     with st.expander(f"The interaction's {len(interaction.records)} records"):
         st.dataframe(
             pd.DataFrame([{
@@ -532,7 +538,7 @@ def _durations(view: pd.DataFrame, operation_filter: Optional[str]) -> None:
                                         range=[OUTCOME_COLOURS["complete"], OUTCOME_COLOURS["failed"]])),
         tooltip=[alt.Tooltip("count():Q", title="operations"), "event:N"],
     ).properties(height=220)
-    st.altair_chart(chart, width="stretch")
+    st.altair_chart(chart, **FULL_WIDTH)
 
 
 def _show_in_timeline(cid: str) -> None:
@@ -623,5 +629,5 @@ def render_log_explorer_page() -> None:
         _errors(view)
 
 
-if __name__ == "__main__":  # st.navigation executes this file as the page script
+if __name__ in ("__main__", "__page__"):  # st.navigation runs this file as the page ("__page__" before 1.44)
     render_log_explorer_page()

@@ -124,5 +124,5 @@ def render_projects_page() -> None:
         _project_table(projects)
 
 
-if __name__ == "__main__":  # st.navigation executes this file as the page script
+if __name__ in ("__main__", "__page__"):  # st.navigation runs this file as the page ("__page__" before 1.44)
     render_projects_page()
