@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 
 from .helpers import read_json_lines
-from .support.streamlit_server import StreamlitServer, StreamlitSession
+from .support.streamlit_server import TRUSTED_USER_HEADERS, StreamlitServer, StreamlitSession, trusted_user_header_args
+
+pytestmark = pytest.mark.streamlit  # the Streamlit-side set: CI runs it on the floor and 1.56 too
 
 APP = Path(__file__).parent / "apps" / "integration_app.py"
-TRUSTED = '{"X-Forwarded-Email": "email"}'
+TRUSTED = trusted_user_header_args({"X-Forwarded-Email": "email"})
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +27,7 @@ def server(tmp_path_factory):
     (logs / ".streamlit" / "secrets.toml").write_text('[db]\npassword = "s3cr3t-from-toml"\nport = 5432\n')
     env = {**os.environ, "LOG_FILE": str(logs / "app.jsonl"), "LOG_FORMAT": "flat", "LOG_LEVEL": "INFO",
            "XDG_STATE_HOME": str(logs / "state"), "LOG_PER_PROCESS": "0"}
-    with StreamlitServer(APP, env=env, cwd=str(logs), extra_args=["--server.trustedUserHeaders", TRUSTED]) as srv:
+    with StreamlitServer(APP, env=env, cwd=str(logs), extra_args=TRUSTED) as srv:
         srv.log_file = logs / "app.jsonl"
         yield srv
 
@@ -68,8 +70,9 @@ def test_each_run_is_one_interaction_with_start_and_end(server):
         assert {r["operation_id"] for r in group if r["operation"] == "script_run"} == {lifecycle[0]["operation_id"]}
         messages = [r["message"] for r in group]
         assert "page start" in messages and "legacy page line" in messages
-    user_ids = {r["user_id"] for r in records}
-    assert len(user_ids) == 1 and user_ids.pop().startswith("user_")
+    (user_id,) = {r["user_id"] for r in records}
+    # A trusted proxy header names the person where Streamlit has them; otherwise nobody does.
+    assert user_id.startswith("user_") if TRUSTED_USER_HEADERS else user_id == "anonymous"
     assert {r["request_id"] for r in records} == {"proxy-req-1"}
     assert {r["trace_id"] for r in records} == {"4bf92f3577b34da6a3ce929d0e0e4736"}
     assert "ann@example.com" not in server.log_file.read_text()
@@ -104,7 +107,7 @@ def test_session_state_user_id_wins(server):
     records = records_of(server, sid)
     first_run = records[0]["correlation_id"]
     assert {r["user_id"] for r in records if r["correlation_id"] == first_run} == {records[0]["user_id"]}
-    assert records[0]["user_id"].startswith("user_")
+    assert records[0]["user_id"].startswith("user_") if TRUSTED_USER_HEADERS else records[0]["user_id"] == "anonymous"
     assert records[-1]["user_id"] == "carol"
 
 
@@ -185,3 +188,39 @@ def test_st_secrets_values_are_never_written(server):
     (line,) = [r for r in records_of(server, sid) if r["message"].startswith("connecting with password")]
     assert line["message"] == "connecting with password [REDACTED]"
     assert "s3cr3t-from-toml" not in server.log_file.read_text()
+
+
+def _host_address() -> str | None:
+    """This machine's first non-loopback IPv4 address, if it has one."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("198.51.100.1", 9))  # UDP: no packet is sent, this only picks a route
+            address = probe.getsockname()[0]
+    except OSError:
+        return None
+    return None if address.startswith("127.") else address
+
+
+def test_client_ip_is_the_clients_network_on_every_version(tmp_path):
+    """LOG_IP=1: the client's address (st.context.ip_address, or the handshake's before 1.45),
+    truncated to its /24; none from localhost, as st.context has it."""
+    host = _host_address()
+    if host is None:
+        pytest.skip("this machine has no non-loopback IPv4 address to connect from")
+    env = {**os.environ, "LOG_FILE": str(tmp_path / "app.jsonl"), "LOG_FORMAT": "flat", "LOG_PER_PROCESS": "0",
+           "LOG_IP": "1", "XDG_STATE_HOME": str(tmp_path / "state")}
+
+    async def session_id(url):
+        async with StreamlitSession(url) as session:
+            return session.session_id
+
+    with StreamlitServer(APP, env=env, cwd=str(tmp_path), extra_args=["--server.address", "0.0.0.0"]) as srv:
+        remote = asyncio.run(session_id(f"ws://{host}:{srv.port}/_stcore/stream"))
+        local = asyncio.run(session_id(srv.ws_url))
+    records = read_json_lines(tmp_path / "app.jsonl")
+    network = ".".join(host.split(".")[:3]) + ".0/24"
+    assert {r.get("client_ip") for r in records if r["session_id"] == remote} == {network}
+    assert {r.get("client_ip") for r in records if r["session_id"] == local} == {None}
+    assert host not in (tmp_path / "app.jsonl").read_text()  # only the network is kept

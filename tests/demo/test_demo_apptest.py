@@ -20,6 +20,8 @@ from streamlit_extension import demo_store
 from streamlit_extension.testing import capture_logs
 from tests.helpers import read_json_lines
 
+pytestmark = pytest.mark.streamlit  # the Streamlit-side set: CI runs it on the floor and 1.56 too
+
 APP = Path(__file__).resolve().parents[2] / "streamlit_extension" / "app.py"
 TIMEOUT = 30  # seconds per script run: generous for a loaded 2-core CI box
 EMAIL = "ops@acme.example"
@@ -27,7 +29,12 @@ VALIDATION_ERROR = "streamlit_extension.demo_store.ValidationError"  # error.typ
 
 
 @pytest.fixture
-def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SimpleNamespace]:
+def demo(demo_env: SimpleNamespace, file_pages: None) -> SimpleNamespace:
+    return demo_env
+
+
+@pytest.fixture
+def demo_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SimpleNamespace]:
     db, log = tmp_path / "app.db", tmp_path / "logs" / "app.jsonl"
     monkeypatch.setenv("DEMO_DB_PATH", str(db))
     monkeypatch.setenv("LOG_FILE", str(log))
@@ -41,7 +48,7 @@ def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SimpleName
 
 
 def start(page: Optional[str] = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
     assert not at.exception, at.exception
     if page is not None:
         # 1.67: a path relative to app.py, matched against st.navigation's registered file pages.
@@ -97,6 +104,25 @@ def op(recs: list[dict], operation: str, event: str) -> list[dict]:
 def create_client_via_ui(at: AppTest, key: str, name: str = "Acme Corp", email: str = EMAIL, status: str = "active") -> AppTest:
     fill(at, new_client_key=key, new_client_name=name, new_client_email=email, new_client_status=status)
     return click(at, "Create client")
+
+
+# -- every version: the runs themselves ---------------------------------------------------------
+
+
+def test_every_apptest_run_is_one_interaction_on_every_version(demo_env: SimpleNamespace) -> None:
+    """Whatever this Streamlit's AppTest renders, each of its runs gets an id, a start and an end."""
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    at.run()
+    at.selectbox(key="sign_in_as").set_value("bob").run()  # the sidebar is the entrypoint's own
+    assert not at.exception, at.exception
+    runs = [r for r in records(demo_env) if r.get("operation") == "script_run"]
+    by_run: dict[str, list[str]] = {}
+    for r in runs:
+        by_run.setdefault(r["correlation_id"], []).append(r["event"])
+    assert len(by_run) == 3 and all(cid.startswith("req_") for cid in by_run)
+    assert all(events == ["start", "complete"] for events in by_run.values()), by_run
+    assert [r["user_id"] for r in runs if r["event"] == "start"] == ["anonymous", "anonymous", "bob"]
+    assert len({r["session_id"] for r in runs}) == 1  # AppTest has one (hard-coded) session id
 
 
 # -- navigation and sign-in ---------------------------------------------------------------------

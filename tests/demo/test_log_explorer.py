@@ -23,6 +23,8 @@ from streamlit.testing.v1 import AppTest
 from streamlit_extension.logs import read_records
 from streamlit_extension.utils.correlation_logging import correlation_logger, setup_logging
 
+pytestmark = pytest.mark.streamlit  # the Streamlit-side set: CI runs it on the floor and 1.56 too
+
 APP = Path(__file__).resolve().parents[2] / "streamlit_extension" / "app.py"
 EXPLORER = "app_pages/log_explorer.py"
 TIMEOUT = 30
@@ -30,7 +32,7 @@ SECRETS = ("hunter2", "sk-live-123", "tok-secret")
 
 
 @pytest.fixture
-def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SimpleNamespace]:
+def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, file_pages: None) -> Iterator[SimpleNamespace]:
     logs = tmp_path / "logs"
     monkeypatch.setenv("DEMO_DB_PATH", str(tmp_path / "app.db"))
     monkeypatch.setenv("LOG_FILE", str(logs / "app.jsonl"))
@@ -50,7 +52,7 @@ def run(at: AppTest) -> AppTest:
 
 
 def start_app() -> AppTest:
-    return run(AppTest.from_file(APP, default_timeout=TIMEOUT))
+    return run(AppTest.from_file(str(APP), default_timeout=TIMEOUT))
 
 
 def open_explorer(at: AppTest) -> AppTest:

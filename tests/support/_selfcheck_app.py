@@ -16,7 +16,8 @@ def _common() -> None:
     ctx = get_script_run_ctx()
     st.write(f"session_id={ctx.session_id if ctx is not None else None}")
     # With server.trustedUserHeaders={"X-Forwarded-Email": "email"} this is the header.
-    st.write(f"email={st.user.get('email')}")
+    user = st.user if hasattr(st, "user") else st.experimental_user  # st.user is 1.42+
+    st.write(f"email={user.get('email')}")
     st.write(f"request_id={st.context.headers.get('X-Request-ID')}")
     st.session_state["runs"] = st.session_state.get("runs", 0) + 1
     st.write(f"runs={st.session_state['runs']}")

@@ -92,6 +92,8 @@ __all__ = [
     "step_rerun",
     "step_select_page",
     "step_set_text_input",
+    "trusted_user_header_args",
+    "TRUSTED_USER_HEADERS",
 ]
 
 LOOPBACK: Final = "127.0.0.1"
@@ -124,6 +126,29 @@ _TEXT_FIELDS: Final[Mapping[str, str]] = {
 #: ``bool_value`` (checkbox/toggle), ``int`` -> ``int_value``, ``float`` ->
 #: ``double_value``, ``str`` -> ``string_value``; pass a ``WidgetState`` for anything else.
 WidgetValue = Union[bool, int, float, str, WidgetState]
+
+
+def _has_config_option(name: str) -> bool:
+    from streamlit import config
+
+    try:
+        config.get_option(name)
+    except Exception:  # "Config key not defined" on releases without it
+        return False
+    return True
+
+
+#: Does this Streamlit map trusted proxy headers to ``st.user`` (``server.trustedUserHeaders``)?
+#: Older releases refuse the option on the command line, and their users are anonymous unless
+#: the app says otherwise.
+TRUSTED_USER_HEADERS: Final = _has_config_option("server.trustedUserHeaders")
+
+
+def trusted_user_header_args(mapping: Mapping[str, str]) -> tuple[str, ...]:
+    """``--server.trustedUserHeaders`` for ``mapping`` where this Streamlit has it, else ()."""
+    import json
+
+    return ("--server.trustedUserHeaders", json.dumps(mapping)) if TRUSTED_USER_HEADERS else ()
 
 
 class StreamlitServerError(RuntimeError):
@@ -628,12 +653,13 @@ class StreamlitSession:
         state.widget_states.widgets.extend(
             WidgetState(id=wid, trigger_value=True) for wid in trigger_ids
         )
-        info = state.context_info
-        info.timezone = "UTC"
-        info.timezone_offset = 0
-        info.locale = "en-US"
-        info.url = self.ws_url.replace("ws://", "http://", 1).removesuffix(STREAM_PATH) + "/"
-        info.is_embedded = False
+        if "context_info" in ClientState.DESCRIPTOR.fields_by_name:  # 1.43+: what st.context reads
+            info = state.context_info
+            for name, value in (("timezone", "UTC"), ("timezone_offset", 0), ("locale", "en-US"),
+                                ("url", self.ws_url.replace("ws://", "http://", 1).removesuffix(STREAM_PATH) + "/"),
+                                ("is_embedded", False)):
+                if name in info.DESCRIPTOR.fields_by_name:
+                    setattr(info, name, value)
 
         msg = BackMsg()
         msg.rerun_script.CopyFrom(state)
