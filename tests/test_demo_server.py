@@ -181,7 +181,9 @@ def test_the_demo_pages_work_on_this_streamlit(demo):
         async with StreamlitSession(demo, timeout=60) as session:
             page = session.last_result
             assert page.contains("New client"), page.texts
-            form = {label: page.find_widget(label, kind="text_input").widget_id for label in ("Client key", "Name", "E-mail")}
+            # The "New client" form comes first; an edit form below it has a "Name" too.
+            form = {label: [w for w in page.widgets("text_input") if w.label == label][0].widget_id
+                    for label in ("Client key", "Name", "E-mail")}
             for label, value in (("Client key", "PAGE1"), ("Name", "Page Corp"), ("E-mail", "page@example.com")):
                 session.stage_widget_value(form[label], value)
             created = await session.click_button("Create client")

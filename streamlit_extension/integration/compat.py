@@ -344,17 +344,30 @@ def page_key(ctx: Any) -> Any:
 PLACEHOLDER_EMAIL = "test@example.com"
 
 
+@functools.lru_cache(maxsize=None)
+def _secrets_load_is_racy() -> bool:
+    """Before 1.44, loading ``st.secrets`` flips a shared "suppress errors" flag without a lock,
+    so two sessions loading at once can show "No secrets found" as an error on a page."""
+    # vars(), not hasattr(): a missing attribute of st.secrets is looked up as a secret.
+    return "_suppress_print_error_on_exception" in vars(streamlit.secrets)
+
+
 def user_info(ctx: Any) -> Mapping[str, Any]:
     """The current user's claims: ``st.user`` (1.45+), else ``st.experimental_user``.
 
-    Streamlit's local stand-in e-mail is dropped: it names no one, and every session has it.
-    Only called with a script-run context on this thread, so neither proxy warns.
+    Where that proxy would load ``st.secrets`` racily (1.42 - 1.43), the claims it wraps,
+    ``ctx.user_info``, are read directly. Streamlit's local stand-in e-mail is dropped: it names
+    no one, and every session has it. Only called with a script-run context on this thread, so
+    nothing warns.
     """
     proxy = getattr(streamlit, "user", None)
     if proxy is None:
         proxy = getattr(streamlit, "experimental_user", None)
     try:
-        info = proxy.to_dict() if proxy is not None else getattr(ctx, "user_info", None)
+        if proxy is None or _secrets_load_is_racy():
+            info = getattr(ctx, "user_info", None)
+        else:
+            info = proxy.to_dict()
     except Exception:  # an auth config Streamlit can't read: its own page will say so
         info = getattr(ctx, "user_info", None)
     if not isinstance(info, Mapping):
@@ -409,17 +422,6 @@ def _client_context(ctx: Any) -> Any:
     return getattr(client, "client_context", None) or getattr(client, "request", None)
 
 
-def has_trusted_user_headers() -> bool:
-    """Does this Streamlit know ``server.trustedUserHeaders`` (header-based ``st.user``)?"""
-    from streamlit import config
-
-    try:
-        config.get_option("server.trustedUserHeaders")
-    except Exception:
-        return False
-    return True
-
-
 # --------------------------------------------------------------------------- Streamlit's loggers
 
 
@@ -466,7 +468,7 @@ def on_config_parsed(callback: Callable[[], None]) -> bool:
 __all__ = [
     "CAPABILITIES", "DISABLE_ENV", "PLACEHOLDER_EMAIL", "STREAMLIT_VERSION", "ThreadWatcher",
     "add_script_run_ctx", "available", "client_address", "console_handler",
-    "has_trusted_user_headers", "hook_uncaught_errors", "lose", "missing", "on_config_parsed",
+    "hook_uncaught_errors", "lose", "missing", "on_config_parsed",
     "page_key", "page_name", "peek_session_state", "read_disabled", "request_headers",
     "run_error_flag", "run_marker", "runner_events", "script_run_ctx", "stop_requested",
     "streamlit_logger_count", "streamlit_loggers", "user_info",
