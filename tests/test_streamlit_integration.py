@@ -124,6 +124,8 @@ def test_worker_threads_keep_the_pages_correlation(server):
     # A plain thread has no context: it is logged, honestly, without the page's ids.
     bare = [r for r in read_json_lines(server.log_file) if r["message"] == "bare thread"]
     assert bare and bare[-1]["correlation_id"] is None and bare[-1]["session_id"] is None
+    # Nothing of ours asked Streamlit for a context that thread doesn't have.
+    assert "missing ScriptRunContext" not in server.logs(max_chars=10_000_000) + server.log_file.read_text()
 
 
 def test_fragment_rerun_gets_its_own_correlation_id(server):
