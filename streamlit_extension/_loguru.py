@@ -11,6 +11,10 @@ four, so they are read here, each by feature, each with a fallback that keeps lo
   only our cheaper size check and app-wide retention).
 * ``logger._core``: without it we can't see the current patcher or handlers, so ``setup_logging``
   trusts its own record of what it installed, and no record is skipped before loguru's check.
+* ``loguru._logger.context`` (the ContextVar behind ``contextualize``): when an operation ends
+  inside a scope that began after it, its ``contextualize`` block must end without undoing the
+  newer scope's values. Without the variable the newer scope loses its operation fields until
+  it ends; nothing raises.
 
 The tested range is in ``setup.cfg`` (``loguru>=0.7.0,<0.8``); ``tox -e loguru-oldest`` and
 ``tox -e loguru-newest`` run the suite on both ends.
@@ -39,6 +43,14 @@ except ImportError:  # pragma: no cover - callers hand the text to loguru, which
     parse_duration = parse_size = None  # type: ignore[assignment]
 
 
+def contextualize_var() -> Optional[Any]:
+    """The ContextVar behind ``logger.contextualize`` (``loguru._logger.context``), or None."""
+    import loguru._logger as module
+
+    var = getattr(module, "context", None)
+    return var if hasattr(var, "get") and hasattr(var, "set") else None
+
+
 def _core() -> Any:
     return getattr(logger, "_core", None)
 
@@ -63,5 +75,5 @@ def min_level() -> float:
     return value if isinstance(value, (int, float)) else 0
 
 
-__all__ = ["FileSink", "LOGURU_VERSION", "current_patcher", "installed_handler_ids", "min_level",
+__all__ = ["FileSink", "LOGURU_VERSION", "contextualize_var", "current_patcher", "installed_handler_ids", "min_level",
            "parse_duration", "parse_size"]

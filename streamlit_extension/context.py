@@ -10,18 +10,63 @@ from __future__ import annotations
 import uuid
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Iterator, Mapping, NamedTuple, Optional, Protocol
+from typing import Any, Iterator, Mapping, Optional, Protocol
 
 from . import _report, _state
 from .validators import is_valid_id
 
 
-class OperationFrame(NamedTuple):
-    """The innermost tracked operation: its name, its id and its parent's id."""
+class OperationFrame:
+    """A tracked operation as the context sees it: name, ids, parent, and whether it ended.
 
-    name: str
-    operation_id: str
-    parent_operation_id: Optional[str]
+    An operation that ends in another context than it began in (a generator closed from another
+    thread, an async generator finalised by the event loop) can't take its values back out of
+    the context it began in. It is marked ``closed`` instead, and everything that reads the
+    context (``live_frame``, the patcher) skips closed frames.
+    """
+
+    __slots__ = ("name", "operation_id", "parent_operation_id", "parent", "correlation_id", "closed")
+
+    def __init__(self, name: str, operation_id: str, parent: Optional["OperationFrame"],
+                 parent_operation_id: Optional[str], correlation_id: Optional[str] = None) -> None:
+        self.name = name
+        self.operation_id = operation_id
+        self.parent = parent
+        self.parent_operation_id = parent_operation_id
+        self.correlation_id = correlation_id  # set when this operation opened its own interaction
+        self.closed = False
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<OperationFrame {self.name} {self.operation_id} {state}>"
+
+
+def live_frame(frame: Optional[OperationFrame]) -> Optional[OperationFrame]:
+    """``frame``, or its nearest ancestor that hasn't ended."""
+    while frame is not None and frame.closed:
+        frame = frame.parent
+    return frame
+
+
+# Operations that ended where they couldn't take their values back out of the context (another
+# context, or inside a scope that began after them): their ids, and the interaction id each had
+# opened. Rare, so a small FIFO-bounded map; the patcher skips values found here.
+_STALE_LIMIT = 4096
+_stale: dict[str, Optional[str]] = _state.persistent("stale_operations", dict)
+
+
+def mark_stale(frame: OperationFrame) -> None:
+    if len(_stale) >= _STALE_LIMIT:
+        _stale.pop(next(iter(_stale)), None)
+    _stale[frame.operation_id] = frame.correlation_id
+
+
+def is_stale_operation(operation_id: Any) -> bool:
+    return operation_id in _stale
+
+
+def is_stale_correlation(correlation_id: Optional[str]) -> bool:
+    return correlation_id is not None and bool(_stale) and correlation_id in _stale.values()
 
 
 correlation_id_var: ContextVar[Optional[str]] = _state.persistent(
@@ -63,6 +108,8 @@ def ambient_fields() -> Optional[Mapping[str, Any]]:
 def current_correlation_id() -> Optional[str]:
     """The id of the current scope, else the ambient one (a Streamlit run), else None."""
     value = correlation_id_var.get()
+    if value is not None and is_stale_correlation(value):
+        value = None  # the interaction of an operation that ended elsewhere
     if value is None and _ambient:
         fields = ambient_fields()
         if fields:
@@ -71,8 +118,8 @@ def current_correlation_id() -> Optional[str]:
 
 
 def current_operation_id() -> Optional[str]:
-    """The innermost operation's id: a tracked operation, else the ambient run's."""
-    frame = operation_var.get()
+    """The innermost open operation's id: a tracked operation, else the ambient run's."""
+    frame = live_frame(operation_var.get())
     if frame is not None:
         return frame.operation_id
     fields = ambient_fields() if _ambient else None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 import time
-from typing import Any, Callable, Mapping, Optional, TypeVar, Union
+from typing import Any, AsyncGenerator, Callable, Generator, Mapping, Optional, TypeVar, Union
 
 from loguru import logger
 
@@ -21,6 +21,8 @@ from .context import (
     correlation_id_var,
     current_correlation_id,
     current_operation_id,
+    live_frame,
+    mark_stale,
     new_id,
     operation_var,
 )
@@ -74,10 +76,119 @@ def _emit(depth: int, level: Level, message: str, fields: dict[str, Any]) -> Non
         _report.notice_once("emit", f"a log call failed ({_report.describe(exc)})")
 
 
+class _Operation:
+    """One tracked operation: its ids, its timing, and its ``start`` / end records."""
+
+    __slots__ = ("owner", "name", "metadata", "frame", "correlation_id", "_started_at", "_ended")
+
+    def __init__(self, owner: "StructuredLogger", name: str, metadata: Optional[Mapping[str, Any]]) -> None:
+        self.owner = owner
+        self.name = name
+        self.metadata = metadata
+        cid = current_correlation_id()
+        # A top-level operation outside any scope or run is its own interaction.
+        owned = None if cid is not None else new_id("req")
+        self.correlation_id = cid or owned
+        # The parent is the enclosing open operation, or the Streamlit script run itself.
+        parent = live_frame(operation_var.get())
+        self.frame = OperationFrame(name, new_id("op"), parent, current_operation_id(), owned)
+        self._started_at = 0.0
+        self._ended = False
+
+    def start(self, depth: int) -> None:
+        self.owner._event(depth + 1, "INFO", f"{self.name} started", operation=self.name, event="start",
+                          metadata=self.metadata)
+        self._started_at = time.perf_counter()
+
+    def end(self, depth: int, exc: Optional[BaseException] = None, tb: Any = None,
+            outcome: Optional[str] = None) -> None:
+        """Write ``complete`` (with ``outcome`` if given) or, for a real exception, ``failed``."""
+        if self._ended:
+            return
+        self._ended = True
+        duration_ms = round((time.perf_counter() - self._started_at) * 1000, 3)
+        if exc is not None and outcome is None:
+            outcome = control_flow_outcome(exc)
+            if outcome is None:
+                self.owner._event(depth + 1, "ERROR", f"{self.name} failed: {type(exc).__name__}", operation=self.name,
+                                  event="failed", duration_ms=duration_ms, success=False, metadata=self.metadata,
+                                  error=error_context(exc, tb))
+                return
+        metadata = self.metadata if outcome is None else {**(self.metadata or {}), "outcome": outcome}
+        message = f"{self.name} completed ({outcome})" if outcome else f"{self.name} completed"
+        self.owner._event(depth + 1, "INFO", message, operation=self.name, event="complete",
+                          duration_ms=duration_ms, metadata=metadata)
+
+
+class _Activation:
+    """The operation's values in the current context, for as long as the activation lasts.
+
+    Leaving never raises: in a context other than the one it began in (a generator closed from
+    another thread, an async generator finalised by the event loop) the values can't be taken
+    back, so the frame is marked closed and readers skip it.
+    """
+
+    __slots__ = ("_operation", "_cid_token", "_op_token", "_ctx")
+
+    def __init__(self, operation: _Operation) -> None:
+        self._operation = operation
+
+    def __enter__(self) -> None:
+        operation = self._operation
+        frame = operation.frame
+        frame.closed = False
+        # Only where the context doesn't already say this interaction (its own new id, or a
+        # generator resumed elsewhere): inside a Streamlit run the run stays the scope.
+        self._cid_token = correlation_id_var.set(operation.correlation_id) \
+            if current_correlation_id() != operation.correlation_id else None
+        self._op_token = operation_var.set(frame)
+        self._ctx = logger.contextualize(
+            operation=frame.name, operation_id=frame.operation_id, parent_operation_id=frame.parent_operation_id
+        )
+        self._ctx.__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        frame = self._operation.frame
+        frame.closed = True
+        if operation_var.get() is not frame:
+            # Another context, or a scope that began after this one is still open: resetting
+            # would undo that scope's values. Leave them; readers skip this frame's.
+            mark_stale(frame)
+            self._end_contextualize_keeping_values()
+            return
+        for undo in (self._exit_contextualize, self._reset_operation, self._reset_correlation):
+            try:
+                undo()
+            except (ValueError, RuntimeError):  # "created in a different Context", or used twice
+                mark_stale(frame)
+
+    def _end_contextualize_keeping_values(self) -> None:
+        # The block must end now: left open, its cleanup would run whenever it is garbage
+        # collected, and undo whatever scope is current then.
+        var = _loguru.contextualize_var()
+        current = var.get() if var is not None else None
+        try:
+            self._exit_contextualize()
+        except (ValueError, RuntimeError):  # another context: nothing here was changed
+            return
+        if var is not None:
+            var.set(current)
+
+    def _exit_contextualize(self) -> None:
+        self._ctx.__exit__(None, None, None)
+
+    def _reset_operation(self) -> None:
+        operation_var.reset(self._op_token)
+
+    def _reset_correlation(self) -> None:
+        if self._cid_token is not None:
+            correlation_id_var.reset(self._cid_token)
+
+
 class _OperationScope:
     """``track_operation``'s context manager: start, then complete or failed, with timing."""
 
-    __slots__ = ("_owner", "_name", "_metadata", "_depth", "_cid_token", "_op_token", "_ctx", "_start")
+    __slots__ = ("_owner", "_name", "_metadata", "_depth", "_operation", "_activation")
 
     def __init__(self, owner: "StructuredLogger", name: str, metadata: Optional[Mapping[str, Any]], depth: int) -> None:
         self._owner = owner
@@ -86,38 +197,17 @@ class _OperationScope:
         self._depth = depth
 
     def __enter__(self) -> str:
-        cid = current_correlation_id()
-        # A top-level operation outside any scope or run is its own interaction.
-        self._cid_token = None if cid is not None else correlation_id_var.set(cid := new_id("req"))
-        # The parent is the enclosing operation, or the Streamlit script run itself.
-        frame = OperationFrame(self._name, new_id("op"), current_operation_id())
-        self._op_token = operation_var.set(frame)
-        self._ctx = logger.contextualize(
-            operation=frame.name, operation_id=frame.operation_id, parent_operation_id=frame.parent_operation_id
-        )
-        self._ctx.__enter__()
-        self._owner._event(self._depth, "INFO", f"{self._name} started", self._name, "start", None, True, self._metadata, None)
-        self._start = time.perf_counter()
-        return cid
+        self._operation = _Operation(self._owner, self._name, self._metadata)
+        self._activation = _Activation(self._operation)
+        self._activation.__enter__()
+        self._operation.start(self._depth)
+        return self._operation.correlation_id
 
     def __exit__(self, exc_type: Any, exc: Optional[BaseException], tb: Any) -> bool:
-        duration_ms = round((time.perf_counter() - self._start) * 1000, 3)
         try:
-            if exc is None:
-                self._owner._event(self._depth, "INFO", f"{self._name} completed", self._name, "complete", duration_ms, True, self._metadata, None)
-            elif (outcome := control_flow_outcome(exc)) is not None:
-                metadata = {**(self._metadata or {}), "outcome": outcome}
-                self._owner._event(self._depth, "INFO", f"{self._name} completed ({outcome})", self._name, "complete", duration_ms, True, metadata, None)
-            else:
-                self._owner._event(
-                    self._depth, "ERROR", f"{self._name} failed: {type(exc).__name__}", self._name, "failed",
-                    duration_ms, False, self._metadata, error_context(exc, tb),
-                )
+            self._operation.end(self._depth, exc, tb)
         finally:
-            self._ctx.__exit__(None, None, None)
-            operation_var.reset(self._op_token)
-            if self._cid_token is not None:
-                correlation_id_var.reset(self._cid_token)
+            self._activation.__exit__()
         return False  # the exception, if any, propagates unchanged
 
 
@@ -127,8 +217,9 @@ class StructuredLogger:
     def __init__(self, name: str) -> None:
         self.name = name
 
-    def _event(self, depth: int, level: Level, message: str, operation: str, event: str,
-               duration_ms: Optional[float], success: bool, metadata: Optional[Mapping[str, Any]], error: Any) -> None:
+    def _event(self, depth: int, level: Level, message: str, *, operation: str, event: str,
+               duration_ms: Optional[float] = None, success: bool = True,
+               metadata: Optional[Mapping[str, Any]] = None, error: Any = None) -> None:
         active = _active(level)
         if active is None:
             return
@@ -212,6 +303,22 @@ def with_correlation_logging(operation: str, metadata_func: Optional[Callable[..
                 return None
             return value if value is None or isinstance(value, Mapping) else {"value": value}
 
+        if inspect.isasyncgenfunction(fn):
+
+            @functools.wraps(fn)
+            def async_gen_wrapper(*args: Any, **kwargs: Any) -> Any:
+                return _tracked_async_generator(fn(*args, **kwargs), operation, metadata(args, kwargs))
+
+            return async_gen_wrapper  # type: ignore[return-value]
+
+        if inspect.isgeneratorfunction(fn):
+
+            @functools.wraps(fn)
+            def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
+                return _tracked_generator(fn(*args, **kwargs), operation, metadata(args, kwargs))
+
+            return gen_wrapper  # type: ignore[return-value]
+
         if inspect.iscoroutinefunction(fn):
 
             @functools.wraps(fn)
@@ -229,3 +336,78 @@ def with_correlation_logging(operation: str, metadata_func: Optional[Callable[..
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+# Generators: the operation spans the iteration, not the call. It starts at the first next(),
+# completes when the generator is exhausted, fails on an exception, and ends as "closed" when the
+# consumer stops early. Its values are in the context only while the generator runs, so the
+# consumer's own records between items never carry them.
+
+
+def _tracked_generator(inner: Generator, name: str, metadata: Optional[Mapping[str, Any]]) -> Generator:
+    operation: Optional[_Operation] = None
+    send: Any = None
+    throw: Optional[BaseException] = None
+    while True:
+        if operation is None:
+            operation = _Operation(correlation_logger, name, metadata)
+            with _Activation(operation):
+                operation.start(1)
+        with _Activation(operation):
+            try:
+                item = inner.throw(throw) if throw is not None else inner.send(send)
+            except StopIteration as stop:
+                operation.end(1)
+                return stop.value
+            except BaseException as exc:
+                operation.end(1, exc, exc.__traceback__)
+                raise
+        send, throw = None, None
+        try:
+            send = yield item
+        except GeneratorExit:
+            with _Activation(operation):
+                try:
+                    inner.close()
+                except BaseException as exc:
+                    operation.end(1, exc, exc.__traceback__)
+                    raise
+                operation.end(1, outcome="closed")
+            raise
+        except BaseException as exc:  # thrown in by the consumer: the inner generator decides
+            throw = exc
+
+
+async def _tracked_async_generator(inner: AsyncGenerator, name: str,
+                                   metadata: Optional[Mapping[str, Any]]) -> AsyncGenerator:
+    operation: Optional[_Operation] = None
+    send: Any = None
+    throw: Optional[BaseException] = None
+    while True:
+        if operation is None:
+            operation = _Operation(correlation_logger, name, metadata)
+            with _Activation(operation):
+                operation.start(1)
+        with _Activation(operation):
+            try:
+                item = await (inner.athrow(throw) if throw is not None else inner.asend(send))
+            except StopAsyncIteration:
+                operation.end(1)
+                return
+            except BaseException as exc:
+                operation.end(1, exc, exc.__traceback__)
+                raise
+        send, throw = None, None
+        try:
+            send = yield item
+        except GeneratorExit:
+            with _Activation(operation):
+                try:
+                    await inner.aclose()
+                except BaseException as exc:
+                    operation.end(1, exc, exc.__traceback__)
+                    raise
+                operation.end(1, outcome="closed")
+            raise
+        except BaseException as exc:
+            throw = exc

@@ -13,7 +13,7 @@ import time
 import pytest
 from loguru import logger
 
-from streamlit_extension import _state
+from streamlit_extension import _loguru, _state
 from streamlit_extension.context import correlation_id_var, operation_var, set_ambient_source
 from streamlit_extension.stdlib import is_ours
 
@@ -46,8 +46,11 @@ def clean_logging(monkeypatch):
     _reset()
     cid_token = correlation_id_var.set(None)
     op_token = operation_var.set(None)
+    loguru_context = _loguru.contextualize_var()
+    ctx_token = loguru_context.set({})
     yield
     _reset()
     correlation_id_var.reset(cid_token)
     operation_var.reset(op_token)
+    loguru_context.reset(ctx_token)
 
