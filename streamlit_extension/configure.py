@@ -157,6 +157,7 @@ class LoggingHandle:
         self._intercept = intercept
         self._previous_root_level = previous_root_level
         self._token = _TOKEN
+        self.pid = os.getpid()
         self.closed = False
         self.value_redactor: Optional[ValueRedactor] = None
 
@@ -172,8 +173,8 @@ class LoggingHandle:
 
     def is_current(self, config: LoggingConfig) -> bool:
         """Still installed, exactly as ``config`` asks?"""
-        if self.closed or config != self.config:
-            return False
+        if self.closed or config != self.config or self.pid != os.getpid():
+            return False  # a forked child installs its own (see ResilientFileSink)
         handler_ids = _loguru.installed_handler_ids()
         if handler_ids is None:  # loguru won't say: trust our own record of what we added
             return True
@@ -236,7 +237,7 @@ def _install(config: LoggingConfig) -> LoggingHandle:
         file_sink = ResilientFileSink(
             resolve_path(config.log_path, config.per_process),
             rotation=config.rotation, retention=config.retention, compression=config.compression,
-            pattern=config.log_path,
+            pattern=config.log_path, per_process=config.per_process,
         )
         if config.json_format == "flat":
             sink_ids.append(logger.add(file_sink, format=make_flat_format(redactor), colorize=False, **common))

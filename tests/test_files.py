@@ -217,7 +217,7 @@ def test_log_folder_deleted_while_running_is_recreated(tmp_path, capsys, monkeyp
     assert [r["message"] for r in records if r.get("event") != "records_lost"] == [f"after {i}" for i in range(5)]
     (gap,) = [r for r in records if r.get("event") == "records_lost"]
     assert gap["lost"] == 1  # "before" went into the deleted file, and the log says so
-    assert "was deleted or replaced" in capsys.readouterr().err
+    assert "was deleted; reopening it" in capsys.readouterr().err
 
 
 def test_size_rotation_counts_bytes_without_asking_the_file(tmp_path):

@@ -179,3 +179,103 @@ def test_decorated_async_generator_spans_the_iteration(flat):
     assert ops == [("agen started", "agen", "start"), ("item 0", "agen", None), ("item 1", "agen", None),
                    ("agen completed", "agen", "complete"), ("after async stream", None, None)]
     assert {r["correlation_id"] for r in records} == {"req_async"}
+
+
+# -- 1. fork after setup -------------------------------------------------------------------------
+
+FORK_SCRIPT = r'''
+import json, os, sys, time
+from loguru import logger
+from streamlit_extension import setup_logging
+
+folder = sys.argv[1]
+handle = setup_logging(log_path=os.path.join(folder, "app.jsonl"), json_format="flat", console=False,
+                       rotation=16 * 1024, compression="gz", retention=None, per_process=True)
+for i in range(300):
+    logger.info("parent before {}", i)
+children = []
+for n in range(3):
+    pid = os.fork()
+    if pid == 0:
+        if n == 0:  # a child that sets up again (gunicorn's post_fork, a page's own call)
+            again = setup_logging(log_path=os.path.join(folder, "app.jsonl"), json_format="flat", console=False,
+                                  rotation=16 * 1024, compression="gz", retention=None, per_process=True)
+            assert again is not handle and again.file_path != handle.file_path, "child got the parent's handle"
+        for i in range(300):
+            logger.info("child {} record {}", n, i)
+        started = time.perf_counter()
+        (again if n == 0 else handle).close()
+        with open(os.path.join(folder, f"close-{os.getpid()}.txt"), "w") as out:
+            out.write(str(time.perf_counter() - started))
+        os._exit(0)
+    children.append(pid)
+for i in range(300):
+    logger.info("parent after {}", i)
+for pid in children:
+    os.waitpid(pid, 0)
+handle.close()
+print(json.dumps({"parent": os.getpid(), "children": children}))
+'''
+
+
+def test_fork_after_setup_gives_each_child_its_own_file(tmp_path):
+    import gzip
+    import subprocess
+    import sys
+
+    script = tmp_path / "fork.py"
+    script.write_text(FORK_SCRIPT)
+    logs = tmp_path / "logs"
+    done = subprocess.run([sys.executable, str(script), str(logs)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    pids = json.loads(done.stdout)
+    assert "records were lost" not in done.stderr and "deleted" not in done.stderr
+    by_pid: dict[int, list[str]] = {}
+    for path in logs.iterdir():
+        assert not path.name.endswith(".tmp"), f"partial archive left: {path.name}"
+        if path.name.startswith("close-"):
+            assert float(path.read_text()) < 2.0, "a child's close() waited on the parent's compressor"
+            continue
+        text = gzip.decompress(path.read_bytes()).decode() if path.suffix == ".gz" else path.read_text()
+        lines = text.splitlines()
+        owners = {int(pid) for pid in (pids["parent"], *pids["children"]) if f"-{pid}." in path.name}
+        assert len(owners) == 1, f"{path.name} names no single process"
+        by_pid.setdefault(owners.pop(), []).extend(json.loads(line)["message"] for line in lines)
+    parent = by_pid[pids["parent"]]
+    assert sorted(parent) == sorted([f"parent before {i}" for i in range(300)] + [f"parent after {i}" for i in range(300)])
+    for n, child in enumerate(pids["children"]):
+        assert sorted(by_pid[child]) == sorted(f"child {n} record {i}" for i in range(300)), f"child {n}"
+    assert sum(len(v) for v in by_pid.values()) == 1500  # nothing lost, nothing twice
+
+
+# -- 5. external logrotate ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["create", "copytruncate"])
+def test_external_logrotate_loses_nothing_and_claims_no_loss(tmp_path, capsys, mode):
+    import shutil
+    import time
+
+    path = tmp_path / "app.jsonl"
+    handle = setup_logging(log_path=str(path), json_format="flat", console=False)
+    for i in range(300):
+        logger.info("before rotate {}", i)
+    if mode == "create":  # logrotate's default: rename, then create an empty file
+        path.rename(tmp_path / "app.jsonl.1")
+        path.touch()
+    else:  # copytruncate: copy, then truncate the file the app still has open
+        shutil.copyfile(path, tmp_path / "app.jsonl.1")
+        with open(path, "r+") as live:
+            live.truncate(0)
+    deadline = time.monotonic() + 1.5  # past the sink's once-a-second check
+    i = 0
+    while time.monotonic() < deadline or i < 300:
+        logger.info("after rotate {}", i)
+        i += 1
+        time.sleep(0.002)
+    handle.close()
+    records = read_json_lines(path) + read_json_lines(tmp_path / "app.jsonl.1")
+    messages = [r["message"] for r in records]
+    assert sorted(messages) == sorted([f"before rotate {n}" for n in range(300)] + [f"after rotate {n}" for n in range(i)])
+    assert not [r for r in records if r.get("event") == "records_lost"]
+    assert "lost" not in capsys.readouterr().err

@@ -78,6 +78,7 @@ class BackgroundCompressor:
         if extension not in OPENERS:
             raise ValueError(f"background compression supports {', '.join(OPENERS)}, not {extension!r}")
         self.extension = extension
+        self._pid = os.getpid()
         self._queue: "queue.Queue[str]" = queue.Queue()
         self._lock = threading.Lock()
         self._worker: Optional[threading.Thread] = None
@@ -110,6 +111,8 @@ class BackgroundCompressor:
 
     def drain(self, timeout: float = EXIT_TIMEOUT) -> bool:
         """Wait until queued files are compressed; False if ``timeout`` ran out first."""
+        if self._pid != os.getpid():
+            return True  # inherited by a forked child: the parent's worker has these files
         done = threading.Event()
 
         def wait() -> None:

@@ -13,12 +13,15 @@ import datetime
 import json
 import os
 import time
+import weakref
 from typing import Any, Optional
 
 from .. import _loguru, _report
 from .._loguru import FileSink
+from .. import _state
 from .compression import BackgroundCompressor, remove_stale_temporaries
 from .flat import iso_utc_ms
+from .naming import resolve_path
 from .retention import AppRetention
 
 RETRY_SECONDS = 1.0  # how often a failing file is tried again
@@ -61,6 +64,20 @@ def size_rotation(rotation: Any) -> Any:
     return rotation  # a time, a duration, a callable: loguru's own rotation parses it
 
 
+def _forkable() -> "weakref.WeakSet[ResilientFileSink]":
+    """Every live file sink, told in a forked child that it is inherited (once per process)."""
+    sinks = _state.persistent("file_sinks", weakref.WeakSet)
+    if not _state.get("fork_hook") and hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_inherited)
+        _state.put("fork_hook", True)
+    return sinks
+
+
+def _inherited() -> None:
+    for sink in list(_state.get("file_sinks") or ()):
+        sink._after_fork_in_child()
+
+
 def make_file_sink(path: str, *, rotation: Any = None, retention: Any = None, compression: Any = None,
                    pattern: Optional[str] = None) -> FileSink:
     """loguru's FileSink, opened on first write; raises ValueError/TypeError on bad options.
@@ -80,22 +97,54 @@ def make_file_sink(path: str, *, rotation: Any = None, retention: Any = None, co
 
 
 class ResilientFileSink:
-    """A loguru sink object (``write``/``stop``) around a FileSink."""
+    """A loguru sink object (``write``/``stop``) around a FileSink.
 
-    def __init__(self, path: str, **options: Any) -> None:
+    After ``fork()`` the child writes its own file (the path is resolved again for its pid, unless
+    the name is pinned), with its own compressor and counters; the parent's file, its pending
+    compressions and its counters are left to the parent.
+    """
+
+    def __init__(self, path: str, *, pattern: Optional[str] = None, per_process: bool = False, **options: Any) -> None:
         self.path = path
-        remove_stale_temporaries(os.path.dirname(os.path.abspath(path)))
+        self._pattern = pattern
+        self._per_process = per_process
+        self._options = options
+        self._open_for_this_process()
+        _forkable().add(self)
+
+    def _open_for_this_process(self) -> None:
+        remove_stale_temporaries(os.path.dirname(os.path.abspath(self.path)))
+        options = self._options
         # One worker for this file, kept across reopenings so close() can wait for it.
         self.compressor = BackgroundCompressor.for_option(options.get("compression")) if options.get("rotation") else None
-        self._options = {**options, "compression": self.compressor or options.get("compression")}
-        self._sink: Optional[FileSink] = make_file_sink(path, **self._options)
+        self._sink_options = {**options, "compression": self.compressor or options.get("compression"),
+                              "pattern": self._pattern}
+        self._sink: Optional[FileSink] = make_file_sink(self.path, **self._sink_options)
+        self._pid = os.getpid()
+        self._forked = False
         self._failing = False
         self._retry_at = 0.0
         self._check_at = 0.0
         self._since_check = 0
         self.dropped = 0
 
+    def _after_fork_in_child(self) -> None:
+        """Called in a forked child (see ``_forkable``): switch at the next write, not here."""
+        self._forked = True
+
+    def _leave_parents_file(self) -> None:
+        # Close only this process's copy of the descriptor: no flush of the parent's data (the
+        # file is line-buffered, so nothing is pending), no rotation, no compression of it.
+        if self._sink is not None:
+            self._close_quietly(self._sink)
+            self._sink = None
+        if self._pattern is not None and (self._per_process or "{pid}" in self._pattern):
+            self.path = resolve_path(self._pattern, self._per_process)
+        self._open_for_this_process()
+
     def write(self, message: str) -> None:
+        if self._forked:
+            self._leave_parents_file()
         if "\x85" in message or "\u2028" in message or "\u2029" in message:
             # Valid inside JSON strings, but line-oriented readers (str.splitlines, editors)
             # break lines there; escaping them is lossless and keeps one record per line.
@@ -105,12 +154,12 @@ class ResilientFileSink:
             if time.monotonic() < self._retry_at:
                 self.dropped += 1
                 return
-            sink = self._sink = make_file_sink(self.path, **self._options)
+            sink = self._sink = make_file_sink(self.path, **self._sink_options)
         now = time.monotonic()
         if now >= self._check_at:
             self._check_at = now + CHECK_SECONDS
             if self._vanished(sink):
-                sink = self._sink = make_file_sink(self.path, **self._options)
+                sink = self._sink = make_file_sink(self.path, **self._sink_options)
         try:
             sink.write(message)
         except Exception as exc:
@@ -121,21 +170,33 @@ class ResilientFileSink:
             self._recovered(sink)
 
     def _vanished(self, sink: FileSink) -> bool:
-        """Was our file deleted or replaced since the last check? Then those records are lost."""
+        """Is our file no longer the one at our path? Then reopen it.
+
+        Renamed away (logrotate's rename-then-create, another tool moving it): the records since
+        the last check are in the renamed file, nothing is lost. Deleted (no name left on our
+        descriptor): those records went nowhere, and are counted.
+        """
         handle = getattr(sink, "_file", None)
         written, self._since_check = self._since_check, 0
         if handle is None:
             return False
         try:
-            same = os.stat(self.path).st_ino == os.fstat(handle.fileno()).st_ino
-        except OSError:
-            same = False
-        if same:
+            ours = os.fstat(handle.fileno())
+        except (OSError, ValueError):
             return False
+        try:
+            if os.stat(self.path).st_ino == ours.st_ino:
+                return False
+        except OSError:
+            pass  # gone from the path, or its folder is
         self._close_quietly(sink)
-        self.dropped += written
-        self._failing = True
-        _report.notice(f"log file {self.path} was deleted or replaced; reopening it")
+        if ours.st_nlink == 0:
+            self.dropped += written
+            self._failing = True
+            _report.notice(f"log file {self.path} was deleted; reopening it")
+        else:
+            _report.notice_once(f"renamed:{self.path}", f"log file {self.path} was renamed away (logrotate?); "
+                                                        "writing a new one", every=3600.0)
         return True
 
     def _recovered(self, sink: FileSink) -> None:
@@ -177,6 +238,11 @@ class ResilientFileSink:
 
     def stop(self) -> None:
         """Close the file, then wait (bounded) for rotated files still being compressed."""
+        if self._forked:  # inherited and never written in this process: the file is the parent's
+            if self._sink is not None:
+                self._close_quietly(self._sink)
+                self._sink = None
+            return
         if self._sink is not None:
             try:
                 self._sink.stop()
