@@ -279,3 +279,54 @@ def test_external_logrotate_loses_nothing_and_claims_no_loss(tmp_path, capsys, m
     assert sorted(messages) == sorted([f"before rotate {n}" for n in range(300)] + [f"after rotate {n}" for n in range(i)])
     assert not [r for r in records if r.get("event") == "records_lost"]
     assert "lost" not in capsys.readouterr().err
+
+
+# -- 6. more files than the open-file limit -------------------------------------------------------
+
+MANY_FILES_SCRIPT = r'''
+import json, os, resource, sys, threading
+from streamlit_extension.logs import ReadStats, read_records
+
+folder = sys.argv[1]
+resource.setrlimit(resource.RLIMIT_NOFILE, (1024, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+most = [0]
+stop = threading.Event()
+
+def watch():  # how many descriptors this process holds, sampled while the merge runs
+    while not stop.is_set():
+        most[0] = max(most[0], len(os.listdir("/proc/self/fd")))
+        stop.wait(0.001)
+
+watcher = threading.Thread(target=watch)
+watcher.start()
+stats = ReadStats()
+messages = [r["message"] for r in read_records([folder], stats=stats)]
+stop.set()
+watcher.join()
+print(json.dumps({"records": len(messages), "unique": len(set(messages)), "errors": len(stats.errors),
+                  "files": stats.files, "most_fds": most[0], "sorted": messages == sorted(messages)}))
+'''
+
+
+def test_a_folder_with_more_files_than_the_open_file_limit_is_read_whole(tmp_path):
+    import gzip
+    import subprocess
+    import sys
+
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    for n in range(1200):  # 1,200 rotated files of one app, half of them compressed
+        lines = "".join(json.dumps({"timestamp": f"2026-12-01T10:{n // 60:02d}:{n % 60:02d}.{i:03d}Z", "level": "INFO",
+                                    "message": f"m{n:04d}-{i:02d}"}) + "\n" for i in range(10))
+        name = f"app.host-1.2026-12-01_10-00-00_{n:06d}.jsonl"
+        if n % 2:
+            (folder / (name + ".gz")).write_bytes(gzip.compress(lines.encode()))
+        else:
+            (folder / name).write_text(lines)
+    script = tmp_path / "read.py"
+    script.write_text(MANY_FILES_SCRIPT)
+    done = subprocess.run([sys.executable, str(script), str(folder)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result == {**result, "records": 12_000, "unique": 12_000, "errors": 0, "files": 1200, "sorted": True}
+    assert result["most_fds"] < 1024 // 4 + 16  # the pool's share of the limit, plus the interpreter's own

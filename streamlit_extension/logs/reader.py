@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime
 import heapq
 import json
+import os
 import zlib
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional, Union
@@ -78,12 +79,94 @@ def find_log_files(paths: Iterable[PathLike] = (DEFAULT_PATH,)) -> list[Path]:
     return list(found)
 
 
-def _gzip_chunks(handle, path: Path, stats: ReadStats) -> Iterator[bytes]:
+class FilePool:
+    """At most ``limit`` log files open at once, however many are being merged.
+
+    Each file is read through a ``FileCursor`` that remembers its byte offset; when more files are
+    in play than the limit, the least recently read one is closed and reopened (at its offset)
+    when its turn comes. A folder of thousands of rotated files stays under the process's
+    open-file limit.
+    """
+
+    def __init__(self, limit: Optional[int] = None) -> None:
+        self.limit = limit if limit is not None else default_open_limit()
+        self._open: "OrderedDict[FileCursor, Any]" = OrderedDict()
+        self.most_open = 0
+
+    def handle(self, cursor: "FileCursor") -> Any:
+        handle = self._open.get(cursor)
+        if handle is not None:
+            self._open.move_to_end(cursor)
+            return handle
+        while len(self._open) >= self.limit:
+            _, oldest = self._open.popitem(last=False)
+            oldest.close()
+        handle = open(cursor.path, "rb")  # read-only, binary: bytes are searched before decoding
+        try:
+            inode = os.fstat(handle.fileno()).st_ino
+            if cursor.inode is None:
+                cursor.inode = inode
+            elif inode != cursor.inode:  # rotated away since we last read it: another file now
+                raise OSError(f"{cursor.path.name} was replaced while it was being read")
+            handle.seek(cursor.offset)
+        except OSError:
+            handle.close()
+            raise
+        self._open[cursor] = handle
+        self.most_open = max(self.most_open, len(self._open))
+        return handle
+
+    def release(self, cursor: "FileCursor") -> None:
+        handle = self._open.pop(cursor, None)
+        if handle is not None:
+            handle.close()
+
+    def close(self) -> None:
+        while self._open:
+            self._open.popitem()[1].close()
+
+
+def default_open_limit() -> int:
+    """A quarter of the soft open-file limit, between 8 and 256: the app's own files come first."""
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ImportError, OSError, ValueError):
+        return 64
+    if soft == getattr(resource, "RLIM_INFINITY", -1) or soft <= 0:
+        return 256
+    return max(8, min(256, soft // 4))
+
+
+class FileCursor:
+    """A position in one file, read in chunks through a ``FilePool``."""
+
+    __slots__ = ("path", "offset", "inode", "_pool")
+
+    def __init__(self, path: Path, pool: FilePool) -> None:
+        self.path = path
+        self.offset = 0
+        self.inode: Optional[int] = None
+        self._pool = pool
+
+    def read(self, size: int) -> bytes:
+        data = self._pool.handle(self).read(size)
+        self.offset += len(data)
+        if len(data) < size:
+            self._pool.release(self)  # at the end (for now): free the slot
+        return data
+
+    def close(self) -> None:
+        self._pool.release(self)
+
+
+def _gzip_chunks(cursor: FileCursor, path: Path, stats: ReadStats) -> Iterator[bytes]:
     """Decompressed chunks of a gzip stream (several members allowed), up to any damage."""
     decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
     try:
         while True:
-            data = handle.read(CHUNK_SIZE)
+            data = cursor.read(CHUNK_SIZE)
             if not data:
                 break
             while data:
@@ -100,12 +183,12 @@ def _gzip_chunks(handle, path: Path, stats: ReadStats) -> Iterator[bytes]:
         stats.errors.append((str(path), f"stopped early: {exc}"))
 
 
-def _chunks(handle, path: Path, stats: ReadStats) -> Iterator[bytes]:
+def _chunks(cursor: FileCursor, path: Path, stats: ReadStats) -> Iterator[bytes]:
     if path.suffix == ".gz":
-        yield from _gzip_chunks(handle, path, stats)
+        yield from _gzip_chunks(cursor, path, stats)
         return
     while True:
-        data = handle.read(CHUNK_SIZE)
+        data = cursor.read(CHUNK_SIZE)
         if not data:
             return
         yield data
@@ -121,17 +204,21 @@ def _matching_lines(block: bytes, needle: bytes) -> Iterator[bytes]:
         at = block.find(needle, end)
 
 
-def raw_lines(path: Path, needle: Optional[bytes], stats: ReadStats) -> Iterator[bytes]:
+def raw_lines(path: Path, needle: Optional[bytes], stats: ReadStats,
+              pool: Optional[FilePool] = None) -> Iterator[bytes]:
     """Complete lines of one file (only those containing ``needle``, if given). Never raises."""
+    own_pool = pool is None
+    pool = FilePool(1) if pool is None else pool
+    cursor = FileCursor(path, pool)
     try:
-        handle = open(path, "rb")  # read-only, binary: bytes are searched before decoding
+        pool.handle(cursor)
     except OSError as exc:
         stats.errors.append((str(path), exc.strerror or str(exc)))
         return
     stats.files += 1
     pending = b""
-    with handle:
-        chunks = _chunks(handle, path, stats)
+    try:
+        chunks = _chunks(cursor, path, stats)
         while True:
             try:
                 chunk = next(chunks, None)
@@ -154,6 +241,10 @@ def raw_lines(path: Path, needle: Optional[bytes], stats: ReadStats) -> Iterator
                 yield from complete.split(b"\n")[:-1]
             else:
                 yield from _matching_lines(complete, needle)
+    finally:
+        cursor.close()
+        if own_pool:
+            pool.close()
     if pending.strip():
         # No newline yet: a crash mid-write, or a line still being written.
         stats.lines += 1
@@ -205,10 +296,11 @@ def parse_line(line: bytes, path: Path, stats: ReadStats) -> Optional[dict[str, 
     return record
 
 
-def _file_records(path: Path, needle: Optional[str], stats: ReadStats) -> Iterator[dict[str, Any]]:
+def _file_records(path: Path, needle: Optional[str], stats: ReadStats,
+                  pool: Optional[FilePool] = None) -> Iterator[dict[str, Any]]:
     # Matched against the raw line, so escape it as the JSON writer would have.
     needle_bytes = json.dumps(needle, ensure_ascii=False)[1:-1].encode() if needle else None
-    for line in raw_lines(path, needle_bytes, stats):
+    for line in raw_lines(path, needle_bytes, stats, pool):
         record = parse_line(line, path, stats)
         if record is not None:
             yield record
@@ -228,5 +320,12 @@ def read_records(
     """
     files = find_log_files(paths)
     stats = stats if stats is not None else ReadStats()
-    streams = [_file_records(path, needle, stats) for path in files]
-    return heapq.merge(*streams, key=lambda record: record["timestamp"])
+    return _merged(files, needle, stats, FilePool())
+
+
+def _merged(files: list[Path], needle: Optional[str], stats: ReadStats, pool: FilePool) -> Iterator[dict[str, Any]]:
+    streams = [_file_records(path, needle, stats, pool) for path in files]
+    try:
+        yield from heapq.merge(*streams, key=lambda record: record["timestamp"])
+    finally:
+        pool.close()
