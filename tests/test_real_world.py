@@ -330,3 +330,114 @@ def test_a_folder_with_more_files_than_the_open_file_limit_is_read_whole(tmp_pat
     result = json.loads(done.stdout)
     assert result == {**result, "records": 12_000, "unique": 12_000, "errors": 0, "files": 1200, "sorted": True}
     assert result["most_fds"] < 1024 // 4 + 16  # the pool's share of the limit, plus the interpreter's own
+
+
+# -- 7, 8, 9. record size, huge ints, exceptions that can't be printed ----------------------------
+
+
+def _lines(path) -> list[str]:
+    text = path.read_text(encoding="utf-8")
+    assert text.endswith("\n")
+    lines = text.split("\n")[:-1]
+    for line in lines:
+        json.loads(line)  # strict JSON, one record per line
+    return lines
+
+
+@pytest.mark.parametrize("json_format", ["flat", "loguru"])
+def test_numbers_lists_and_keys_count_toward_the_record_cap(tmp_path, json_format):
+    path = tmp_path / "app.jsonl"
+    handle = setup_logging(log_path=str(path), json_format=json_format, console=False)
+    with correlation_scope("req_caps"):
+        logger.bind(numbers=list(range(300_000))).info("a long list")
+        logger.bind(**{"k" * 2_000_000: 1}).info("a huge key")
+        correlation_logger.info("op", "nested", metadata={"grid": [[i] * 100 for i in range(5_000)]})
+    handle.close()
+    lines = _lines(path)
+    assert len(lines) == 3
+    assert max(len(line.encode()) for line in lines) < 600 * 1024  # 512 KiB per record, plus the envelope
+    assert all("req_caps" in line for line in lines)  # capped, not dropped
+
+
+@pytest.mark.parametrize("json_format", ["flat", "loguru"])
+def test_an_int_beyond_the_digit_limit_is_converted_not_fatal(tmp_path, capsys, json_format):
+    path = tmp_path / "app.jsonl"
+    handle = setup_logging(log_path=str(path), json_format=json_format, console=False)
+    big = 7 ** 6000  # 5,071 digits: str() and json refuse it (sys.int_info.default_max_str_digits)
+    with correlation_scope("req_bigint"):
+        logger.bind(big=big, small=12, nested={"big": [big]}).info("huge number")
+    handle.close()
+    (line,) = _lines(path)
+    record = json.loads(line)
+    extra = record["record"]["extra"] if json_format == "loguru" else record
+    assert extra["correlation_id"] == "req_bigint" and extra["small"] == 12
+    assert extra["big"] == hex(big)[:66] + f"…[int of {len(hex(big)) - 2} hex digits]"
+    assert extra["nested"] == {"big": [extra["big"]]}
+    assert "Logging error" not in capsys.readouterr().err
+
+
+class Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no str for you")
+
+
+@pytest.mark.parametrize("json_format", ["flat", "loguru"])
+def test_an_exception_whose_str_raises_is_still_logged(tmp_path, capsys, json_format):
+    import logging
+
+    path = tmp_path / "app.jsonl"
+    handle = setup_logging(log_path=str(path), json_format=json_format, console=True)
+    with correlation_scope("req_unprintable"):
+        try:
+            raise Unprintable("boom")
+        except Unprintable:
+            logger.exception("loguru saw it")
+            logging.getLogger("legacy").error("stdlib saw it", exc_info=True)
+    handle.close()
+    lines = _lines(path)
+    assert len(lines) == 2 and all("req_unprintable" in line for line in lines)
+    assert all("Unprintable" in line for line in lines)
+    err = capsys.readouterr().err
+    assert "Logging error" not in err and "no str for you" not in err.split("Traceback")[0]
+
+
+# -- 12, 13. secrets and e-mails as keys, and in bound id fields ---------------------------------
+
+
+@pytest.mark.parametrize("json_format", ["flat", "loguru"])
+def test_secrets_and_emails_used_as_keys_are_masked(tmp_path, json_format):
+    path = tmp_path / "app.jsonl"
+    handle = setup_logging(log_path=str(path), json_format=json_format, console=False)
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyLTQyIn0.c2lnbmF0dXJlLXZhbHVl"
+    logger.bind(votes={"jane.doe@example.org": 3, token: "seen", "plain": 1}).info("keys")
+    logger.bind(**{"mary.major@example.net": 1}).info("a top-level key")
+    correlation_logger.info("op", "metadata keys", metadata={"by_user": {"sam@example.com": [1, 2]}})
+    handle.close()
+    text = path.read_text()
+    for secret in ("jane.doe@example.org", "mary.major@example.net", "sam@example.com", token):
+        assert secret not in text
+    assert '"plain":1' in text.replace(" ", "")
+    assert len(_lines(path)) == 3
+
+
+def test_an_email_bound_as_user_id_becomes_the_same_pseudonym_st_user_gets(tmp_path, monkeypatch):
+    from streamlit_extension.integration.identity import user_from_info
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    path = tmp_path / "app.jsonl"
+    handle = setup_logging(log_path=str(path), json_format="flat", console=False)
+    logger.bind(user_id="Jane.Doe@Example.org").info("bound user")
+    logger.bind(user_id="bob").info("plain user id stays")
+    logger.bind(session_id="jane.doe@example.org").info("bound session")
+    with correlation_logger.track_operation("invite jane.doe@example.org"):
+        pass
+    handle.close()
+    records = read_json_lines(path)
+    assert "jane.doe@example.org" not in path.read_text().lower()
+    by_message = {r["message"]: r for r in records}
+    expected = user_from_info({"email": "jane.doe@example.org"})  # what st.user with that e-mail gives
+    assert by_message["bound user"]["user_id"] == expected and expected.startswith("user_")
+    assert by_message["plain user id stays"]["user_id"] == "bob"
+    assert by_message["bound session"]["session_id"] == "[REDACTED]"
+    ops = {r["operation"] for r in records if r["event"] == "start"}
+    assert ops == {"invite [REDACTED]"}

@@ -23,7 +23,8 @@ from ..errors import error_context
 from ..patcher.correlation import ANONYMOUS
 from ..validators import is_valid_id
 from . import compat
-from .identity import app_user_id, request_fields, user_from_info
+from ..pseudonyms import user_id_of
+from .identity import request_fields, user_from_info
 
 RUN_ATTR = "_streamlit_extension_run"
 OPERATION = "script_run"
@@ -130,7 +131,7 @@ def _identity(ctx: Any, info_user_id: Optional[str]) -> tuple[str, str]:
             session_id = app_session
         else:  # never echoed: it may carry CR/LF, escapes or 10 KB of text
             _report.notice_once("bad-session-id", "ignored an invalid session_id in session state; using Streamlit's")
-    user_id = app_user_id(values.get("user_id")) or info_user_id or ANONYMOUS
+    user_id = user_id_of(values.get("user_id")) or info_user_id or ANONYMOUS
     return session_id, user_id
 
 

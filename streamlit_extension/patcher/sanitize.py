@@ -11,8 +11,11 @@ from __future__ import annotations
 import copy
 import datetime
 import math
+import sys
 from typing import Any, Optional
 
+from ..pseudonyms import user_id_of
+from ..validators import is_valid_id
 from .redaction import REDACTED, KeyRedactor
 from .values import ValueRedactor
 
@@ -22,13 +25,37 @@ MAX_RECORD_CHARS = 512 * 1024
 DEPTH_MARKER = "[depth limit]"
 CYCLE_MARKER = "[cycle]"
 BUDGET_MARKER = "[truncated: record size limit]"
+BUDGET_KEY = "…"  # where a mapping cut at the record limit says so
 
 _PLAIN = (str, int, bool, type(None))
-# Fields we generate or validate ourselves: never scanned for secret shapes.
+_CLEAN_LIMIT = 4096
+# Fields we generate or validate ourselves: a plain id there is not scanned again.
 OWN_FIELDS = frozenset({
     "correlation_id", "session_id", "user_id", "operation", "operation_id", "parent_operation_id",
     "event", "page", "request_id", "trace_id", "logger_name", "duration_ms", "success",
 })
+
+
+# str() and json refuse ints beyond this many digits (ValueError): such a value is written in hex.
+_MAX_DIGITS = getattr(sys, "get_int_max_str_digits", lambda: 0)() or None
+_BIG_INT_BITS = int(_MAX_DIGITS * 3.32) if _MAX_DIGITS else None  # below this, every int prints
+
+
+def _int(value: int) -> Any:
+    """``value``, or for one too long to print, its first 64 hex digits and its length."""
+    if _BIG_INT_BITS is None or value.bit_length() < _BIG_INT_BITS or abs(value) < 10 ** _MAX_DIGITS:
+        return value
+    digits = hex(value)
+    sign = "-" if digits.startswith("-") else ""
+    digits = digits.lstrip("-")[2:]
+    return f"{sign}0x{digits[:64]}…[int of {len(digits)} hex digits]"
+
+
+def _cost(value: Any) -> int:
+    """About how many characters a plain non-string value takes in JSON."""
+    if type(value) is int:
+        return value.bit_length() * 30103 // 100000 + 2
+    return 6  # true, false, null
 
 
 def _float(value: float) -> Any:
@@ -54,6 +81,7 @@ class Sanitizer:
         self.max_field = max_field
         self.max_record = max_record
         self.max_depth = max_depth
+        self._clean: dict[str, None] = {}  # id and name values already found plain
 
     def string(self, text: str, budget: list[int]) -> str:
         if self.values is not None:
@@ -63,15 +91,42 @@ class Sanitizer:
         budget[0] -= len(text)
         return text if budget[0] >= 0 else BUDGET_MARKER
 
+    def _own_field(self, key: str, value: str, budget: list[int]) -> str:
+        """An id or name field: a plain id stays (and is remembered); anything else is a value
+        an app bound itself, so an e-mail ``user_id`` becomes its pseudonym and the rest is
+        scanned like any text."""
+        if len(value) <= 128 and "@" not in value and is_valid_id(value):
+            if len(self._clean) >= _CLEAN_LIMIT:
+                self._clean.clear()
+            self._clean[value] = None
+            return value
+        if key == "user_id":
+            return user_id_of(value) or value
+        return self.string(value, budget)
+
+    def key(self, key: Any, budget: list[int]) -> str:
+        """A mapping key as JSON needs it: a string, scanned and capped like a value."""
+        name = key if type(key) is str else _text(key)
+        if self.values is not None:
+            name = self.values.redact(name)
+        if len(name) > self.max_field:
+            name = f"{name[: self.max_field]}…[truncated {len(name) - self.max_field} chars]"
+        budget[0] -= len(name) + 4
+        return name
+
     def value(self, value: Any, budget: list[int], depth: int = 0, path: Optional[set] = None) -> Any:
         """A JSON-safe copy of ``value``."""
         cls = type(value)
         if cls is str:
             return self.string(value, budget)
         if cls in _PLAIN:
-            return value
+            budget[0] -= _cost(value)
+            if budget[0] < 0:
+                return BUDGET_MARKER
+            return _int(value) if cls is int else value
         if cls is float:
-            return _float(value)
+            budget[0] -= 24
+            return _float(value) if budget[0] >= 0 else BUDGET_MARKER
         if isinstance(value, (dict, list, tuple, set, frozenset)):
             if depth >= self.max_depth:
                 return DEPTH_MARKER
@@ -86,19 +141,28 @@ class Sanitizer:
                 if isinstance(value, dict):
                     out = {}
                     for key, item in value.items():
-                        name = key if type(key) is str else _text(key)
+                        if budget[0] <= 0:  # one marker for the rest, not one per item
+                            out[BUDGET_KEY] = BUDGET_MARKER
+                            break
+                        name = self.key(key, budget)
                         if self.keys is not None and self.keys.is_secret(name):
                             out[name] = REDACTED
                         else:
                             out[name] = self.value(item, budget, depth + 1, path)
                     return out
-                return [self.value(item, budget, depth + 1, path) for item in value]
+                items = []
+                for item in value:
+                    if budget[0] <= 0:
+                        items.append(BUDGET_MARKER)
+                        break
+                    items.append(self.value(item, budget, depth + 1, path))
+                return items
             finally:
                 path.discard(marker)
         if isinstance(value, str):  # subclasses such as StrEnum: keep the plain value
             return self.string(str.__str__(value), budget)
         if isinstance(value, int):  # IntEnum and friends
-            return int(value)
+            return self.value(int(value), budget)
         if isinstance(value, float):
             return _float(float(value))
         if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
@@ -115,10 +179,22 @@ class Sanitizer:
         keys, max_field = self.keys, self.max_field
         # The key cache is read inline: this loop runs for every field of every record.
         secret = keys._cache.get if keys is not None else None
+        renamed = None
+        clean = self._clean
         for key, item in extra.items():
             cls = type(item)
-            if key in OWN_FIELDS and cls in _PLAIN and (cls is not str or len(item) <= max_field):
-                continue  # ids and names we set or validated ourselves
+            if key in OWN_FIELDS and cls in _PLAIN:
+                if cls is not str or item in clean:
+                    continue  # ids and names we set or checked before
+                fixed = self._own_field(key, item, budget)
+                if fixed is not item:
+                    extra[key] = fixed
+                continue
+            if len(key) > 64 or not key.isidentifier():  # not a keyword argument's name: scan it
+                name = self.key(key, budget)
+                if name != key:
+                    renamed = renamed or {}
+                    renamed[key] = name
             if secret is not None:
                 hidden = secret(key)
                 if hidden is None:
@@ -128,8 +204,15 @@ class Sanitizer:
                     continue
             if cls is str:
                 extra[key] = self.string(item, budget)
-            elif cls not in _PLAIN:
+            elif cls is bool or item is None:
+                budget[0] -= 6
+            else:
                 extra[key] = self.value(item, budget)
+            if budget[0] < 0 and cls in _PLAIN:
+                extra[key] = BUDGET_MARKER
+        if renamed:
+            for old_key, new_key in renamed.items():
+                extra[new_key] = extra.pop(old_key)
 
     def record(self, record: dict) -> None:
         """Message, extras and the attached exception of a loguru record."""
@@ -139,16 +222,23 @@ class Sanitizer:
             record["message"] = self.string(message, budget)
         self.extra(record["extra"], budget)
         exception = record["exception"]
-        if exception is not None and exception.value is not None and self.values is not None:
+        if exception is not None and exception.value is not None:
             record["exception"] = _redacted_exception(exception, self.values)
 
 
-def _redacted_exception(exception: Any, values: ValueRedactor) -> Any:
-    """The record's exception with a masked message, for sinks that print loguru's own view."""
+def _redacted_exception(exception: Any, values: Optional[ValueRedactor]) -> Any:
+    """The record's exception with a masked message, for sinks that print loguru's own view.
+
+    One whose ``str()`` raises gets a stand-in that prints, or loguru's serializer would drop the
+    whole record.
+    """
     original = exception.value
-    text = _text(original)
-    masked = values.redact(text)
-    if masked == text:
+    try:
+        text, printable = str(original), True
+    except Exception:
+        text, printable = f"<unprintable {type(original).__name__}>", False
+    masked = values.redact(text) if values is not None else text
+    if printable and masked == text:
         return exception
     try:
         clone = copy.copy(original)

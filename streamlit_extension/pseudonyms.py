@@ -1,0 +1,64 @@
+"""Stable pseudonyms for people: ``user_`` + 16 hex digits of an HMAC of who they are.
+
+Raw identities (e-mail addresses, OAuth subjects) are never written. The same identity always
+maps to the same id here, with a per-installation salt, so one person keeps one id across
+sessions and restarts, and the id can't be turned back into the address. Used for ``st.user``
+identities and for an e-mail an app binds as ``user_id`` itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Optional
+
+from . import _report, _state
+from .validators import is_valid_id
+
+SALT_ENV = "STREAMLIT_EXTENSION_SALT"
+
+
+def _salt_path() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(base) / "streamlit_extension" / "user_salt"
+
+
+def _load_salt() -> bytes:
+    configured = os.environ.get(SALT_ENV)
+    if configured:
+        return configured.encode()
+    path = _salt_path()
+    try:
+        return bytes.fromhex(path.read_text().strip())
+    except (OSError, ValueError):
+        pass
+    salt = secrets.token_bytes(32)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(salt.hex())
+    except FileExistsError:  # another process won the race: use its salt
+        return bytes.fromhex(path.read_text().strip())
+    except OSError as exc:
+        _report.notice(f"cannot store the user-id salt ({_report.describe(exc)}); user ids are stable for this process only")
+    return salt
+
+
+def pseudonymise(identity: str) -> str:
+    """``user_`` + 16 hex digits: the same identity always maps to the same id here."""
+    salt = _state.persistent("user_salt", _load_salt)
+    digest = hmac.new(salt, identity.strip().lower().encode("utf-8", "backslashreplace"), hashlib.sha256)
+    return "user_" + digest.hexdigest()[:16]
+
+
+def user_id_of(value: Any) -> Optional[str]:
+    """A ``user_id`` an app supplied: kept if it is a plain id, else its pseudonym."""
+    if value is None or value == "":
+        return None
+    if is_valid_id(value) and "@" not in value:
+        return value
+    return pseudonymise(str(value))
