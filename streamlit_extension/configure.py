@@ -8,6 +8,7 @@ Every argument defaults from an environment variable. Calling it again with the 
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import os
 import sys
@@ -33,7 +34,9 @@ _OFF = ("", "none", "off", "false", "no", "0")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
 _LOGURU_DEFAULT_HANDLER = 0
-_TOKEN = object()  # differs after Streamlit's watcher re-imports this module
+# Counts up each time Streamlit's watcher re-imports this module: the newest generation's code
+# takes over an installation once, and an older one calling in afterwards uses it as it is.
+GENERATION: int = next(_state.persistent("generations", lambda: itertools.count(1)))
 
 
 class EnvDefault:
@@ -156,7 +159,7 @@ class LoggingHandle:
         self._chained = chained
         self._intercept = intercept
         self._previous_root_level = previous_root_level
-        self._token = _TOKEN
+        self.generation = GENERATION
         self.pid = os.getpid()
         self.closed = False
         self.value_redactor: Optional[ValueRedactor] = None
@@ -173,8 +176,9 @@ class LoggingHandle:
 
     def is_current(self, config: LoggingConfig) -> bool:
         """Still installed, exactly as ``config`` asks?"""
-        if self.closed or config != self.config or self.pid != os.getpid():
-            return False  # a forked child installs its own (see ResilientFileSink)
+        # By value: after a re-import, two generations' LoggingConfig classes differ.
+        if self.closed or vars(config) != vars(self.config) or self.pid != os.getpid():
+            return False  # (a forked child installs its own: see ResilientFileSink)
         handler_ids = _loguru.installed_handler_ids()
         if handler_ids is None:  # loguru won't say: trust our own record of what we added
             return True
@@ -254,6 +258,26 @@ def _install(config: LoggingConfig) -> LoggingHandle:
     return handle
 
 
+def _adopt(old: LoggingHandle) -> LoggingHandle:
+    """This generation's patcher and stdlib route over the sinks ``old`` installed.
+
+    The sinks stay (no file is closed or reopened), loguru's patcher slot is swapped in one step,
+    and the new stdlib handler goes on before the old one comes off: no record is lost or doubled.
+    """
+    config = old.config
+    redactor = KeyRedactor(config.redact_keys)
+    values = ValueRedactor(emails=config.redact_emails, ip="truncate" if config.log_ip else "mask")
+    patcher = build_patcher(Sanitizer(redactor, values), old._chained)
+    logger.configure(patcher=patcher)
+    intercept, previous_level = None, old._previous_root_level
+    if config.intercept_stdlib:
+        intercept, _ = stdlib.install(_std_level(config.level))
+    handle = LoggingHandle(config, old.sink_ids, old.file_sink, patcher, old._chained, intercept, previous_level)
+    handle.value_redactor = values
+    old.closed = True  # its sinks, patcher slot and stdlib route now belong to ``handle``
+    return handle
+
+
 _lock: threading.RLock = _state.persistent("setup_lock", threading.RLock)
 
 
@@ -309,11 +333,13 @@ def setup_logging(
     )
     with _lock:
         handle: Optional[LoggingHandle] = _state.get("setup")
-        # A handle made before a module reload holds the old patcher and classes: replace it.
-        if handle is None or getattr(handle, "_token", None) is not _TOKEN or not handle.is_current(config):
+        if handle is None or not handle.is_current(config):
             if handle is not None:
                 handle.close()
             handle = _install(config)
+            _state.put("setup", handle)
+        elif getattr(handle, "generation", 0) < GENERATION:
+            handle = _adopt(handle)  # once per re-import; older code calling in keeps the newer one
             _state.put("setup", handle)
     if "streamlit" in sys.modules:
         _install_streamlit()

@@ -17,9 +17,10 @@ from loguru import logger
 from . import _report
 
 MARKER = "_streamlit_extension_handler"
+ROUTED = "_streamlit_extension_routed"  # set on a LogRecord once one of our handlers took it
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
-_STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
+_STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName", ROUTED}
 _LOGGING_FILES = frozenset({logging.__file__, getattr(sys.modules.get("logging.__init__"), "__file__", None)}) - {None}
 
 _local = threading.local()
@@ -51,6 +52,9 @@ class InterceptHandler(logging.Handler):
         return level
 
     def emit(self, record: logging.LogRecord) -> None:
+        if getattr(record, ROUTED, False):
+            return  # another of our handlers (one being replaced) already routed it
+        setattr(record, ROUTED, True)
         if getattr(_local, "active", False):
             # A sink (or something it called) logged through stdlib while a record was being
             # written: re-entering loguru would loop or hit its deadlock guard.
@@ -84,13 +88,17 @@ def is_ours(handler: logging.Handler) -> bool:
 
 
 def install(level: int) -> tuple[InterceptHandler, int]:
-    """Put one InterceptHandler on the root logger; return it and the root's previous level."""
+    """Put one InterceptHandler on the root logger; return it and the root's previous level.
+
+    The new handler goes on before any older one of ours comes off, so a record logged meanwhile
+    from another thread is routed (once: see ``ROUTED``), never dropped.
+    """
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        if is_ours(handler):
-            root.removeHandler(handler)
     handler = InterceptHandler()
     root.addHandler(handler)
+    for old in list(root.handlers):
+        if old is not handler and is_ours(old):
+            root.removeHandler(old)
     previous = root.level
     root.setLevel(level)
     return handler, previous

@@ -441,3 +441,54 @@ def test_an_email_bound_as_user_id_becomes_the_same_pseudonym_st_user_gets(tmp_p
     assert by_message["bound session"]["session_id"] == "[REDACTED]"
     ops = {r["operation"] for r in records if r["event"] == "start"}
     assert ops == {"invite [REDACTED]"}
+
+
+# -- 4. two generations of the package after Streamlit's watcher re-imports it --------------------
+
+
+def test_two_generations_converge_on_one_installation_and_lose_nothing(tmp_path, monkeypatch):
+    import importlib
+    import logging
+    import sys
+    import time
+
+    import streamlit_extension.configure as first
+
+    path = tmp_path / "app.jsonl"
+    options = {"log_path": str(path), "json_format": "flat", "console": False}
+    handles = {id(first.setup_logging(**options))}
+    monkeypatch.delitem(sys.modules, "streamlit_extension.configure")
+    second = importlib.import_module("streamlit_extension.configure")
+    assert second is not first and second.GENERATION > first.GENERATION
+
+    stop = threading.Event()
+    sent = {"loguru": 0, "stdlib": 0}
+
+    def chatter(kind: str) -> None:
+        legacy = logging.getLogger("legacy.chatter")
+        while not stop.is_set():
+            n = sent[kind]
+            if kind == "loguru":
+                logger.info("loguru {}", n)
+            else:
+                legacy.warning("stdlib %d", n)
+            sent[kind] = n + 1
+
+    threads = [threading.Thread(target=chatter, args=(kind,)) for kind in sent]
+    for thread in threads:
+        thread.start()
+    while min(sent.values()) < 100:  # both are logging before the first swap
+        time.sleep(0.001)
+    for rerun in range(30):  # old and new module objects both call in, as after a re-import
+        handles.add(id((first if rerun % 2 else second).setup_logging(**options)))
+        time.sleep(0.005)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    final = second.setup_logging(**options)
+    final.close()
+    messages = [r["message"] for r in read_json_lines(path)]
+    assert len(handles) == 2  # the first installation, and the new generation's, once
+    assert sorted(messages) == sorted([f"loguru {n}" for n in range(sent["loguru"])]
+                                      + [f"stdlib {n}" for n in range(sent["stdlib"])])
+    assert sent["loguru"] > 100 and sent["stdlib"] > 100
