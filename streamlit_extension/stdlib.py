@@ -55,31 +55,75 @@ class InterceptHandler(logging.Handler):
         if getattr(record, ROUTED, False):
             return  # another of our handlers (one being replaced) already routed it
         setattr(record, ROUTED, True)
-        if getattr(_local, "active", False):
-            # A sink (or something it called) logged through stdlib while a record was being
-            # written: re-entering loguru would loop or hit its deadlock guard.
-            _report.notice_once(f"reentrant:{record.name}", f"nested log record from {record.name!r} written here instead: {record.getMessage()!r}", every=10.0)
+        pending = getattr(_local, "pending", None)
+        if pending is not None:
+            # Logged while another record of this thread is being written (a repr() that logs
+            # its SQL, a sink that logs): re-entering loguru there could loop or hit its
+            # deadlock guard, so it is written right after that record instead.
+            pending.append(record)
             return
-        _local.active = True
+        _local.pending = pending = []
         try:
-            self._emit(record)
+            self._emit_safely(record, deferred=False)
+            seen: set[tuple] = set()
+            while pending:
+                nested = pending.pop(0)
+                origin = (nested.name, nested.pathname, nested.lineno, nested.msg if isinstance(nested.msg, str) else None)
+                if origin in seen or len(seen) >= MAX_NESTED:
+                    # The same call again, from writing its own record: a logging loop.
+                    _count_dropped(1 + len(pending))
+                    break
+                seen.add(origin)
+                self._emit_safely(nested, deferred=True)
+        finally:
+            _local.pending = None
+
+    def _emit_safely(self, record: logging.LogRecord, *, deferred: bool) -> None:
+        try:
+            self._emit(record, deferred)
         except Exception as exc:
             _report.notice_once("intercept", f"a stdlib log record could not be routed ({_report.describe(exc)})")
-        finally:
-            _local.active = False
 
-    def _emit(self, record: logging.LogRecord) -> None:
-        # Frames above this one: emit, then logging's own until the caller's.
-        frame, depth = sys._getframe(2), 2
-        while frame is not None and frame.f_code.co_filename in _LOGGING_FILES:
-            frame, depth = frame.f_back, depth + 1
+    def _emit(self, record: logging.LogRecord, deferred: bool = False) -> None:
         fields = record_extras(record)
         fields["logger_name"] = record.name
         try:
             message = record.getMessage()
         except Exception:  # bad %-args: stdlib would print a traceback and lose the line
             message = f"{record.msg!r} % {record.args!r}"
-        logger.bind(**fields).opt(depth=depth, exception=record.exc_info or None).log(self._level(record), message)
+        bound = logger.bind(**fields)
+        if deferred:  # written after the record it interrupted: its own origin, not ours
+            bound = bound.patch(lambda r: _origin_of(r, record))
+            depth = 0
+        else:
+            # Frames above this one: emit, _emit_safely, then logging's own until the caller's.
+            frame, depth = sys._getframe(3), 3
+            while frame is not None and frame.f_code.co_filename in _LOGGING_FILES:
+                frame, depth = frame.f_back, depth + 1
+        bound.opt(depth=depth, exception=record.exc_info or None).log(self._level(record), message)
+
+
+MAX_NESTED = 100  # distinct records logged while one record is written; more is runaway
+_dropped = [0]
+
+
+def _count_dropped(count: int) -> None:
+    _dropped[0] += count
+    _report.notice_once("reentrant-loop", f"dropped {_dropped[0]} stdlib records logged while being written, "
+                                          "again and again (a log call that logs itself?)", every=10.0)
+
+
+def dropped_nested() -> int:
+    """Records dropped as a logging loop since the process started."""
+    return _dropped[0]
+
+
+def _origin_of(record: dict, source: logging.LogRecord) -> None:
+    record["function"] = source.funcName
+    record["line"] = source.lineno
+    record["module"] = source.module
+    record["name"] = source.name
+    record["file"] = type(record["file"])(source.filename, source.pathname)
 
 
 def is_ours(handler: logging.Handler) -> bool:

@@ -492,3 +492,59 @@ def test_two_generations_converge_on_one_installation_and_lose_nothing(tmp_path,
     assert sorted(messages) == sorted([f"loguru {n}" for n in range(sent["loguru"])]
                                       + [f"stdlib {n}" for n in range(sent["stdlib"])])
     assert sent["loguru"] > 100 and sent["stdlib"] > 100
+
+
+# -- 10. a stdlib record logged while another is being written ------------------------------------
+
+NESTED_SCRIPT = r'''
+import json, logging, sys
+from streamlit_extension import correlation_scope, setup_logging
+from streamlit_extension.stdlib import dropped_nested
+
+class Row:  # an ORM-style object whose repr logs the query it runs
+    def __init__(self, n):
+        self.n = n
+    def __repr__(self):
+        logging.getLogger("orm.sql").info("SELECT * FROM rows WHERE id = %d", self.n)
+        return f"<Row {self.n}>"
+
+class Loop:  # a repr that logs itself: a true logging loop
+    def __repr__(self):
+        logging.getLogger("loop").info("again %r", self)
+        return "<Loop>"
+
+handle = setup_logging(log_path=sys.argv[1], json_format=sys.argv[2], console=False, per_process=False)
+with correlation_scope("req_nested"):
+    for n in range(25):
+        logging.getLogger("app.save").info("saving %r", Row(n))
+logging.getLogger("app").info("looping %r", Loop())
+handle.close()
+print(json.dumps({"dropped": dropped_nested()}))
+'''
+
+
+@pytest.mark.parametrize("json_format", ["flat", "loguru"])
+def test_a_record_logged_while_another_is_written_is_kept(tmp_path, json_format):
+    import subprocess
+    import sys
+
+    # A subprocess: pytest's own root handlers would format (and so recurse) first.
+    path = tmp_path / "app.jsonl"
+    script = tmp_path / "nested.py"
+    script.write_text(NESTED_SCRIPT)
+    done = subprocess.run([sys.executable, str(script), str(path), json_format], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    records = [json.loads(line) for line in _lines(path)]
+    if json_format == "loguru":
+        records = [{"message": r["record"]["message"], "correlation_id": r["record"]["extra"]["correlation_id"],
+                    "function": r["record"]["function"]} for r in records]
+    saving = [r for r in records if r["message"].startswith("saving <Row")]
+    sql = [r for r in records if r["message"].startswith("SELECT")]
+    assert len(saving) == 25 and len(sql) == 25  # none dropped, none twice
+    assert all(r["correlation_id"] == "req_nested" for r in saving + sql)
+    assert {r["function"] for r in sql} == {"__repr__"}  # the nested record keeps its own origin
+    looping = [r for r in records if r["message"].startswith(("again", "looping"))]
+    assert [r["message"] for r in looping] == ["looping <Loop>", "again <Loop>"]  # the repeat is the loop
+    assert result["dropped"] >= 1 and "dropped" in done.stderr  # cut, and counted

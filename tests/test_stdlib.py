@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 from loguru import logger
@@ -97,11 +98,13 @@ def test_sink_that_logs_through_stdlib_does_not_loop_or_deadlock(path, capsys):
 
     logger.add(chatty_sink, level="INFO")
     logging.getLogger("outer").warning("outer record")
-    assert len(calls) == 1
-    assert [r["record"]["message"] for r in read_json_lines(path)] == ["outer record"]
+    # The sink's record is written after the one it interrupted; its own write would log the
+    # same line again, which is the loop: cut there, and counted.
+    assert len(calls) == 2
+    assert [r["record"]["message"] for r in read_json_lines(path)] == ["outer record", "logging from a sink"]
     err = capsys.readouterr().err
     assert "deadlock" not in err
-    assert "nested log record from 'inside.sink'" in err
+    assert re.search(r"dropped \d+ stdlib records logged while being written", err)
 
 
 def test_bad_format_args_do_not_lose_the_line(path):
