@@ -41,3 +41,9 @@ def notice_once(key: str, message: str, *, every: float = 60.0) -> bool:
 
 def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
+
+
+def reset_throttle() -> None:
+    """Forget which notices went out (tests start each case afresh)."""
+    with _lock:
+        _last.clear()

@@ -20,7 +20,7 @@ from loguru import logger
 
 from . import _loguru, _report, _state, stdlib
 from .patcher import MARKER as PATCHER_MARKER
-from .patcher import Sanitizer, build_patcher
+from .patcher import Sanitizer, build_patcher, guarded
 from .patcher.redaction import DEFAULT_REDACT_KEYS, KeyRedactor
 from .patcher.values import ValueRedactor
 from .sinks.console import ConsoleStream, console_format
@@ -244,11 +244,12 @@ def _install(config: LoggingConfig) -> LoggingHandle:
             pattern=config.log_path, per_process=config.per_process,
         )
         if config.json_format == "flat":
-            sink_ids.append(logger.add(file_sink, format=make_flat_format(redactor), colorize=False, **common))
+            sink_ids.append(logger.add(file_sink, format=guarded(make_flat_format(redactor), patcher), colorize=False, **common))
         else:
-            sink_ids.append(logger.add(file_sink, format=loguru_text_format, serialize=True, colorize=False, **common))
+            sink_ids.append(logger.add(file_sink, format=guarded(loguru_text_format, patcher), serialize=True,
+                                       colorize=False, **common))
     if config.console:
-        sink_ids.append(logger.add(ConsoleStream(), format=console_format, colorize=None, **common))
+        sink_ids.append(logger.add(ConsoleStream(), format=guarded(console_format, patcher), colorize=None, **common))
 
     intercept, previous_level = None, None
     if config.intercept_stdlib:

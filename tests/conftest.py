@@ -13,7 +13,7 @@ import time
 import pytest
 from loguru import logger
 
-from streamlit_extension import _loguru, _state
+from streamlit_extension import _loguru, _report, _state
 from streamlit_extension.context import correlation_id_var, operation_var, set_ambient_source
 from streamlit_extension.stdlib import is_ours
 
@@ -24,6 +24,7 @@ _ENV = ("LOG_FILE", "LOG_LEVEL", "LOG_FORMAT", "LOG_ROTATION", "LOG_RETENTION", 
 
 
 def _reset() -> None:
+    _report.reset_throttle()  # each test sees its own "once" notices
     handle = _state.get("setup")
     if handle is not None:
         handle.close()

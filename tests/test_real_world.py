@@ -548,3 +548,30 @@ def test_a_record_logged_while_another_is_written_is_kept(tmp_path, json_format)
     looping = [r for r in records if r["message"].startswith(("again", "looping"))]
     assert [r["message"] for r in looping] == ["looping <Loop>", "again <Loop>"]  # the repeat is the loop
     assert result["dropped"] >= 1 and "dropped" in done.stderr  # cut, and counted
+
+
+# -- 11. another library takes loguru's patcher slot ----------------------------------------------
+
+
+@pytest.mark.parametrize("json_format", ["flat", "loguru"])
+def test_redaction_survives_a_library_replacing_the_patcher(tmp_path, capsys, json_format):
+    import logging
+
+    path = tmp_path / "app.jsonl"
+    handle = setup_logging(log_path=str(path), json_format=json_format, console=True)
+    logger.configure(patcher=lambda record: record["extra"].update(library="tracing"))  # e.g. an APM library
+    with correlation_scope("req_patched"):
+        logger.bind(password="hunter2").info("login with password=hunter2 for jane.doe@example.org")
+        logging.getLogger("legacy").warning("token %s", "Bearer zQ7xK2mP9vL4nR8t")
+    handle.close()
+    out = path.read_text() + capsys.readouterr().err
+    for secret in ("hunter2", "jane.doe@example.org", "zQ7xK2mP9vL4nR8t"):
+        assert secret not in out
+    lines = _lines(path)
+    assert len(lines) == 2 and all("req_patched" in line and "tracing" in line for line in lines)
+    assert "loguru's patcher was replaced" in out
+    # The next setup_logging() (every Streamlit rerun) puts ours back, chaining theirs.
+    again = setup_logging(log_path=str(path), json_format=json_format, console=False)
+    logger.info("after setup again")
+    again.close()
+    assert "tracing" in _lines(path)[-1]

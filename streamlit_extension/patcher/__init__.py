@@ -17,6 +17,7 @@ from .sanitize import Sanitizer, json_safe
 
 Step = Callable[[dict], None]
 MARKER = "_streamlit_extension_patcher"
+PATCHED = "se_patched"  # a top-level record key (loguru's serializer never copies it)
 
 
 def _safe_fallback(record: dict, redactor: Optional[KeyRedactor]) -> None:
@@ -47,6 +48,7 @@ def build_patcher(sanitizer: Sanitizer, chained: Optional[Callable] = None) -> C
     frozen: Sequence[Step] = tuple(steps)
 
     def patcher(record: dict) -> None:
+        record[PATCHED] = True
         for step in frozen:
             try:
                 step(record)
@@ -65,4 +67,22 @@ def build_patcher(sanitizer: Sanitizer, chained: Optional[Callable] = None) -> C
     return patcher
 
 
-__all__ = ["KeyRedactor", "MARKER", "Sanitizer", "build_patcher"]
+def guarded(format_fn: Callable[[dict], str], patcher: Callable[[dict], None]) -> Callable[[dict], str]:
+    """A sink's ``format`` that first runs ``patcher`` on a record it didn't see.
+
+    loguru has one patcher slot, and any library may call ``logger.configure(patcher=...)``
+    after us: redaction and correlation then happen here, in our sinks, until ``setup_logging``
+    runs again and chains that patcher behind ours.
+    """
+
+    def format_record(record: dict) -> str:
+        if PATCHED not in record:
+            _report.notice_once("patcher-replaced", "loguru's patcher was replaced by other code; our sinks redact "
+                                                    "and correlate records themselves until setup_logging() runs again")
+            patcher(record)
+        return format_fn(record)
+
+    return format_record
+
+
+__all__ = ["KeyRedactor", "MARKER", "PATCHED", "Sanitizer", "build_patcher", "guarded"]
