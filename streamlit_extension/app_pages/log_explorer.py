@@ -325,8 +325,8 @@ def _filters() -> Optional[dict]:
         if range_name == "Custom range":
             d1, d2 = st.columns(2)
             naive_now = now.tz_localize(None).to_pydatetime()
-            start = d1.datetime_input("From (UTC)", value=naive_now - datetime.timedelta(hours=1), key=K_FROM)
-            end = d2.datetime_input("To (UTC)", value=naive_now, key=K_TO)
+            start = _datetime_input(d1, "From (UTC)", naive_now - datetime.timedelta(hours=1), K_FROM)
+            end = _datetime_input(d2, "To (UTC)", naive_now, K_TO)
             # The inputs have minute precision: "To" includes its whole minute.
             since, until = pd.Timestamp(start, tz="UTC"), pd.Timestamp(end, tz="UTC") + pd.Timedelta(minutes=1)
             if since >= until:
@@ -337,6 +337,16 @@ def _filters() -> Optional[dict]:
     return {"since": since, "until": until, "min_level": level_number(min_level) if min_level != LEVELS[0] else 0,
             "user_id": user, "session_id": session, "correlation_id": cid, "text": text,
             "hide_own": hide_own, "operation_slot": operation_slot, "operation": None}
+
+
+def _datetime_input(column: Any, label: str, value: datetime.datetime, key: str) -> datetime.datetime:
+    """``st.datetime_input`` where this Streamlit has it (1.56+), else a date and a time input."""
+    if hasattr(st, "datetime_input"):  # not the column: a DeltaGenerator answers any name
+        return column.datetime_input(label, value=value, key=key)
+    day = column.date_input(label, value=value.date(), key=key + "_date")
+    moment = column.time_input(f"{label}, time", value=value.time().replace(second=0, microsecond=0),
+                               key=key + "_time", step=60)
+    return datetime.datetime.combine(day, moment)
 
 
 def _report_damage(summary: dict, folder: str) -> None:
