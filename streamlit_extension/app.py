@@ -14,6 +14,8 @@ init_streamlit_logging()
 
 import streamlit as st  # noqa: E402
 
+from streamlit_extension.app_pages.explorer_access import explorer_access  # noqa: E402
+
 DEMO_USERS = ("anonymous", "alice", "bob", "carol")
 _SIGN_IN_KEY = "sign_in_as"
 
@@ -38,14 +40,16 @@ def main() -> None:
     st.set_page_config(page_title="Clients & projects demo", layout="wide")
     sign_in_sidebar()
     # File pages (paths relative to this script), so AppTest.switch_page("app_pages/...") reaches them.
-    page = st.navigation(
-        [
-            st.Page("app_pages/clients.py", title="Clients", url_path="clients", default=True),
-            st.Page("app_pages/projects.py", title="Projects", url_path="projects"),
-            st.Page("app_pages/log_explorer.py", title="Log Explorer", url_path="log_explorer"),
-        ]
-    )
-    page.run()
+    pages = [
+        st.Page("app_pages/clients.py", title="Clients", url_path="clients", default=True),
+        st.Page("app_pages/projects.py", title="Projects", url_path="projects"),
+    ]
+    access = explorer_access()
+    if access.allowed:  # everyone's logs: only for the people LOG_EXPLORER_USERS names
+        pages.append(st.Page("app_pages/log_explorer.py", title="Log Explorer", url_path="log_explorer"))
+    else:
+        st.sidebar.caption(f"Log Explorer hidden. {access.reason}")
+    st.navigation(pages).run()
 
 
 main()

@@ -20,7 +20,8 @@ from streamlit_extension.stdlib import is_ours
 os.environ["TZ"] = "UTC"
 time.tzset()
 
-_ENV = ("LOG_FILE", "LOG_LEVEL", "LOG_FORMAT", "LOG_ROTATION", "LOG_RETENTION", "LOG_COMPRESSION", "LOG_CONSOLE")
+_ENV = ("LOG_FILE", "LOG_LEVEL", "LOG_FORMAT", "LOG_ROTATION", "LOG_RETENTION", "LOG_COMPRESSION", "LOG_CONSOLE",
+        "LOG_REDACT_EMAILS", "LOG_IP", "LOG_EXPLORER_USERS", "STREAMLIT_EXTENSION_DISABLE")
 
 
 def _reset() -> None:

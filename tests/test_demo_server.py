@@ -34,6 +34,7 @@ def demo(tmp_path_factory):
         "DEMO_DB_PATH": str(root / "data" / "app.db"),
         "XDG_STATE_HOME": str(root / "state"),
         "LOG_PER_PROCESS": "0",  # one server process: read its file by name
+        "LOG_EXPLORER_USERS": "localhost",  # the sessions here connect over loopback
     }
     with StreamlitServer(APP, env=env, cwd=str(root), extra_args=TRUSTED) as server:
         server.log_file = root / "logs" / "app.jsonl"
@@ -208,3 +209,52 @@ def test_the_demo_pages_work_on_this_streamlit(demo):
     assert runs and all(events == ["start", "complete"] for events in runs.values()), runs
     pages = {r["page"] for r in mine if r["operation"] == "script_run"}
     assert {"Clients", "Log Explorer"} <= pages
+
+
+def _explorer_server(tmp_path, viewers: str) -> StreamlitServer:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "LOG_FILE": str(tmp_path / "logs" / "app.jsonl"), "LOG_FORMAT": "flat",
+           "DEMO_DB_PATH": str(tmp_path / "app.db"), "XDG_STATE_HOME": str(tmp_path / "state"),
+           "LOG_PER_PROCESS": "0", "LOG_EXPLORER_USERS": viewers}
+    return StreamlitServer(APP, env=env, cwd=str(tmp_path), extra_args=[*TRUSTED, "--server.address", "0.0.0.0"])
+
+
+def _explorer_view(url, headers=None, page_name=None):
+    """(the pages the session is offered, what opening the Log Explorer's URL shows)."""
+    import asyncio
+
+    from .support.streamlit_server import StreamlitSession
+
+    async def scenario():
+        async with StreamlitSession(url, headers=headers or {}, timeout=60) as session:
+            titles = [p.title for p in session.pages]
+        async with StreamlitSession(url, headers=headers or {}, page_name="log_explorer", timeout=60) as direct:
+            return titles, direct.last_result
+    return asyncio.run(scenario())
+
+
+OPENED = "The app's own JSON logs, read back"  # the Log Explorer's caption, shown only to viewers
+
+
+def test_the_log_explorer_is_only_for_configured_people(tmp_path):
+    from .test_streamlit_integration import _host_address
+
+    with _explorer_server(tmp_path / "off", "") as srv:  # nobody configured: off for everyone
+        pages, direct = _explorer_view(srv)
+        assert pages == ["Clients", "Projects"] and not direct.contains(OPENED)
+        assert direct.contains("Log Explorer hidden. The Log Explorer is off. Set LOG_EXPLORER_USERS")
+    with _explorer_server(tmp_path / "local", "localhost") as srv:  # local development
+        pages, direct = _explorer_view(srv)
+        assert pages == ["Clients", "Projects", "Log Explorer"] and direct.contains(OPENED)
+        host = _host_address()
+        if host is not None:  # the same server, reached from another address: refused
+            pages, direct = _explorer_view(f"ws://{host}:{srv.port}/_stcore/stream")
+            assert pages == ["Clients", "Projects"] and not direct.contains(OPENED)
+    if TRUSTED_USER_HEADERS:  # people signed in through a trusted proxy header
+        with _explorer_server(tmp_path / "people", "Ann@Example.com") as srv:
+            pages, direct = _explorer_view(srv, headers={"X-Forwarded-Email": "ann@example.com"})
+            assert "Log Explorer" in pages and direct.contains(OPENED) and not direct.exceptions
+            pages, direct = _explorer_view(srv, headers={"X-Forwarded-Email": "bob@example.com"})
+            assert pages == ["Clients", "Projects"] and not direct.contains(OPENED)
+            log = (tmp_path / "people" / "logs" / "app.jsonl").read_text()
+            assert "ann@example.com" not in log.lower() and "bob@example.com" not in log

@@ -161,3 +161,17 @@ def test_ip_addresses_are_masked_unless_enabled_then_truncated(tmp_path, log_ip,
     first, second = read_json_lines(path)
     assert first["message"] == expected
     assert second["message"] == "at 12:30:45 version 1.2.3"
+
+
+@pytest.mark.parametrize("log_ip, expected", [(False, "[IP]:54321"), (True, "::/48:54321")])
+def test_ipv6_client_with_a_port_as_the_web_server_writes_it(tmp_path, log_ip, expected):
+    """uvicorn's access lines put an IPv6 client and its port together, unbracketed."""
+    import logging
+
+    path = tmp_path / "app.jsonl"
+    handle = setup_logging(log_path=str(path), json_format="flat", console=False, log_ip=log_ip)
+    logging.getLogger("uvicorn.access").warning('%s - "%s %s HTTP/%s" %d', "::1:54321", "GET", "/", "1.1", 200)
+    handle.close()
+    (record,) = read_json_lines(path)
+    assert record["message"] == f'{expected} - "GET / HTTP/1.1" 200'
+    assert "::1:" not in path.read_text()

@@ -6,6 +6,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -226,3 +227,33 @@ def test_client_ip_is_the_clients_network_on_every_version(tmp_path):
     assert {r.get("client_ip") for r in records if r["session_id"] == remote} == {network}
     assert {r.get("client_ip") for r in records if r["session_id"] == local} == {None}
     assert host not in (tmp_path / "app.jsonl").read_text()  # only the network is kept
+
+
+def test_web_server_access_lines_reach_the_log_once_with_addresses_masked(tmp_path):
+    """Streamlit 1.57+ serves through uvicorn, whose own handler printed every access line raw
+    (client address included) besides our record. Tornado releases log no access lines."""
+    import urllib.request
+
+    host = _host_address()
+    if host is None:
+        pytest.skip("this machine has no non-loopback IPv4 address to connect from")
+    env = {**os.environ, "LOG_FILE": str(tmp_path / "app.jsonl"), "LOG_FORMAT": "flat", "LOG_PER_PROCESS": "0",
+           "XDG_STATE_HOME": str(tmp_path / "state")}
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    requests = 3
+    with StreamlitServer(APP, env=env, cwd=str(tmp_path), extra_args=["--server.address", "0.0.0.0"]) as srv:
+        drive(srv, [lambda s: s.rerun()])  # the first run sets the routing up
+        for _ in range(requests):
+            opener.open(f"http://{host}:{srv.port}/_stcore/health", timeout=5).read()
+        time.sleep(0.5)
+        console = srv.logs(max_chars=10_000_000)
+    records = read_json_lines(tmp_path / "app.jsonl")
+    health = [r for r in records if r["logger"] == "uvicorn.access" and "/_stcore/health" in r["message"]]
+    printed = [line for line in console.splitlines() if "/_stcore/health" in line]
+    assert host not in (tmp_path / "app.jsonl").read_text() and not any(host in line for line in printed)
+    assert "INFO:     " not in console  # uvicorn's own format, printed beside ours
+    if health:  # uvicorn (1.57+): each request once in the file and once on the console, masked
+        assert len(health) == requests and len(printed) == requests
+        assert all(r["message"].startswith("[IP]:") for r in health)
+    else:
+        assert printed == []

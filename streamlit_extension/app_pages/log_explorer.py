@@ -39,6 +39,7 @@ from streamlit_extension.logs import (
     find_log_files,
     read_records,
 )
+from streamlit_extension.app_pages.explorer_access import explorer_access
 from streamlit_extension.logs.timeline import Interaction, OperationStats, percentile
 from streamlit_extension.utils.correlation_logging import correlation_logger
 
@@ -585,7 +586,13 @@ def _errors(view: pd.DataFrame) -> None:
 
 
 def render_log_explorer_page() -> None:
-    """The whole page, as one tracked operation."""
+    """The whole page, as one tracked operation; only for the people ``explorer_access`` lets in."""
+    access = explorer_access()
+    if not access.allowed:  # also when the page is reached by its URL while hidden from navigation
+        st.title("Log Explorer")
+        st.error(access.reason)
+        correlation_logger.warning(OWN_OPERATION, "Log Explorer refused", metadata={"reason": access.reason})
+        return
     with correlation_logger.track_operation(OWN_OPERATION):
         st.title("Log Explorer")
         st.caption("The app's own JSON logs, read back: filter records, follow one interaction's operations "

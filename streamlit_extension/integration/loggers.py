@@ -1,14 +1,20 @@
-"""Streamlit's own loggers, routed into our sinks exactly once.
+"""Streamlit's own loggers, and its web server's, routed into our sinks exactly once.
 
-``streamlit.logger.get_logger`` gives each ``streamlit.*`` logger (and uvicorn's) its own console
-handler and ``propagate=False``, so a root handler never sees them. We remove that handler and
-let them propagate to the root, where the InterceptHandler takes them. Streamlit re-adds the
-handlers whenever its config is parsed, and creates loggers lazily, so this runs again then.
-Where Streamlit's handler can't be told apart (see ``compat``), its loggers are left alone:
-routing them anyway would print every line twice.
+``streamlit.logger.get_logger`` gives each ``streamlit.*`` logger its own console handler and
+``propagate=False``, so a root handler never sees them. We remove that handler and let them
+propagate to the root, where the InterceptHandler takes them. Streamlit re-adds the handlers
+whenever its config is parsed, and creates loggers lazily, so this runs again then. Where
+Streamlit's handler can't be told apart (see ``compat``), its loggers are left alone: routing
+them anyway would print every line twice.
+
+From 1.57 Streamlit serves through uvicorn, whose own logging config puts a console handler on
+``uvicorn``: every access line was printed raw (client address and all) besides our record.
+Handlers with uvicorn's formatters are removed the same way.
 """
 
 from __future__ import annotations
+
+import logging
 
 from .. import _state
 from . import compat
@@ -28,7 +34,21 @@ def route_streamlit_loggers() -> int:
         count += 1
     if count == 0 and compat.available("streamlit_loggers"):
         compat.lose("streamlit_loggers")
+    count += route_server_loggers()
     _state.put("routed_logger_count", compat.streamlit_logger_count())
+    return count
+
+
+def route_server_loggers() -> int:
+    """Take uvicorn's own console handlers off its loggers (they propagate to ours)."""
+    count = 0
+    for name in [n for n in logging.root.manager.loggerDict if n == "uvicorn" or n.startswith("uvicorn.")]:
+        log = logging.getLogger(name)
+        for handler in list(log.handlers):
+            if type(handler.formatter).__module__.startswith("uvicorn"):
+                log.removeHandler(handler)
+                count += 1
+        log.propagate = True
     return count
 
 

@@ -31,7 +31,9 @@ _AWS_KEY = re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16
 _PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?:.*?-----END [A-Z0-9 ]*PRIVATE KEY-----|.*)", re.S)
 _CARD = re.compile(r"\d(?:[ -]?\d){12,}")  # any run of 13+ digits, spaces or dashes between
 _IPV4 = re.compile(r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\d./])")
-_IPV6 = re.compile(r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{1,4})?(?![0-9A-Fa-f:.])")
+_IPV6 = re.compile(r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{1,4})?(?![0-9A-Fa-f:./])")
+# An IPv6 address written as host:port without brackets (uvicorn's access lines: "::1:54321").
+_IPV6_PORT = re.compile(r"(?<![0-9A-Fa-f:])((?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}):(\d{1,5})(?![0-9A-Fa-f:.])")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 
 
@@ -84,6 +86,27 @@ def _ip(truncate: bool) -> Callable[[re.Match], str]:
     return replace
 
 
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _with_port(address: Callable[[re.Match], str]) -> Callable[[re.Match], str]:
+    """Apply ``address`` to the host part of an unbracketed ``ipv6:port``; keep the port."""
+
+    def replace(match: re.Match) -> str:
+        host = _IPV6.fullmatch(match.group(1))
+        if host is None or _is_address(match.group()):  # then ":7334" is its last group, not a port
+            return match.group()
+        masked = address(host)
+        return match.group() if masked == match.group(1) else f"{masked}:{match.group(2)}"
+
+    return replace
+
+
 # Which rules can apply, from substring tests on the lower-cased text (a regex alternation of
 # these literals is several times slower in CPython); digits gate the card and IP rules.
 _LITERAL_TRIGGERS = (
@@ -116,7 +139,7 @@ class ValueRedactor:
             "aws": lambda t: _AWS_KEY.sub(MASK, t),
             "card": lambda t: _CARD.sub(_card, t),
             "email": lambda t: _EMAIL.sub(MASK, t),
-            "ip": lambda t: _IPV4.sub(address, _IPV6.sub(address, t)),
+            "ip": lambda t: _IPV4.sub(address, _IPV6.sub(address, _IPV6_PORT.sub(_with_port(address), t))),
         }
         if not emails:
             del rules["email"]

@@ -40,6 +40,7 @@ def demo_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Simple
     monkeypatch.setenv("LOG_FILE", str(log))
     monkeypatch.setenv("LOG_FORMAT", "flat")
     monkeypatch.setenv("LOG_CONSOLE", "0")
+    monkeypatch.setenv("LOG_EXPLORER_USERS", "localhost")  # AppTest is local development
     monkeypatch.chdir(tmp_path)  # a default path (data/, logs/) would land here, not in the repo
     yield SimpleNamespace(db=db, log=log)
 

@@ -38,6 +38,7 @@ def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, file_pages: None) -> I
     monkeypatch.setenv("LOG_FILE", str(logs / "app.jsonl"))
     monkeypatch.setenv("LOG_FORMAT", "flat")
     monkeypatch.setenv("LOG_CONSOLE", "0")
+    monkeypatch.setenv("LOG_EXPLORER_USERS", "localhost")  # AppTest is local development
     monkeypatch.chdir(tmp_path)
     yield SimpleNamespace(tmp=tmp_path, logs=logs)
 
@@ -293,3 +294,25 @@ def test_duration_stats_match_the_library() -> None:
         ("a", "complete", 1.0), ("a", "failed", 9.5), ("a", "complete", None), ("b", "complete", 3.0),
         ("b", "complete", 2.0), ("b", "failed", 4.0), ("c", "failed", None)]]
     assert duration_stats(pd.DataFrame(records)) == operation_stats(records)
+
+
+def test_the_page_itself_refuses_whom_log_explorer_users_leaves_out(tmp_path, monkeypatch, file_pages):
+    """An app that lists the page for everyone still shows it only to the configured people."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LOG_CONSOLE", "0")
+    monkeypatch.setenv("LOG_FILE", str(tmp_path / "logs" / "app.jsonl"))
+    page = Path(__file__).resolve().parents[2] / "streamlit_extension" / "app_pages" / "log_explorer.py"
+    (tmp_path / "explorer.py").write_text(page.read_text())
+    (tmp_path / "entry.py").write_text(
+        "import streamlit as st\n"
+        "from streamlit_extension import init_streamlit_logging\n"
+        "init_streamlit_logging()\n"
+        "st.navigation([st.Page('explorer.py', title='Logs', default=True)]).run()\n"
+    )
+    for viewers, opened in (("", False), ("someone@example.com", False), ("localhost", True)):
+        monkeypatch.setenv("LOG_EXPLORER_USERS", viewers)
+        at = run(AppTest.from_file(str(tmp_path / "entry.py"), default_timeout=TIMEOUT))
+        assert bool(at.text_input) == opened  # the folder box and filters: only when opened
+        assert bool(at.error) == (not opened)
+        if not opened:
+            assert "LOG_EXPLORER_USERS" in at.error[0].value
