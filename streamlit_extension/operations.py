@@ -97,7 +97,7 @@ class _Operation:
 
     def start(self, depth: int) -> None:
         self.owner._event(depth + 1, "INFO", f"{self.name} started", operation=self.name, event="start",
-                          metadata=self.metadata)
+                          metadata=self.metadata, **self._ids())
         self._started_at = time.perf_counter()
 
     def end(self, depth: int, exc: Optional[BaseException] = None, tb: Any = None,
@@ -112,12 +112,15 @@ class _Operation:
             if outcome is None:
                 self.owner._event(depth + 1, "ERROR", f"{self.name} failed: {type(exc).__name__}", operation=self.name,
                                   event="failed", duration_ms=duration_ms, success=False, metadata=self.metadata,
-                                  error=error_context(exc, tb))
+                                  error=error_context(exc, tb), **self._ids())
                 return
         metadata = self.metadata if outcome is None else {**(self.metadata or {}), "outcome": outcome}
         message = f"{self.name} completed ({outcome})" if outcome else f"{self.name} completed"
         self.owner._event(depth + 1, "INFO", message, operation=self.name, event="complete",
-                          duration_ms=duration_ms, metadata=metadata)
+                          duration_ms=duration_ms, metadata=metadata, **self._ids())
+
+    def _ids(self) -> dict[str, Any]:
+        return {"frame": self.frame, "correlation_id": self.correlation_id}
 
 
 class _Activation:
@@ -219,7 +222,8 @@ class StructuredLogger:
 
     def _event(self, depth: int, level: Level, message: str, *, operation: str, event: str,
                duration_ms: Optional[float] = None, success: bool = True,
-               metadata: Optional[Mapping[str, Any]] = None, error: Any = None) -> None:
+               metadata: Optional[Mapping[str, Any]] = None, error: Any = None,
+               frame: Optional[OperationFrame] = None, correlation_id: Optional[str] = None) -> None:
         active = _active(level)
         if active is None:
             return
@@ -232,6 +236,10 @@ class StructuredLogger:
             "error": error,
             "logger_name": self.name,
         }
+        if frame is not None:  # an operation's own records carry its ids, whatever context ends it
+            fields["operation_id"] = frame.operation_id
+            fields["parent_operation_id"] = frame.parent_operation_id
+            fields["correlation_id"] = correlation_id
         _emit(depth + 1, active, message, fields)
 
     def _log_operation(self, depth: int, operation: str, level: Level = "INFO", message: str = "",

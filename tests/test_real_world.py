@@ -64,6 +64,9 @@ def test_generator_closed_from_another_thread_never_raises_and_leaves_nothing_be
     assert after[0]["operation"] is None and after[0]["correlation_id"] == "req_consumer"
     ends = [r for r in records if r["operation"] == "stream_answer" and r["event"] in ("complete", "failed")]
     assert [e["event"] for e in ends] == ["complete"] and ends[0]["metadata"] == {"outcome": "closed"}
+    start = [r for r in records if r["operation"] == "stream_answer" and r["event"] == "start"][0]
+    # Ended in another thread, the end record still belongs to its interaction and operation.
+    assert (ends[0]["correlation_id"], ends[0]["operation_id"]) == ("req_consumer", start["operation_id"])
 
 
 def test_async_generator_left_with_break_never_raises_into_the_loop(flat):
