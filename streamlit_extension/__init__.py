@@ -4,7 +4,8 @@ Every record is one JSON line carrying ``correlation_id`` (one per user interact
 ``session_id`` and ``user_id``. Start with ``setup_logging()``.
 
 The data's path, module by module: call site (``operations``, ``stdlib``) → loguru →
-``patcher`` (correlation, error context, redaction, JSON-safety) → ``sinks`` (file, console).
+``patcher`` (correlation, error context, redaction, JSON-safety) → ``sinks`` (file, console),
+and with OpenTelemetry on, ``otel`` (spans, OTLP logs, headers for backend calls).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from .configure import LoggingHandle, setup_logging
 from .context import CorrelationIDManager, correlation_scope
 from .operations import StructuredLogger, correlation_logger, with_correlation_logging
+from .otel import outgoing_headers
 from .patcher.redaction import DEFAULT_REDACT_KEYS
 from .stdlib import InterceptHandler
 from .utils.log_formatter import CorrelationFilter, JSONFormatter
@@ -28,6 +30,7 @@ __all__ = [
     "StructuredLogger",
     "correlation_logger",
     "correlation_scope",
+    "outgoing_headers",
     "setup_logging",
     "with_correlation_logging",
 ]

@@ -27,6 +27,13 @@ from .sinks.console import ConsoleStream, console_format
 from .sinks.files import ResilientFileSink, make_file_sink
 from .sinks.flat import loguru_text_format, make_flat_format
 from .sinks.naming import resolve_path
+from .otel import _api as _otel_api
+from .otel.logs import OtlpLogSink
+from .otel.logs import format_message as otel_format_message
+from .otel.provider import check_mode as check_otel_mode
+from .otel.provider import tracing_for
+from .otel.tracing import active as active_tracing
+from .otel.tracing import set_active as set_tracing
 
 JSON_FORMATS = ("loguru", "flat")
 COMPRESSIONS = ("gz", "bz2", "xz", "lzma", "tar", "tar.gz", "tar.bz2", "tar.xz", "zip")
@@ -60,12 +67,13 @@ class LoggingConfig:
     rotation: Any
     retention: Any
     compression: Any
-    console: bool
+    console: Union[bool, str]  # True, False, or "json" (flat JSON lines on stdout)
     per_process: bool
     intercept_stdlib: bool
     redact_keys: frozenset
     redact_emails: bool
     log_ip: bool
+    otel: str = "off"
 
 
 def _from_env(value: Any, parse: Callable[[str], Any]) -> Any:
@@ -96,6 +104,25 @@ def _parse_bool(name: str) -> Callable[[str], bool]:
         raise ValueError(f"{name}: expected one of {_TRUE + _FALSE[:-1]}, got {raw!r}")
 
     return parse
+
+
+def _parse_console(raw: str) -> Union[bool, str]:
+    return "json" if raw.lower() == "json" else _parse_bool("LOG_CONSOLE")(raw)
+
+
+def _check_console(value: Any) -> Union[bool, str]:
+    if isinstance(value, str) and value.lower() == "json":
+        return "json"
+    if isinstance(value, bool):
+        return value
+    raise ValueError(f"console: expected True, False or 'json', got {value!r}")
+
+
+def _check_otel(value: Any) -> str:
+    try:
+        return check_otel_mode(str(value).lower() if isinstance(value, str) else value)
+    except ValueError as exc:
+        raise ValueError(f"otel: {exc}") from None
 
 
 def _check_level(level: Any) -> Union[str, int]:
@@ -203,6 +230,7 @@ class LoggingHandle:
             logger.configure(patcher=self._chained or _no_patcher)
         if _state.get("setup") is self:
             _state.put("setup", None)
+            set_tracing(None)  # no spans without an installation (the SDK, if we set it, stays)
 
     def __enter__(self) -> "LoggingHandle":
         return self
@@ -226,7 +254,9 @@ def _install(config: LoggingConfig) -> LoggingHandle:
     chained = getattr(previous, PATCHER_MARKER) if hasattr(previous, PATCHER_MARKER) else previous
     if chained is _no_patcher:
         chained = None
-    patcher = build_patcher(Sanitizer(redactor, values), chained)
+    tracing = tracing_for(config.otel)
+    set_tracing(tracing)
+    patcher = build_patcher(Sanitizer(redactor, values), chained, trace_ids=tracing is not None)
     logger.configure(patcher=patcher)
 
     try:
@@ -248,8 +278,14 @@ def _install(config: LoggingConfig) -> LoggingHandle:
         else:
             sink_ids.append(logger.add(file_sink, format=guarded(loguru_text_format, patcher), serialize=True,
                                        colorize=False, **common))
-    if config.console:
+    if config.console == "json":  # what container log collectors read: one flat JSON line each
+        sink_ids.append(logger.add(ConsoleStream("stdout"), format=guarded(make_flat_format(redactor), patcher),
+                                   colorize=False, **common))
+    elif config.console:
         sink_ids.append(logger.add(ConsoleStream(), format=guarded(console_format, patcher), colorize=None, **common))
+    if tracing is not None and _otel_api.sdk_logger_provider_installed():
+        sink_ids.append(logger.add(OtlpLogSink(_otel_api.get_logger_provider()),
+                                   format=guarded(otel_format_message, patcher), colorize=False, **common))
 
     intercept, previous_level = None, None
     if config.intercept_stdlib:
@@ -268,7 +304,7 @@ def _adopt(old: LoggingHandle) -> LoggingHandle:
     config = old.config
     redactor = KeyRedactor(config.redact_keys)
     values = ValueRedactor(emails=config.redact_emails, ip="truncate" if config.log_ip else "mask")
-    patcher = build_patcher(Sanitizer(redactor, values), old._chained)
+    patcher = build_patcher(Sanitizer(redactor, values), old._chained, trace_ids=active_tracing() is not None)
     logger.configure(patcher=patcher)
     intercept, previous_level = None, old._previous_root_level
     if config.intercept_stdlib:
@@ -296,6 +332,7 @@ def setup_logging(
     redact_keys: Optional[Iterable[str]] = None,
     redact_emails: bool = EnvDefault("LOG_REDACT_EMAILS", True),  # type: ignore[assignment]
     log_ip: bool = EnvDefault("LOG_IP", False),  # type: ignore[assignment]
+    otel: str = EnvDefault("LOG_OTEL", "auto"),  # type: ignore[assignment]
 ) -> LoggingHandle:
     """Configure correlation logging; safe to call on every Streamlit rerun.
 
@@ -325,12 +362,13 @@ def setup_logging(
         compression=_check_file_option(
             "compression", _from_env(compression, _parse_optional), f"one of {', '.join(COMPRESSIONS)}, a callable or None"
         ),
-        console=bool(_from_env(console, _parse_bool("LOG_CONSOLE"))),
+        console=_check_console(_from_env(console, _parse_console)),
         per_process=bool(_from_env(per_process, _parse_bool("LOG_PER_PROCESS"))),
         intercept_stdlib=bool(intercept_stdlib),
         redact_keys=frozenset(KeyRedactor(DEFAULT_REDACT_KEYS if redact_keys is None else redact_keys).keys),
         redact_emails=bool(_from_env(redact_emails, _parse_bool("LOG_REDACT_EMAILS"))),
         log_ip=bool(_from_env(log_ip, _parse_bool("LOG_IP"))),
+        otel=_check_otel(_from_env(otel, str.lower)),
     )
     with _lock:
         handle: Optional[LoggingHandle] = _state.get("setup")

@@ -27,6 +27,8 @@ from .context import (
     operation_var,
 )
 from .errors import control_flow_outcome, error_context, normalize_error
+from .otel.tracing import Tracing
+from .otel.tracing import active as active_tracing
 
 F = TypeVar("F", bound=Callable[..., Any])
 Level = Union[str, int]
@@ -79,7 +81,7 @@ def _emit(depth: int, level: Level, message: str, fields: dict[str, Any]) -> Non
 class _Operation:
     """One tracked operation: its ids, its timing, and its ``start`` / end records."""
 
-    __slots__ = ("owner", "name", "metadata", "frame", "correlation_id", "_started_at", "_ended")
+    __slots__ = ("owner", "name", "metadata", "frame", "correlation_id", "span", "_started_at", "_ended")
 
     def __init__(self, owner: "StructuredLogger", name: str, metadata: Optional[Mapping[str, Any]]) -> None:
         self.owner = owner
@@ -92,6 +94,10 @@ class _Operation:
         # The parent is the enclosing open operation, or the Streamlit script run itself.
         parent = live_frame(operation_var.get())
         self.frame = OperationFrame(name, new_id("op"), parent, current_operation_id(), owned)
+        tracing = active_tracing()
+        # A child of the current span: the enclosing operation's, or the script run's.
+        self.span = tracing.start(name, {"correlation_id": self.correlation_id, "operation.id": self.frame.operation_id}) \
+            if tracing is not None else None
         self._started_at = 0.0
         self._ended = False
 
@@ -110,14 +116,22 @@ class _Operation:
         if exc is not None and outcome is None:
             outcome = control_flow_outcome(exc)
             if outcome is None:
+                error = error_context(exc, tb)
                 self.owner._event(depth + 1, "ERROR", f"{self.name} failed: {type(exc).__name__}", operation=self.name,
                                   event="failed", duration_ms=duration_ms, success=False, metadata=self.metadata,
-                                  error=error_context(exc, tb), **self._ids())
+                                  error=error, **self._ids())
+                self._end_span(error)
                 return
         metadata = self.metadata if outcome is None else {**(self.metadata or {}), "outcome": outcome}
         message = f"{self.name} completed ({outcome})" if outcome else f"{self.name} completed"
         self.owner._event(depth + 1, "INFO", message, operation=self.name, event="complete",
                           duration_ms=duration_ms, metadata=metadata, **self._ids())
+        self._end_span(None)
+
+    def _end_span(self, error: Optional[Mapping[str, Any]]) -> None:
+        tracing = active_tracing()
+        if self.span is not None and tracing is not None:
+            tracing.end(self.span, error)
 
     def _ids(self) -> dict[str, Any]:
         return {"frame": self.frame, "correlation_id": self.correlation_id}
@@ -131,7 +145,7 @@ class _Activation:
     back, so the frame is marked closed and readers skip it.
     """
 
-    __slots__ = ("_operation", "_cid_token", "_op_token", "_ctx")
+    __slots__ = ("_operation", "_cid_token", "_op_token", "_ctx", "_span_token")
 
     def __init__(self, operation: _Operation) -> None:
         self._operation = operation
@@ -149,6 +163,8 @@ class _Activation:
             operation=frame.name, operation_id=frame.operation_id, parent_operation_id=frame.parent_operation_id
         )
         self._ctx.__enter__()
+        tracing = active_tracing() if operation.span is not None else None
+        self._span_token = tracing.attach(operation.span, operation.correlation_id) if tracing is not None else None
 
     def __exit__(self, *exc: Any) -> None:
         frame = self._operation.frame
@@ -159,7 +175,7 @@ class _Activation:
             mark_stale(frame)
             self._end_contextualize_keeping_values()
             return
-        for undo in (self._exit_contextualize, self._reset_operation, self._reset_correlation):
+        for undo in (self._detach_span, self._exit_contextualize, self._reset_operation, self._reset_correlation):
             try:
                 undo()
             except (ValueError, RuntimeError):  # "created in a different Context", or used twice
@@ -179,6 +195,10 @@ class _Activation:
 
     def _exit_contextualize(self) -> None:
         self._ctx.__exit__(None, None, None)
+
+    def _detach_span(self) -> None:
+        if self._span_token is not None:
+            Tracing.detach(self._span_token)
 
     def _reset_operation(self) -> None:
         operation_var.reset(self._op_token)

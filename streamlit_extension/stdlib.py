@@ -18,6 +18,7 @@ from . import _report
 
 MARKER = "_streamlit_extension_handler"
 ROUTED = "_streamlit_extension_routed"  # set on a LogRecord once one of our handlers took it
+NOT_ROUTED = ("opentelemetry",)
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName", ROUTED}
@@ -55,6 +56,12 @@ class InterceptHandler(logging.Handler):
         if getattr(record, ROUTED, False):
             return  # another of our handlers (one being replaced) already routed it
         setattr(record, ROUTED, True)
+        if record.name.startswith(NOT_ROUTED):
+            # OpenTelemetry's own lines (export failures...) feeding back into our OTLP sink is
+            # how an OTel handler beside an InterceptHandler deadlocks (loguru #1399): stderr.
+            if record.levelno >= logging.WARNING:
+                _report.notice_once(f"otel:{record.name}:{record.msg!s:.60}", f"{record.name}: {record.getMessage()}")
+            return
         pending = getattr(_local, "pending", None)
         if pending is not None:
             # Logged while another record of this thread is being written (a repr() that logs

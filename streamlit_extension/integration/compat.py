@@ -324,20 +324,35 @@ class ThreadWatcher:
 
 
 def page_name(ctx: Any) -> Optional[str]:
-    """The page's name (``st.navigation``/``pages/``), else the main script's stem."""
+    """The running page's name (``st.navigation``/``pages/``), or None outside a page.
+
+    The page whose script runs now (``active_script_hash``) first: some runners (AppTest) keep
+    ``page_script_hash`` on the main script while a page runs.
+    """
     try:
-        info = ctx.pages_manager.get_pages().get(ctx.page_script_hash) or {}
-        name = info.get("page_name")
+        pages = ctx.pages_manager.get_pages()
+        for key in (getattr(ctx, "active_script_hash", None), ctx.page_script_hash):
+            name = (pages.get(key) or {}).get("page_name")
+            if name:
+                return name
     except Exception:  # a pages manager of another shape: the script name still says a lot
-        name = None
-    if not name:
-        path = getattr(ctx, "main_script_path", None)
-        name = os.path.splitext(os.path.basename(path))[0] if path else None
-    return name or None
+        pass
+    return None
+
+
+def script_name(ctx: Any) -> Optional[str]:
+    """The main script's stem: what a single-page app is called."""
+    path = getattr(ctx, "main_script_path", None)
+    return os.path.splitext(os.path.basename(path))[0] if path else None
 
 
 def page_key(ctx: Any) -> Any:
-    return getattr(ctx, "page_script_hash", None)
+    """Changes whenever the page name may have: the page, or the pages ``st.navigation`` set."""
+    try:
+        pages = id(ctx.pages_manager.get_pages())
+    except Exception:
+        pages = None
+    return getattr(ctx, "page_script_hash", None), getattr(ctx, "active_script_hash", None), pages
 
 
 # Streamlit's local-development stand-in identity (no login, no trusted header): not a person.
@@ -469,7 +484,7 @@ __all__ = [
     "CAPABILITIES", "DISABLE_ENV", "PLACEHOLDER_EMAIL", "STREAMLIT_VERSION", "ThreadWatcher",
     "add_script_run_ctx", "available", "client_address", "console_handler",
     "hook_uncaught_errors", "lose", "missing", "on_config_parsed",
-    "page_key", "page_name", "peek_session_state", "read_disabled", "request_headers",
+    "page_key", "page_name", "script_name", "peek_session_state", "read_disabled", "request_headers",
     "run_error_flag", "run_marker", "runner_events", "script_run_ctx", "stop_requested",
     "streamlit_logger_count", "streamlit_loggers", "user_info",
 ]

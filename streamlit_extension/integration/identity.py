@@ -7,7 +7,7 @@ headers are accepted only when valid, and a rejected value is never echoed.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Iterable, Mapping, NamedTuple, Optional
 
 from .. import _report
 from ..pseudonyms import pseudonymise
@@ -28,14 +28,34 @@ def user_from_info(user_info: Optional[Mapping[str, Any]]) -> Optional[str]:
     return None
 
 
-def valid_trace_id(traceparent: str) -> Optional[str]:
-    """The trace id of a W3C ``traceparent``, or None if it is not valid."""
-    match = _TRACEPARENT.fullmatch(traceparent.strip())
+class Traceparent(NamedTuple):
+    trace_id: str
+    span_id: str
+    sampled: bool
+
+
+def parse_traceparent(value: str) -> Optional[Traceparent]:
+    """A valid W3C ``traceparent``'s parts, or None."""
+    match = _TRACEPARENT.fullmatch(value.strip())
     if match is None or match["version"] == "ff":
         return None
     if set(match["trace"]) == {"0"} or set(match["span"]) == {"0"}:
         return None
-    return match["trace"]
+    return Traceparent(match["trace"], match["span"], bool(int(value.strip()[-2:], 16) & 1))
+
+
+def valid_trace_id(traceparent: str) -> Optional[str]:
+    """The trace id of a W3C ``traceparent``, or None if it is not valid."""
+    parsed = parse_traceparent(traceparent)
+    return parsed.trace_id if parsed else None
+
+
+def incoming_traceparent(headers: Iterable[tuple[str, str]]) -> Optional[Traceparent]:
+    """The handshake's ``traceparent`` (per connection, not per click: a span link, not a parent)."""
+    for name, value in headers:
+        if name.lower() == "traceparent":
+            return parse_traceparent(value)
+    return None
 
 
 def request_fields(headers: Iterable[tuple[str, str]]) -> dict[str, str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from contextvars import ContextVar
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, NamedTuple, Optional
 
 from loguru import logger
 
@@ -24,7 +24,8 @@ from ..patcher.correlation import ANONYMOUS
 from ..validators import is_valid_id
 from . import compat
 from ..pseudonyms import user_id_of
-from .identity import request_fields, user_from_info
+from ..otel import tracing as otel_tracing
+from .identity import Traceparent, incoming_traceparent, request_fields, user_from_info
 
 RUN_ATTR = "_streamlit_extension_run"
 OPERATION = "script_run"
@@ -45,7 +46,7 @@ class RunState:
     """What we know about one script run."""
 
     __slots__ = ("marker", "thread", "correlation_id", "operation_id", "started", "base", "page_key", "page",
-                 "user_id", "failure", "finished", "__weakref__")
+                 "user_id", "failure", "finished", "connection", "span", "span_token", "__weakref__")
 
     def __init__(self, ctx: Any) -> None:
         self.marker = compat.run_marker(ctx)
@@ -59,12 +60,15 @@ class RunState:
         self.user_id = user_from_info(compat.user_info(ctx))
         self.failure: Optional[dict] = None
         self.finished = False
+        self.connection = _connection(ctx)
         self.base = {
             "operation": OPERATION,
             "operation_id": self.operation_id,
             "parent_operation_id": None,
-            **_connection_fields(ctx),
+            **self.connection.fields,
         }
+        self.span: Any = None
+        self.span_token: Any = None
 
     def is_current(self, ctx: Any) -> bool:
         """Is ``ctx`` still in this run?"""
@@ -77,7 +81,10 @@ class RunState:
     def page_name(self, ctx: Any) -> Optional[str]:
         key = compat.page_key(ctx)
         if key != self.page_key:
-            self.page_key, self.page = key, compat.page_name(ctx)
+            self.page_key = key
+            # Once the run's page is known (st.navigation chose it) it stays, also after the
+            # page's script returned to the main one.
+            self.page = compat.page_name(ctx) or (self.page if self.page is not None else compat.script_name(ctx))
         return self.page
 
     def fields(self, ctx: Any) -> dict[str, Any]:
@@ -91,35 +98,43 @@ class RunState:
         }
 
 
-_connections: dict[str, dict[str, str]] = {}
+class Connection(NamedTuple):
+    """What the websocket handshake said, fixed for the connection's life."""
+
+    fields: dict[str, str]  # request_id, trace_id, client_ip: on every record of the session
+    traceparent: Optional[Traceparent]  # the caller's trace: a span link of every run
+
+
+_connections: dict[str, Connection] = {}
 _CONNECTIONS_LIMIT = 4096
 
 
-def _connection_fields(ctx: Any) -> dict[str, str]:
-    """Per session, cached: the handshake headers are fixed for the connection's life."""
-    fields = _connections.get(ctx.session_id)
-    if fields is None:
-        fields = _read_connection_fields(ctx)
+def _connection(ctx: Any) -> Connection:
+    """Per session, cached."""
+    connection = _connections.get(ctx.session_id)
+    if connection is None:
+        connection = _read_connection(ctx)
         if len(_connections) >= _CONNECTIONS_LIMIT:
             _connections.clear()
-        _connections[ctx.session_id] = fields
-    return fields
+        _connections[ctx.session_id] = connection
+    return connection
 
 
-def _read_connection_fields(ctx: Any) -> dict[str, str]:
+def _read_connection(ctx: Any) -> Connection:
     """``request_id``/``trace_id`` from the websocket handshake, and ``client_ip`` when IP
     logging is on (the patcher truncates it to its network)."""
     try:
-        fields = request_fields(compat.request_headers(ctx))
+        headers = compat.request_headers(ctx)
+        fields = request_fields(headers)
         config = getattr(_state.get("setup"), "config", None)
         if getattr(config, "log_ip", False):
             address = compat.client_address(ctx)
             if address:
                 fields["client_ip"] = address
+        return Connection(fields, incoming_traceparent(headers))
     except Exception as exc:  # the ids of the run matter more than the connection's
         _report.notice_once("connection-fields", f"could not read the connection's headers ({_report.describe(exc)})")
-        return {}
-    return fields
+        return Connection({}, None)
 
 
 def _identity(ctx: Any, info_user_id: Optional[str]) -> tuple[str, str]:
@@ -167,8 +182,37 @@ def _start(ctx: Any, *, force: bool = False) -> RunState:
     if previous is not None and not previous.finished:
         _finish(previous, ctx, None, outcome="superseded")
     _hook(ctx, fresh)
+    _start_span(fresh, ctx)
     _emit(fresh, ctx, "INFO", "script_run started", "start", None, True, None)
     return fresh
+
+
+def _start_span(run: RunState, ctx: Any) -> None:
+    """The run's root span (OpenTelemetry on), current in this thread until the run ends."""
+    tracing = otel_tracing.active()
+    if tracing is None:
+        return
+    fields = run.fields(ctx)
+    caller = run.connection.traceparent
+    links = [otel_tracing.remote_link(*caller)] if caller is not None else []
+    run.span = tracing.start(f"{OPERATION} {fields.get('page') or ''}".rstrip(), {
+        "session.id": fields.get("session_id"), "enduser.pseudo.id": fields.get("user_id"),
+        "correlation_id": run.correlation_id, "page": fields.get("page"),
+    }, links, root=True)
+    if run.span is not None:
+        run.span_token = tracing.attach(run.span, run.correlation_id)
+
+
+def _end_span(run: RunState, ctx: Any, error: Optional[dict]) -> None:
+    tracing = otel_tracing.active()
+    if run.span is None or tracing is None:
+        return
+    page = run.page_name(ctx)  # st.navigation picks the page after the run (and its span) began
+    if page:
+        tracing.rename(run.span, f"{OPERATION} {page}", page=page)
+    tracing.end(run.span, error)
+    if threading.current_thread() is run.thread:  # else the script thread is gone, and its context
+        tracing.detach(run.span_token)
 
 
 def _metadata(run: RunState, ctx: Any, outcome: Optional[str]) -> dict[str, Any]:
@@ -208,6 +252,7 @@ def _finish(run: RunState, ctx: Any, event_name: Optional[str], outcome: Optiona
     if failure is not None:
         name = failure.get("type") or "error"
         _emit(run, ctx, "ERROR", f"script_run failed: {name}", "failed", duration_ms, False, failure)
+        _end_span(run, ctx, failure)
         return
     if outcome is None:
         if event_name == "SCRIPT_STOPPED_FOR_RERUN":
@@ -216,6 +261,7 @@ def _finish(run: RunState, ctx: Any, event_name: Optional[str], outcome: Optiona
             outcome = "stop"
     message = f"script_run completed ({outcome})" if outcome else "script_run completed"
     _emit(run, ctx, "INFO", message, "complete", duration_ms, True, None, outcome)
+    _end_span(run, ctx, None)
 
 
 _END_EVENTS = frozenset({

@@ -36,9 +36,15 @@ def _safe_fallback(record: dict, redactor: Optional[KeyRedactor]) -> None:
             extra[key] = json_safe(value, None)
 
 
-def build_patcher(sanitizer: Sanitizer, chained: Optional[Callable] = None) -> Callable[[dict], None]:
-    """Compose our steps; ``chained`` is a patcher the app had installed, run first."""
+def build_patcher(sanitizer: Sanitizer, chained: Optional[Callable] = None, *,
+                  trace_ids: bool = False) -> Callable[[dict], None]:
+    """Compose our steps; ``chained`` is a patcher the app had installed, run first;
+    ``trace_ids`` adds the current span's ids (OpenTelemetry on)."""
     steps: list[Step] = [add_correlation, add_error_context]
+    if trace_ids:
+        from .tracing import add_trace_ids
+
+        steps.insert(1, add_trace_ids)
     if chained is not None:
         steps.insert(0, chained)
     redactor = sanitizer.keys

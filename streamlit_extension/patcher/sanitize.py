@@ -32,7 +32,7 @@ _CLEAN_LIMIT = 4096
 # Fields we generate or validate ourselves: a plain id there is not scanned again.
 OWN_FIELDS = frozenset({
     "correlation_id", "session_id", "user_id", "operation", "operation_id", "parent_operation_id",
-    "event", "page", "request_id", "trace_id", "logger_name", "duration_ms", "success",
+    "event", "page", "request_id", "trace_id", "span_id", "logger_name", "duration_ms", "success",
 })
 
 

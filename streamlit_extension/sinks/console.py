@@ -44,22 +44,27 @@ def console_format(record: dict) -> str:
 
 
 class ConsoleStream:
-    """stderr, looked up at each write, with errors swallowed."""
+    """``sys.stderr`` (or ``sys.stdout``), looked up at each write, with errors swallowed."""
+
+    def __init__(self, name: str = "stderr") -> None:
+        if name not in ("stderr", "stdout"):
+            raise ValueError(f"expected 'stderr' or 'stdout', got {name!r}")
+        self.name = name
 
     def write(self, message: str) -> None:
         try:
-            sys.stderr.write(message)
+            getattr(sys, self.name).write(message)
         except Exception:
             pass
 
     def flush(self) -> None:
         try:
-            sys.stderr.flush()
+            getattr(sys, self.name).flush()
         except Exception:
             pass
 
     def isatty(self) -> bool:
         try:
-            return sys.stderr.isatty()
+            return getattr(sys, self.name).isatty()
         except Exception:
             return False

@@ -9,6 +9,7 @@ from __future__ import annotations
 from ..configure import LoggingHandle, setup_logging
 from ..context import CorrelationIDManager, correlation_scope
 from ..operations import StructuredLogger, correlation_logger, with_correlation_logging
+from ..otel import outgoing_headers
 from ..stdlib import InterceptHandler
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "StructuredLogger",
     "correlation_logger",
     "correlation_scope",
+    "outgoing_headers",
     "setup_logging",
     "with_correlation_logging",
 ]

@@ -1,0 +1,54 @@
+"""Every name this package takes from OpenTelemetry, imported in one place.
+
+The API (``opentelemetry-api``) may be installed without the SDK, or not at all: ``API`` and
+``SDK`` say which. The logs modules are still underscore-private upstream
+(``opentelemetry._logs``, ``opentelemetry.sdk._logs``) and move between releases, so nothing
+else in the package imports them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+try:
+    from opentelemetry import baggage, context, propagate, trace
+    from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+except ImportError:  # the optional "otel" extra is not installed
+    API = False
+    baggage = context = propagate = trace = None  # type: ignore[assignment]
+    Link = NonRecordingSpan = SpanContext = SpanKind = Status = StatusCode = TraceFlags = None  # type: ignore
+    TraceContextTextMapPropagator = None  # type: ignore[assignment,misc]
+else:
+    API = True
+
+try:
+    from opentelemetry._logs import SeverityNumber, get_logger_provider, set_logger_provider
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+except ImportError:
+    SDK = False
+    SeverityNumber = get_logger_provider = set_logger_provider = None  # type: ignore[assignment]
+    LoggerProvider = BatchLogRecordProcessor = Resource = TracerProvider = BatchSpanProcessor = None  # type: ignore
+else:
+    SDK = True
+
+
+def otlp_exporters() -> tuple[Any, Any]:
+    """The OTLP/HTTP span and log exporters, configured from the standard ``OTEL_*`` variables."""
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    return OTLPSpanExporter(), OTLPLogExporter()
+
+
+def sdk_tracer_provider_installed() -> bool:
+    """Has anyone (the app, or us) set an SDK TracerProvider as the global one?"""
+    return API and SDK and isinstance(trace.get_tracer_provider(), TracerProvider)
+
+
+def sdk_logger_provider_installed() -> bool:
+    return SDK and isinstance(get_logger_provider(), LoggerProvider)

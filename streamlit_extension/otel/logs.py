@@ -1,0 +1,75 @@
+"""A loguru sink that hands each record to OpenTelemetry's ``LoggerProvider`` (OTLP logs).
+
+The record keeps its body, severity, time, trace context (the ids the patcher captured in the
+caller's thread) and our fields as attributes. The SDK's batch processor queues it and exports
+from its own thread, so no caller waits on the network. Records made by OpenTelemetry itself or
+on its exporter threads are not sent back into it: that loop is how an OTel handler next to an
+InterceptHandler deadlocks (loguru #1399).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from . import _api
+
+# loguru level number -> OTel severity number (TRACE 1, DEBUG 5, INFO 9, WARN 13, ERROR 17, FATAL 21)
+_SEVERITIES = ((5, 1), (10, 5), (20, 9), (25, 10), (30, 13), (40, 17))
+_OWN_LOGGERS = ("opentelemetry", "urllib3", "requests")
+ATTRIBUTE_FIELDS = ("correlation_id", "session_id", "user_id", "operation", "operation_id", "parent_operation_id",
+                    "event", "duration_ms", "success", "page", "request_id", "metadata", "error")
+SPAN_CONTEXT = "se_span_context"  # a top-level record key the patcher sets (never serialized)
+_EXPORTER_THREADS = "OtelBatch"
+
+
+def severity_number(level_no: int) -> int:
+    for ceiling, number in _SEVERITIES:
+        if level_no <= ceiling:
+            return number
+    return 21
+
+
+def _attribute(value: Any) -> Any:
+    if isinstance(value, (str, bool, int, float)):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
+
+
+class OtlpLogSink:
+    """``logger.add(OtlpLogSink(provider), format=...)``: one OTel log record per record."""
+
+    def __init__(self, logger_provider: Any) -> None:
+        from .. import __version__
+
+        self._logger = logger_provider.get_logger("streamlit_extension", __version__)
+
+    def write(self, message: Any) -> None:
+        record = message.record
+        extra = record["extra"]
+        name = extra.get("logger_name") or record["name"] or ""
+        if record["thread"].name.startswith(_EXPORTER_THREADS) or name.startswith(_OWN_LOGGERS):
+            return
+        # Our fields (the trace ids travel as the context); each attribute costs the SDK ~1.5 µs,
+        # so the app's own extras stay in the file.
+        attributes = {key: _attribute(extra[key]) for key in ATTRIBUTE_FIELDS if extra.get(key) is not None}
+        attributes["logger.name"] = name
+        self._logger.emit(
+            timestamp=int(record["time"].timestamp() * 1e9),
+            context=_context(record.get(SPAN_CONTEXT)),
+            severity_number=_api.SeverityNumber(severity_number(record["level"].no)),
+            severity_text=record["level"].name,
+            body=record["message"],
+            attributes=attributes,
+        )
+
+
+def _context(span_context: Any) -> Any:
+    """A context whose current span is the one the record was made in (or an empty one)."""
+    if span_context is None:
+        return _api.context.Context()
+    return _api.trace.set_span_in_context(_api.NonRecordingSpan(span_context))
+
+
+def format_message(record: dict) -> str:
+    return "{message}"

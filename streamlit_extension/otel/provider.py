@@ -1,0 +1,76 @@
+"""Turning OpenTelemetry on: ``setup_logging(otel=...)`` / ``LOG_OTEL``.
+
+* ``off``: no spans, no ids, no OTLP.
+* ``auto`` (the default): spans through the API whenever it is installed (no-ops until some SDK is
+  configured); the SDK is configured here, once per process, when an OTLP endpoint variable is
+  set and the ``otel`` extra is installed.
+* ``on``: the SDK is configured here even without an endpoint variable (the exporters then post to
+  ``http://localhost:4318``); a missing extra is a ``ValueError``.
+
+A ``TracerProvider`` or ``LoggerProvider`` the app set itself is never replaced. The standard
+``OTEL_*`` variables apply (service name, resource attributes, headers, endpoints);
+``service.instance.id`` defaults to ``<host>-<pid>``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+from .. import _report, _state
+from ..sinks.naming import process_tag
+from . import _api
+from .tracing import Tracing
+
+MODES = ("auto", "on", "off")
+ENDPOINT_VARS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT")
+EXTRA = "pip install 'streamlit-correlation-logging[otel]'"
+
+
+def check_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise ValueError(f"expected one of {', '.join(MODES)}, got {mode!r}")
+    if mode == "on" and not (_api.API and _api.SDK):
+        raise ValueError(f"'on' needs OpenTelemetry's API, SDK and OTLP exporter: {EXTRA}")
+    return mode
+
+
+def tracing_for(mode: str) -> Optional[Tracing]:
+    """The Tracing this mode gives (configuring the SDK first when asked), or None."""
+    if mode == "off" or not _api.API:
+        return None
+    wanted = mode == "on" or any(os.environ.get(name) for name in ENDPOINT_VARS)
+    if wanted and os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() != "true":
+        if _api.SDK:
+            configure_sdk()
+        else:
+            _report.notice_once("otel-sdk", f"an OTLP endpoint is set but OpenTelemetry's SDK is not installed: {EXTRA}")
+    return Tracing()
+
+
+def configure_sdk() -> None:
+    """Global tracer and logger providers with OTLP/HTTP batch exporters, once per process."""
+    if _state.get("otel_sdk_pid") == os.getpid():
+        return
+    _state.put("otel_sdk_pid", os.getpid())  # also after a fork: the inherited providers stay
+    try:
+        resource = _resource()
+        spans, logs = _api.otlp_exporters()
+        if not _api.sdk_tracer_provider_installed():
+            tracer_provider = _api.TracerProvider(resource=resource)
+            tracer_provider.add_span_processor(_api.BatchSpanProcessor(spans))
+            _api.trace.set_tracer_provider(tracer_provider)
+        if not _api.sdk_logger_provider_installed():
+            logger_provider = _api.LoggerProvider(resource=resource)
+            logger_provider.add_log_record_processor(_api.BatchLogRecordProcessor(logs))
+            _api.set_logger_provider(logger_provider)
+    except Exception as exc:  # a bad OTEL_* value: logging goes on without export
+        _report.notice_once("otel-configure", f"OpenTelemetry could not be configured ({_report.describe(exc)}); "
+                                              "records are still written, not exported")
+
+
+def _resource() -> object:
+    detected = _api.Resource.create({})
+    if "service.instance.id" in detected.attributes:  # set through OTEL_RESOURCE_ATTRIBUTES
+        return detected
+    return detected.merge(_api.Resource({"service.instance.id": process_tag()}))

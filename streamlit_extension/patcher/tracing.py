@@ -1,0 +1,22 @@
+"""Patcher step (OpenTelemetry on): the current span's ``trace_id`` and ``span_id``.
+
+Read in the caller's thread, when the record is made, so a sink that runs elsewhere
+(``enqueue=True``, the OTLP exporter) still gets the span the call was made in. Only a
+recording span counts: with no SDK configured there are no ids to give.
+"""
+
+from __future__ import annotations
+
+from ..otel import _api
+from ..otel.logs import SPAN_CONTEXT
+
+
+def add_trace_ids(record: dict) -> None:
+    span = _api.trace.get_current_span()
+    if not span.is_recording():
+        return
+    span_context = span.get_span_context()
+    record[SPAN_CONTEXT] = span_context  # for the OTLP log sink, wherever it runs
+    extra = record["extra"]
+    extra["trace_id"] = format(span_context.trace_id, "032x")
+    extra["span_id"] = format(span_context.span_id, "016x")
