@@ -12,6 +12,7 @@ from typing import Any
 import streamlit as st
 
 from streamlit_extension import demo_store
+from streamlit_extension.app_pages.backend import notify_backend
 from streamlit_extension.app_pages.feedback import attempt, show_flash
 from streamlit_extension.demo_store import CLIENT_STATUSES, Client
 from streamlit_extension.utils.correlation_logging import correlation_logger, with_correlation_logging
@@ -53,6 +54,7 @@ def _create_form() -> None:
     if submitted:
         data = {"client_key": client_key.strip(), "name": name, "email": email, "status": status}
         if attempt(lambda: create_client(data), f"Client {data['client_key']} created.", _FLASH_KEY):
+            notify_backend(data["client_key"])
             for key in _NEW_FIELDS:  # an empty form for the next client
                 st.session_state.pop(key, None)
             st.rerun()

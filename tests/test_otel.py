@@ -1,0 +1,276 @@
+"""OpenTelemetry with the real SDK and the real OTLP/HTTP exporter, posting to a receiver that
+parses the protobuf (``tests/support/otlp_receiver.py``).
+
+The SDK's providers are process-global and can be set once, so every case runs the app in its
+own process: a real ``streamlit run`` server, or a script driving AppTest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("opentelemetry.sdk", reason="the 'otel' extra is not installed")
+
+from .helpers import read_json_lines  # noqa: E402
+from .support.otlp_receiver import OtlpReceiver  # noqa: E402
+from .support.streamlit_server import StreamlitServer, StreamlitSession  # noqa: E402
+
+pytestmark = pytest.mark.streamlit  # the Streamlit-side set: CI runs it on the floor and 1.56 too
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "streamlit_extension" / "app.py"
+
+
+def otel_env(tmp_path: Path, receiver: OtlpReceiver, **extra: str) -> dict[str, str]:
+    return {**os.environ, "LOG_FILE": str(tmp_path / "logs" / "app.jsonl"), "LOG_FORMAT": "flat",
+            "LOG_PER_PROCESS": "0", "DEMO_DB_PATH": str(tmp_path / "app.db"), "XDG_STATE_HOME": str(tmp_path / "state"),
+            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, "OTEL_SERVICE_NAME": "demo-app",
+            "OTEL_BSP_SCHEDULE_DELAY": "100", "OTEL_BLRP_SCHEDULE_DELAY": "100", **extra}
+
+
+def check_click(receiver: OtlpReceiver, log_file: Path, client_key: str) -> dict:
+    """The click that created ``client_key``: its span tree, ids on records, and OTLP logs."""
+    assert receiver.wait_for(lambda r: any(s.name == "create_client" and s.attributes.get("correlation_id")
+                                           for s in r.spans)), "no create_client span arrived"
+    records = read_json_lines(log_file)
+    (done,) = [r for r in records if r["operation"] == "create_client" and r["event"] == "complete"
+               and r["metadata"] == {"client_key": client_key}]
+    cid = done["correlation_id"]
+    click = [r for r in records if r["correlation_id"] == cid]
+    trace_ids = {r.get("trace_id") for r in click}
+    assert len(trace_ids) == 1 and None not in trace_ids, trace_ids  # every record of the click
+    (trace_id,) = trace_ids
+    assert receiver.wait_for(lambda r: sum(s.trace_id == trace_id for s in r.spans) >= 3)
+    spans = {s.name: s for s in receiver.spans if s.trace_id == trace_id}
+    root = [s for s in spans.values() if s.name.startswith("script_run")]
+    assert len(root) == 1 and root[0].parent_span_id == ""  # a root span per run
+    run, page, create = root[0], spans["render_clients_page"], spans["create_client"]
+    assert run.name == "script_run Clients"
+    assert page.parent_span_id == run.span_id and create.parent_span_id == page.span_id
+    assert run.attributes["correlation_id"] == cid and run.attributes["page"] == "Clients"
+    assert run.attributes["session.id"] == done["session_id"]
+    assert run.attributes["enduser.pseudo.id"] == done["user_id"] and "@" not in run.attributes["enduser.pseudo.id"]
+    assert run.resource["service.name"] == "demo-app" and run.resource["service.instance.id"]
+    # Each record's span_id is the innermost operation's span at the time.
+    assert {r["span_id"] for r in click if r["operation"] == "create_client"} == {create.span_id}
+    assert receiver.wait_for(lambda r: sum(log.trace_id == trace_id for log in r.logs) >= len(click))
+    logs = [log for log in receiver.logs if log.trace_id == trace_id]
+    assert sorted(log.body for log in logs) == sorted(r["message"] for r in click)
+    assert all(log.attributes["correlation_id"] == cid for log in logs)
+    completed = [log for log in logs if log.body == "create_client completed"][0]
+    assert completed.severity_text == "INFO" and completed.severity_number == 9
+    assert completed.span_id == create.span_id
+    return {"trace_id": trace_id, "correlation_id": cid, "spans": spans}
+
+
+def create_client_over_protocol(server: StreamlitServer, key: str, headers=None) -> str:
+    async def scenario() -> str:
+        async with StreamlitSession(server, headers=headers or {}, timeout=60) as session:
+            page = session.last_result
+            form = {label: [w for w in page.widgets("text_input") if w.label == label][0].widget_id
+                    for label in ("Client key", "Name", "E-mail")}
+            for label, value in (("Client key", key), ("Name", "Otel Corp"), ("E-mail", "ops@otel.example")):
+                session.stage_widget_value(form[label], value)
+            result = await session.click_button("Create client")
+            assert result.ok, result.exceptions
+            return session.session_id
+
+    return asyncio.run(scenario())
+
+
+def test_a_real_server_click_is_one_trace_with_its_logs(tmp_path):
+    traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    with OtlpReceiver() as receiver:
+        with StreamlitServer(APP, env=otel_env(tmp_path, receiver), cwd=str(tmp_path)) as server:
+            create_client_over_protocol(server, "OTEL1", headers={"traceparent": traceparent})
+            click = check_click(receiver, tmp_path / "logs" / "app.jsonl", "OTEL1")
+            console = server.logs(max_chars=1_000_000)
+    run = [s for s in click["spans"].values() if s.name.startswith("script_run")][0]
+    # The handshake's traceparent is per connection: a link, not the parent.
+    assert run.links == [("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7")]
+    assert click["trace_id"] != "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert "Overriding of current" not in console  # configured once, whatever the reruns
+    assert "Traceback" not in console
+
+
+APPTEST_SCRIPT = r'''
+import sys
+from streamlit.testing.v1 import AppTest
+from opentelemetry import trace
+from opentelemetry._logs import get_logger_provider
+
+at = AppTest.from_file(sys.argv[1], default_timeout=60).run()
+at.selectbox(key="sign_in_as").set_value("alice").run()
+for key, value in (("new_client_key", "OTEL2"), ("new_client_name", "Otel Corp"), ("new_client_email", "ops@otel.example")):
+    at.text_input(key=key).input(value)
+[button for button in at.button if button.label == "Create client"][0].click()
+at.run()
+assert not at.exception, at.exception
+trace.get_tracer_provider().force_flush()
+get_logger_provider().force_flush()
+'''
+
+
+def test_an_apptest_click_is_one_trace_with_its_logs(tmp_path):
+    from .demo.conftest import apptest_runs_file_pages
+
+    if not apptest_runs_file_pages():
+        pytest.skip("this Streamlit's AppTest runs st.Page files as empty scripts (fixed in 1.44)")
+    script = tmp_path / "drive.py"
+    script.write_text(APPTEST_SCRIPT)
+    with OtlpReceiver() as receiver:
+        env = otel_env(tmp_path, receiver, LOG_CONSOLE="0")
+        done = subprocess.run([sys.executable, str(script), str(APP)], env=env, cwd=str(tmp_path),
+                              capture_output=True, text=True, timeout=180)
+        assert done.returncode == 0, done.stderr[-3000:]
+        check_click(receiver, tmp_path / "logs" / "app.jsonl", "OTEL2")
+
+
+SCRIPT_PRELUDE = r'''
+import json, os, sys, time
+from loguru import logger
+from streamlit_extension import correlation_logger, correlation_scope, outgoing_headers, setup_logging
+'''
+
+
+def run_script(tmp_path: Path, body: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
+    script = tmp_path / "script.py"
+    script.write_text(SCRIPT_PRELUDE + body)
+    return subprocess.run([sys.executable, str(script)], env=env, cwd=str(tmp_path), capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def plain_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    return {**env, "LOG_FILE": str(tmp_path / "app.jsonl"), "LOG_FORMAT": "flat", "LOG_PER_PROCESS": "0",
+            "LOG_CONSOLE": "0", **extra}
+
+
+def test_outgoing_headers_carry_the_trace_and_the_correlation_id(tmp_path):
+    with OtlpReceiver() as receiver:
+        done = run_script(tmp_path, r'''
+setup_logging()
+with correlation_scope("req_0123456789ab"):
+    with correlation_logger.track_operation("call_backend"):
+        print(json.dumps(outgoing_headers()))
+        logger.info("calling")
+''', plain_env(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url))
+    assert done.returncode == 0, done.stderr
+    headers = json.loads(done.stdout)
+    (calling,) = [r for r in read_json_lines(tmp_path / "app.jsonl") if r["message"] == "calling"]
+    version, trace_id, span_id, flags = headers["traceparent"].split("-")
+    assert (trace_id, span_id) == (calling["trace_id"], calling["span_id"])
+    assert headers["baggage"] == "correlation_id=req_0123456789ab"
+    assert headers["X-Request-ID"] == "req_0123456789ab"
+
+
+def test_without_opentelemetry_outgoing_headers_still_carry_the_correlation_id(tmp_path):
+    done = run_script(tmp_path, r'''
+setup_logging(otel="off")
+with correlation_scope("req_0123456789ab"):
+    print(json.dumps(outgoing_headers()))
+''', plain_env(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"baggage": "correlation_id=req_0123456789ab", "X-Request-ID": "req_0123456789ab"}
+
+
+def test_ids_are_captured_at_call_time_also_for_an_enqueued_sink(tmp_path):
+    with OtlpReceiver() as receiver:
+        done = run_script(tmp_path, r'''
+from opentelemetry import trace
+setup_logging()
+seen = []
+logger.add(lambda message: seen.append(message.record["extra"].get("span_id")), enqueue=True, format="{message}")
+with trace.get_tracer("app").start_as_current_span("work") as span:
+    logger.info("inside")
+logger.complete()
+print(json.dumps({"seen": seen, "span": format(span.get_span_context().span_id, "016x")}))
+''', plain_env(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url))
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["seen"] == [result["span"]]  # the caller's span, not the queue thread's (none)
+
+
+def test_an_unreachable_collector_never_blocks_or_loops(tmp_path):
+    from .test_replicas import free_port
+
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    started = time.monotonic()
+    done = run_script(tmp_path, r'''
+import logging
+setup_logging()
+slowest = 0.0
+for n in range(200):
+    t = time.perf_counter()
+    with correlation_logger.track_operation("op"):
+        logging.getLogger("legacy").warning("record %d", n)
+    slowest = max(slowest, time.perf_counter() - t)
+print(json.dumps({"slowest": slowest}))
+''', plain_env(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=dead, OTEL_EXPORTER_OTLP_TIMEOUT="1",
+               OTEL_BSP_SCHEDULE_DELAY="50", OTEL_BLRP_SCHEDULE_DELAY="50"), timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["slowest"] < 0.5  # no caller waits on the network
+    assert time.monotonic() - started < 60
+    records = read_json_lines(tmp_path / "app.jsonl")
+    assert len([r for r in records if r["message"].startswith("record ")]) == 200
+    # The exporter's own complaints go to stderr, never back through loguru into the exporter.
+    assert not [r for r in records if str(r["logger"]).startswith("opentelemetry")]
+    assert "deadlock" not in done.stderr and "RecursionError" not in done.stderr
+
+
+def test_an_app_configured_tracer_provider_is_used_not_replaced(tmp_path):
+    with OtlpReceiver() as receiver:
+        done = run_script(tmp_path, r'''
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+mine = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(mine))
+trace.set_tracer_provider(provider)
+for _ in range(3):  # a rerun calls it again
+    setup_logging()
+with correlation_logger.track_operation("checkout"):
+    pass
+print(json.dumps({"same": trace.get_tracer_provider() is provider, "spans": [s.name for s in mine.get_finished_spans()]}))
+''', plain_env(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"same": True, "spans": ["checkout"]}
+    assert "Overriding" not in done.stderr
+
+
+def test_log_console_json_writes_flat_lines_to_stdout_without_a_file(tmp_path):
+    done = run_script(tmp_path, r'''
+setup_logging()
+with correlation_scope("req_0123456789ab"):
+    logger.info("to the collector")
+''', plain_env(tmp_path, LOG_CONSOLE="json", LOG_FILE=""))
+    assert done.returncode == 0, done.stderr
+    (line,) = done.stdout.splitlines()
+    record = json.loads(line)
+    assert record["message"] == "to the collector" and record["correlation_id"] == "req_0123456789ab"
+    assert not (tmp_path / "logs").exists() and not (tmp_path / "app.jsonl").exists()
+
+
+def test_bad_otel_settings_are_named():
+    from streamlit_extension import setup_logging
+    from streamlit_extension.otel import _api
+
+    with pytest.raises(ValueError, match="otel: expected one of auto, on, off, got 'sometimes'"):
+        setup_logging(log_path=None, console=False, otel="sometimes")
+    sdk = _api.SDK
+    try:
+        _api.SDK = False  # as without the extra
+        with pytest.raises(ValueError, match=r"otel: 'on' needs .*streamlit-correlation-logging\[otel\]"):
+            setup_logging(log_path=None, console=False, otel="on")
+    finally:
+        _api.SDK = sdk
