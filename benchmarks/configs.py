@@ -46,6 +46,8 @@ DESCRIPTIONS = {
                     "logger.bind(...).info() inside correlation_scope()",
     "ours-flat": "streamlit_extension setup_logging(json_format='flat'); same call",
     "ours-default-rot": "as ours-default, with the library's default rotation 10 MB + gz + retention 14 days",
+    "ours-flat-otel": "as ours-flat, with OpenTelemetry on (SDK, OTLP/HTTP batch export of spans and logs to a "
+                      "local endpoint) and each interaction inside a recording span, as a Streamlit run is",
     "loguru": "loguru by hand: logger.add(path, serialize=True); logger.contextualize(correlation_id) + bind()",
     "stdlib-pjl": "stdlib logging + python-json-logger JsonFormatter + a ContextVar correlation Filter",
     "structlog": "structlog: merge_contextvars, add_log_level, TimeStamper(iso), "
@@ -56,7 +58,7 @@ DESCRIPTIONS = {
 
 # The order of the throughput table.
 THROUGHPUT_CONFIGS = ("ours-default", "ours-flat", "loguru", "stdlib-pjl", "structlog", "spec", "floor",
-                      "ours-default-rot")
+                      "ours-default-rot", "ours-flat-otel")
 
 
 def _fields(key: str) -> dict[str, Any]:
@@ -67,14 +69,14 @@ def _fields(key: str) -> dict[str, Any]:
 
 
 def _ours(folder: Path, json_format: str, rotation: Any = None, retention: Any = None,
-          compression: Any = None, file_options: bool = True) -> Config:
+          compression: Any = None, file_options: bool = True, otel: str = "off") -> Config:
     from loguru import logger
 
     from streamlit_extension import correlation_logger, correlation_scope, setup_logging
 
     options: dict[str, Any] = {"rotation": rotation, "retention": retention, "compression": compression} if file_options else {}
     handle = setup_logging(log_path=str(folder / "app.jsonl"), console=False, intercept_stdlib=False,
-                           json_format=json_format, **options)
+                           json_format=json_format, otel=otel, **options)
     bind = logger.bind
 
     def log(key: str) -> None:
@@ -333,6 +335,30 @@ def _floor(folder: Path) -> Config:
     return Config("floor", emit, lambda cid: _contextvar_scope(_floor_cid, cid), check, close)
 
 
+def _ours_otel(folder: Path) -> Config:
+    """ours-flat with OpenTelemetry on; the endpoint comes from OTEL_EXPORTER_OTLP_ENDPOINT (run.py)."""
+    from opentelemetry import trace
+
+    from streamlit_extension import correlation_scope
+
+    config = _ours(folder, "flat", otel="on")
+    tracer = trace.get_tracer("benchmark")
+
+    @contextlib.contextmanager
+    def scope(cid: str):
+        with correlation_scope(cid), tracer.start_as_current_span("script_run"):
+            yield
+
+    def check(obj: dict) -> bool:
+        return bool(obj.get("correlation_id")) and len(obj.get("trace_id") or "") == 32
+
+    def close() -> None:
+        config.close()
+        trace.get_tracer_provider().shutdown()  # flushes the queued spans and logs
+
+    return Config("ours-flat-otel", config.log, scope, check, close, config.debug)
+
+
 def build(name: str, folder: Path, **options: Any) -> Config:
     folder.mkdir(parents=True, exist_ok=True)
     if name == "ours-default":
@@ -341,6 +367,8 @@ def build(name: str, folder: Path, **options: Any) -> Config:
         return _ours(folder, "flat", **options)
     if name == "ours-default-rot":
         return _ours(folder, "loguru", file_options=False)  # the library's own defaults
+    if name == "ours-flat-otel":
+        return _ours_otel(folder)
     if name == "loguru":
         return _loguru(folder, **options)
     if name == "stdlib-pjl":
