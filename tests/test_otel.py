@@ -224,6 +224,7 @@ print(json.dumps({"slowest": slowest}))
     # The exporter's own complaints go to stderr, never back through loguru into the exporter.
     assert not [r for r in records if str(r["logger"]).startswith("opentelemetry")]
     assert "deadlock" not in done.stderr and "RecursionError" not in done.stderr
+    assert "opentelemetry" in done.stderr  # the exporter's complaint, said on stderr
 
 
 def test_an_app_configured_tracer_provider_is_used_not_replaced(tmp_path):
@@ -274,3 +275,63 @@ def test_bad_otel_settings_are_named():
             setup_logging(log_path=None, console=False, otel="on")
     finally:
         _api.SDK = sdk
+
+
+def test_instrumented_requests_carry_the_interaction_without_outgoing_headers(tmp_path):
+    """With opentelemetry-instrumentation-requests, a plain requests call from an operation
+    carries its trace and (as baggage) its correlation id."""
+    pytest.importorskip("opentelemetry.instrumentation.requests", reason="opentelemetry-instrumentation-requests missing")
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    import threading
+
+    seen: list[dict] = []
+
+    class Backend(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            seen.append(dict(self.headers))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    backend = ThreadingHTTPServer(("127.0.0.1", 0), Backend)
+    threading.Thread(target=backend.serve_forever, daemon=True).start()
+    try:
+        with OtlpReceiver() as receiver:
+            done = run_script(tmp_path, rf'''
+import requests
+from opentelemetry.instrumentation.requests import RequestsInstrumentor
+RequestsInstrumentor().instrument()
+setup_logging()
+with correlation_scope("req_0123456789ab"):
+    with correlation_logger.track_operation("fetch_prices"):
+        logger.info("calling")
+        requests.get("http://127.0.0.1:{backend.server_address[1]}/prices", timeout=5)
+''', plain_env(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url))
+    finally:
+        backend.shutdown()
+    assert done.returncode == 0, done.stderr
+    (calling,) = [r for r in read_json_lines(tmp_path / "app.jsonl") if r["message"] == "calling"]
+    (headers,) = seen
+    assert headers["traceparent"].split("-")[1] == calling["trace_id"]
+    assert "correlation_id=req_0123456789ab" in headers["baggage"]
+
+
+def test_reruns_and_a_module_reload_configure_the_sdk_once(tmp_path):
+    with OtlpReceiver() as receiver:
+        done = run_script(tmp_path, r'''
+import importlib
+from opentelemetry import trace
+from opentelemetry._logs import get_logger_provider
+setup_logging()
+providers = (trace.get_tracer_provider(), get_logger_provider())
+for _ in range(3):  # reruns
+    setup_logging()
+del sys.modules["streamlit_extension.configure"]  # what Streamlit's watcher does to a changed module
+importlib.import_module("streamlit_extension.configure").setup_logging()
+print(json.dumps({"same": (trace.get_tracer_provider(), get_logger_provider()) == providers}))
+''', plain_env(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"same": True}
+    assert "Overriding" not in done.stderr

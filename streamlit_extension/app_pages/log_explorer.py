@@ -188,9 +188,15 @@ def safe_needle(value: str) -> Optional[str]:
     return None
 
 
+def split_folders(folder: str) -> list[str]:
+    """``"replica-a/logs, replica-b/logs"``: several folders (or files) read as one."""
+    return [part.strip() for part in folder.split(",") if part.strip()]
+
+
 def load_folder(folder: str, needle: Optional[str], since: Optional[pd.Timestamp]) -> tuple[pd.DataFrame, dict]:
-    """All records under ``folder`` (or one file), in time order; raises LogPathError if missing."""
-    files = find_log_files([folder])
+    """All records under ``folder`` (one or more, comma-separated; or files), in time order;
+    raises LogPathError if one is missing."""
+    files = find_log_files(split_folders(folder))
     frames, summary = [], {"files": 0, "skipped_old": 0, "lines": 0, "records": 0,
                            "skipped": Counter(), "skipped_by_file": Counter(), "errors": []}
     for path in files:
@@ -233,11 +239,12 @@ def concat_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 def unreadable_archives(folder: str) -> list[str]:
     """Compressed logs the reader does not open (it reads plain and ``.gz`` files)."""
-    path = Path(folder)
-    if not path.is_dir():
-        return []
-    return sorted(p.name for p in path.glob("*.jsonl*.*")
-                  if p.suffix in {".bz2", ".xz", ".lzma", ".zip", ".tar"} and p.is_file())
+    found = []
+    for path in map(Path, split_folders(folder)):
+        if path.is_dir():
+            found.extend(p.name for p in path.glob("*.jsonl*.*")
+                         if p.suffix in {".bz2", ".xz", ".lzma", ".zip", ".tar"} and p.is_file())
+    return sorted(found)
 
 
 # -- filtering ----------------------------------------------------------------------------------
@@ -601,7 +608,8 @@ def render_log_explorer_page() -> None:
         if K_FOLDER not in st.session_state:
             st.session_state[K_FOLDER] = default_log_folder()
         folder = top1.text_input("Log folder", key=K_FOLDER,
-                                 help="Plain .jsonl and .jsonl.gz files, rotated ones included. "
+                                 help="Plain .jsonl and .jsonl.gz files, rotated ones included. Several "
+                                      "folders (one per replica) separated by commas are read as one. "
                                       "Defaults to the folder of $LOG_FILE.").strip()
         top2.button("Refresh", help="Read new and changed files (unchanged ones come from the cache).")
         filters = _filters()

@@ -316,3 +316,20 @@ def test_the_page_itself_refuses_whom_log_explorer_users_leaves_out(tmp_path, mo
         assert bool(at.error) == (not opened)
         if not opened:
             assert "LOG_EXPLORER_USERS" in at.error[0].value
+
+
+def test_several_replicas_folders_are_read_as_one(demo: SimpleNamespace) -> None:
+    def replica(n: int) -> Callable[[], str]:
+        def interaction() -> str:
+            with correlation_logger.track_operation("replica_work") as cid:
+                logger.info(f"work on replica {n}")
+            return cid
+        return interaction
+
+    cids = [write_log(demo.tmp / f"replica-{n}" / "logs", "flat", replica(n))[0] for n in (1, 2)]
+    at = open_explorer(start_app())
+    at.text_input(key="lx_folder").input(f"{demo.tmp / 'replica-1' / 'logs'}, {demo.tmp / 'replica-2' / 'logs'}")
+    run(at)
+    messages = [r["message"] for r in table(at)]
+    assert "work on replica 1" in messages and "work on replica 2" in messages
+    assert {r["correlation_id"] for r in table(at) if r["message"].startswith("work on")} == set(cids)
