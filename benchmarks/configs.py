@@ -48,6 +48,8 @@ DESCRIPTIONS = {
     "ours-default-rot": "as ours-default, with the library's default rotation 10 MB + gz + retention 14 days",
     "ours-flat-otel": "as ours-flat, with OpenTelemetry on (SDK, OTLP/HTTP batch export of spans and logs to a "
                       "local endpoint) and each interaction inside a recording span, as a Streamlit run is",
+    "ours-flat-traces": "as ours-flat-otel with OTEL_LOGS_EXPORTER=none: spans and ids on records, the logs "
+                        "left to the file (a collector's filelog receiver reads them)",
     "loguru": "loguru by hand: logger.add(path, serialize=True); logger.contextualize(correlation_id) + bind()",
     "stdlib-pjl": "stdlib logging + python-json-logger JsonFormatter + a ContextVar correlation Filter",
     "structlog": "structlog: merge_contextvars, add_log_level, TimeStamper(iso), "
@@ -58,7 +60,7 @@ DESCRIPTIONS = {
 
 # The order of the throughput table.
 THROUGHPUT_CONFIGS = ("ours-default", "ours-flat", "loguru", "stdlib-pjl", "structlog", "spec", "floor",
-                      "ours-default-rot", "ours-flat-otel")
+                      "ours-default-rot", "ours-flat-otel", "ours-flat-traces")
 
 
 def _fields(key: str) -> dict[str, Any]:
@@ -335,9 +337,14 @@ def _floor(folder: Path) -> Config:
     return Config("floor", emit, lambda cid: _contextvar_scope(_floor_cid, cid), check, close)
 
 
-def _ours_otel(folder: Path) -> Config:
+def _ours_otel(folder: Path, logs: bool = True) -> Config:
     """ours-flat with OpenTelemetry on; the endpoint comes from OTEL_EXPORTER_OTLP_ENDPOINT (run.py)."""
+    import os
+
     from opentelemetry import trace
+
+    if not logs:
+        os.environ["OTEL_LOGS_EXPORTER"] = "none"  # this child process only
 
     from streamlit_extension import correlation_scope
 
@@ -356,7 +363,7 @@ def _ours_otel(folder: Path) -> Config:
         config.close()
         trace.get_tracer_provider().shutdown()  # flushes the queued spans and logs
 
-    return Config("ours-flat-otel", config.log, scope, check, close, config.debug)
+    return Config("ours-flat-otel" if logs else "ours-flat-traces", config.log, scope, check, close, config.debug)
 
 
 def build(name: str, folder: Path, **options: Any) -> Config:
@@ -369,6 +376,8 @@ def build(name: str, folder: Path, **options: Any) -> Config:
         return _ours(folder, "loguru", file_options=False)  # the library's own defaults
     if name == "ours-flat-otel":
         return _ours_otel(folder)
+    if name == "ours-flat-traces":
+        return _ours_otel(folder, logs=False)
     if name == "loguru":
         return _loguru(folder, **options)
     if name == "stdlib-pjl":

@@ -68,6 +68,7 @@ THROUGHPUT_RATIOS = [
     ("spec / flat", "spec", "ours-flat", None),
     ("default+rotation / default", "ours-default-rot", "ours-default", None),
     ("flat+otel / flat", "ours-flat-otel", "ours-flat", 1.20),
+    ("flat+traces / flat", "ours-flat-traces", "ours-flat", 1.20),
 ]
 
 

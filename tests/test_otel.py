@@ -335,3 +335,19 @@ print(json.dumps({"same": (trace.get_tracer_provider(), get_logger_provider()) =
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"same": True}
     assert "Overriding" not in done.stderr
+
+
+def test_otel_logs_exporter_none_keeps_spans_and_ids_and_exports_no_logs(tmp_path):
+    with OtlpReceiver() as receiver:
+        done = run_script(tmp_path, r'''
+from opentelemetry import trace
+setup_logging()
+with correlation_logger.track_operation("op"):
+    logger.info("inside")
+trace.get_tracer_provider().force_flush()
+''', plain_env(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url, OTEL_LOGS_EXPORTER="none"))
+        assert done.returncode == 0, done.stderr
+        assert receiver.wait_for(lambda r: any(s.name == "op" for s in r.spans))
+        (inside,) = [r for r in read_json_lines(tmp_path / "app.jsonl") if r["message"] == "inside"]
+        assert inside["trace_id"] == [s for s in receiver.spans if s.name == "op"][0].trace_id
+        assert receiver.logs == []

@@ -8,7 +8,8 @@
   ``http://localhost:4318``); a missing extra is a ``ValueError``.
 
 A ``TracerProvider`` or ``LoggerProvider`` the app set itself is never replaced. The standard
-``OTEL_*`` variables apply (service name, resource attributes, headers, endpoints);
+``OTEL_*`` variables apply (service name, resource attributes, headers, endpoints;
+``OTEL_LOGS_EXPORTER=none`` or ``OTEL_TRACES_EXPORTER=none`` turns one signal off);
 ``service.instance.id`` defaults to ``<host>-<pid>``.
 """
 
@@ -56,17 +57,23 @@ def configure_sdk() -> None:
     try:
         resource = _resource()
         spans, logs = _api.otlp_exporters()
-        if not _api.sdk_tracer_provider_installed():
+        if _exporter_wanted("OTEL_TRACES_EXPORTER") and not _api.sdk_tracer_provider_installed():
             tracer_provider = _api.TracerProvider(resource=resource)
             tracer_provider.add_span_processor(_api.BatchSpanProcessor(spans))
             _api.trace.set_tracer_provider(tracer_provider)
-        if not _api.sdk_logger_provider_installed():
+        if _exporter_wanted("OTEL_LOGS_EXPORTER") and not _api.sdk_logger_provider_installed():
             logger_provider = _api.LoggerProvider(resource=resource)
             logger_provider.add_log_record_processor(_api.BatchLogRecordProcessor(logs))
             _api.set_logger_provider(logger_provider)
     except Exception as exc:  # a bad OTEL_* value: logging goes on without export
         _report.notice_once("otel-configure", f"OpenTelemetry could not be configured ({_report.describe(exc)}); "
                                               "records are still written, not exported")
+
+
+def _exporter_wanted(variable: str) -> bool:
+    """``OTEL_TRACES_EXPORTER`` / ``OTEL_LOGS_EXPORTER``: ``none`` turns that signal off (say,
+    logs read from the files or stdout by the collector instead); anything else means OTLP."""
+    return os.environ.get(variable, "otlp").strip().lower() != "none"
 
 
 def _resource() -> object:
