@@ -10,6 +10,7 @@ InterceptHandler deadlocks (loguru #1399).
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 from . import _api
@@ -56,7 +57,9 @@ class OtlpLogSink:
         attributes["logger.name"] = name
         self._logger.emit(
             timestamp=int(record["time"].timestamp() * 1e9),
-            context=_context(record.get(SPAN_CONTEXT)),
+            # In the caller's thread its own context is the record's; elsewhere (enqueue=True),
+            # the span the patcher captured.
+            context=None if record["thread"].id == threading.get_ident() else _context(record.get(SPAN_CONTEXT)),
             severity_number=_api.SeverityNumber(severity_number(record["level"].no)),
             severity_text=record["level"].name,
             body=record["message"],
