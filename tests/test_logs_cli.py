@@ -417,3 +417,17 @@ def test_console_script_declared():
     setup_cfg = (Path(__file__).resolve().parent.parent / "setup.cfg").read_text()
     assert "st-logs = streamlit_extension.logs.cli:main" in setup_cfg
     assert build_parser().prog == "st-logs"
+
+
+def test_options_go_anywhere(app_logs):
+    folder, ids = app_logs
+    last = run_cli("trace", ids["failed"], folder, "--json")
+    between = run_cli("trace", ids["failed"], "--json", folder)  # was: unrecognized arguments
+    first = run_cli("trace", "--json", ids["failed"], folder)
+    assert last.returncode == between.returncode == first.returncode == 0, between.stderr
+    assert json.loads(last.stdout) == json.loads(between.stdout) == json.loads(first.stdout)
+    session = json.loads(last.stdout)["header"]["session_id"]
+    assert run_cli("session", session, "--json", folder).returncode == 0
+    assert run_cli("stats", "--json", folder, folder).returncode == 0
+    unknown = run_cli("trace", ids["failed"], "--jsn", folder)
+    assert unknown.returncode == 2 and "unrecognized arguments: --jsn" in unknown.stderr

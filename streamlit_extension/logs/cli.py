@@ -633,6 +633,9 @@ def cmd_tail(args: argparse.Namespace, out: TextIO, style: Style) -> int:
 # --- entry point ----------------------------------------------------------------------------
 
 
+_DEFAULT_PATHS = [DEFAULT_PATH]  # compared by identity: "no PATH given"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="st-logs",
@@ -649,13 +652,13 @@ def build_parser() -> argparse.ArgumentParser:
     trace = commands.add_parser("trace", parents=[common], help="one interaction's timeline",
                                 description="The timeline of one interaction (correlation id), nested by operation.")
     trace.add_argument("correlation_id", metavar="CORRELATION_ID")
-    trace.add_argument("paths", metavar="PATH", nargs="*", default=[DEFAULT_PATH])
+    trace.add_argument("paths", metavar="PATH", nargs="*", default=_DEFAULT_PATHS)
     trace.set_defaults(run=cmd_trace)
 
     session = commands.add_parser("session", parents=[common], help="a session's interactions",
                                   description="The interactions of one session, one line each.")
     session.add_argument("session_id", metavar="SESSION_ID")
-    session.add_argument("paths", metavar="PATH", nargs="*", default=[DEFAULT_PATH])
+    session.add_argument("paths", metavar="PATH", nargs="*", default=_DEFAULT_PATHS)
     session.set_defaults(run=cmd_session)
 
     tail = commands.add_parser("tail", parents=[common], help="follow the newest log file",
@@ -673,13 +676,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     stats = commands.add_parser("stats", parents=[common], help="per-operation counts, error rate, percentiles",
                                 description="Per operation: finished count, error rate, p50/p95/p99 of duration_ms.")
-    stats.add_argument("paths", metavar="PATH", nargs="*", default=[DEFAULT_PATH])
+    stats.add_argument("paths", metavar="PATH", nargs="*", default=_DEFAULT_PATHS)
     stats.set_defaults(run=cmd_stats)
     return parser
 
 
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """Like ``parse_args``, with options anywhere: ``trace ID --json logs/`` works too.
+
+    argparse stops filling a positional list at the first option; the paths after it come back
+    as leftovers and join the ones before.
+    """
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        stray = [item for item in extra if item.startswith("-") and item != "-"]
+        if stray or not hasattr(args, "paths"):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.paths = extra if args.paths is _DEFAULT_PATHS else [*args.paths, *extra]
+    return args
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     out = sys.stdout
     try:
         out.reconfigure(errors="backslashreplace")  # type: ignore[attr-defined]  # an ASCII-only terminal
