@@ -95,19 +95,16 @@ def _parse_optional(raw: str) -> Optional[Union[str, int]]:
     return int(raw) if raw.isdigit() else raw
 
 
-def _parse_bool(name: str) -> Callable[[str], bool]:
-    def parse(raw: str) -> bool:
-        if raw.lower() in _TRUE:
-            return True
-        if raw.lower() in _FALSE:
-            return False
-        raise ValueError(f"{name}: expected one of {_TRUE + _FALSE[:-1]}, got {raw!r}")
-
-    return parse
+def _parse_bool(raw: str) -> bool:
+    if raw.lower() in _TRUE:
+        return True
+    if raw.lower() in _FALSE:
+        return False
+    raise ValueError(f"expected one of {', '.join(_TRUE + _FALSE[:-1])}, got {raw!r}")
 
 
 def _parse_console(raw: str) -> Union[bool, str]:
-    return "json" if raw.lower() == "json" else _parse_bool("LOG_CONSOLE")(raw)
+    return "json" if raw.lower() == "json" else _parse_bool(raw)
 
 
 def _check_console(value: Any) -> Union[bool, str]:
@@ -115,29 +112,60 @@ def _check_console(value: Any) -> Union[bool, str]:
         return "json"
     if isinstance(value, bool):
         return value
-    raise ValueError(f"console: expected True, False or 'json', got {value!r}")
+    raise ValueError(f"expected True, False or 'json', got {value!r}")
+
+
+def _check_bool(value: Any) -> bool:
+    if isinstance(value, bool) or (isinstance(value, int) and value in (0, 1)):
+        return bool(value)
+    raise ValueError(f"expected True or False, got {value!r}")
 
 
 def _check_otel(value: Any) -> str:
+    return check_otel_mode(value.lower() if isinstance(value, str) else value)
+
+
+def _check_json_format(value: Any) -> str:
+    value = value.lower() if isinstance(value, str) else value
+    if value not in JSON_FORMATS:
+        raise ValueError(f"expected one of {', '.join(JSON_FORMATS)}, got {value!r}")
+    return value
+
+
+class SettingError(ValueError):
+    """A bad setting, named where it came from: ``LOG_LEVEL='LOUD': ...`` or ``level: ...``."""
+
+    def __init__(self, source: str, reason: str, argument: str) -> None:
+        super().__init__(f"{source}: {reason}")
+        self.source = source
+        self.reason = reason
+        self.argument = argument  # the setup_logging parameter
+
+
+def _setting(argument: str, value: Any, parse: Callable[[str], Any], check: Callable[[Any], Any] = lambda v: v) -> Any:
+    """``value`` (or its environment variable) parsed and checked; a ``SettingError`` names the
+    variable and what it held when the value came from one, else the argument."""
+    env = value.env if getattr(value, "is_env_default", False) else None
+    raw = os.environ.get(env) if env else None
     try:
-        return check_otel_mode(str(value).lower() if isinstance(value, str) else value)
+        return check(_from_env(value, parse))
     except ValueError as exc:
-        raise ValueError(f"otel: {exc}") from None
+        raise SettingError(f"{env}={raw!r}" if raw is not None else argument, str(exc), argument) from None
 
 
 def _check_level(level: Any) -> Union[str, int]:
     if isinstance(level, bool) or not isinstance(level, (str, int)):
-        raise ValueError(f"level: expected a level name or a non-negative int, got {level!r}")
+        raise ValueError(f"expected a level name or a non-negative int, got {level!r}")
     if isinstance(level, int):
         if level < 0:
-            raise ValueError(f"level: expected a level name or a non-negative int, got {level!r}")
+            raise ValueError(f"expected a level name or a non-negative int, got {level!r}")
         return level
     name = level.upper()
     try:
         logger.level(name)
     except ValueError:
         known = "TRACE, DEBUG, INFO, SUCCESS, WARNING, ERROR, CRITICAL"
-        raise ValueError(f"level: expected one of {known} (or a custom loguru level), got {level!r}") from None
+        raise ValueError(f"expected one of {known} (or a custom loguru level), got {level!r}") from None
     return name
 
 
@@ -160,12 +188,12 @@ def _validate_file_option(name: str, value: Any, accepted: str) -> Any:
     if value is None:
         return None
     if name == "compression" and isinstance(value, str) and value.strip().lstrip(".") not in COMPRESSIONS:
-        raise ValueError(f"compression: expected one of {', '.join(COMPRESSIONS)}, a callable or None; got {value!r}")
+        raise ValueError(f"expected one of {', '.join(COMPRESSIONS)}, a callable or None; got {value!r}")
     try:
         options = {"rotation": "1 MB"} if name == "compression" else {}
         make_file_sink("validate.jsonl", **{**options, name: value})  # delayed: touches no file
     except (ValueError, TypeError) as exc:
-        raise ValueError(f"{name}: cannot use {value!r}; expected {accepted} ({exc})") from None
+        raise ValueError(f"cannot use {value!r}; expected {accepted} ({exc})") from None
     return value
 
 
@@ -295,6 +323,14 @@ def _install(config: LoggingConfig) -> LoggingHandle:
     return handle
 
 
+def fallback_setting(argument: str) -> Any:
+    """``argument``'s built-in default (its environment variable ignored)."""
+    import inspect
+
+    default = inspect.signature(setup_logging).parameters[argument].default
+    return default.fallback if getattr(default, "is_env_default", False) else default
+
+
 def _adopt(old: LoggingHandle) -> LoggingHandle:
     """This generation's patcher and stdlib route over the sinks ``old`` installed.
 
@@ -347,28 +383,27 @@ def setup_logging(
     log_path = _from_env(log_path, lambda raw: raw or None)
     if log_path is not None:
         log_path = os.fspath(log_path) or None
-    json_format = _from_env(json_format, str.lower)
-    if json_format not in JSON_FORMATS:
-        raise ValueError(f"json_format: expected one of {', '.join(JSON_FORMATS)}, got {json_format!r}")
     sizes = "a size ('10 MB'), a duration ('1 day'), a time ('18:00'), 'daily'/'weekly', bytes as int, a timedelta, a callable or None"
+    durations = "a duration ('14 days'), a file count as int, a timedelta, a callable or None"
+    try:
+        redact = frozenset(KeyRedactor(DEFAULT_REDACT_KEYS if redact_keys is None else redact_keys).keys)
+    except ValueError as exc:
+        raise SettingError("redact_keys", str(exc).removeprefix("redact_keys: "), "redact_keys") from None
     config = LoggingConfig(
         log_path=log_path,
-        level=_check_level(_from_env(level, _parse_level)),
-        json_format=json_format,
-        rotation=_check_file_option("rotation", _from_env(rotation, _parse_optional), sizes),
-        retention=_check_file_option(
-            "retention", _from_env(retention, _parse_optional), "a duration ('14 days'), a file count as int, a timedelta, a callable or None"
-        ),
-        compression=_check_file_option(
-            "compression", _from_env(compression, _parse_optional), f"one of {', '.join(COMPRESSIONS)}, a callable or None"
-        ),
-        console=_check_console(_from_env(console, _parse_console)),
-        per_process=bool(_from_env(per_process, _parse_bool("LOG_PER_PROCESS"))),
+        level=_setting("level", level, _parse_level, _check_level),
+        json_format=_setting("json_format", json_format, str, _check_json_format),
+        rotation=_setting("rotation", rotation, _parse_optional, lambda v: _check_file_option("rotation", v, sizes)),
+        retention=_setting("retention", retention, _parse_optional, lambda v: _check_file_option("retention", v, durations)),
+        compression=_setting("compression", compression, _parse_optional, lambda v: _check_file_option(
+            "compression", v, f"one of {', '.join(COMPRESSIONS)}, a callable or None")),
+        console=_setting("console", console, _parse_console, _check_console),
+        per_process=_setting("per_process", per_process, _parse_bool, _check_bool),
         intercept_stdlib=bool(intercept_stdlib),
-        redact_keys=frozenset(KeyRedactor(DEFAULT_REDACT_KEYS if redact_keys is None else redact_keys).keys),
-        redact_emails=bool(_from_env(redact_emails, _parse_bool("LOG_REDACT_EMAILS"))),
-        log_ip=bool(_from_env(log_ip, _parse_bool("LOG_IP"))),
-        otel=_check_otel(_from_env(otel, str.lower)),
+        redact_keys=redact,
+        redact_emails=_setting("redact_emails", redact_emails, _parse_bool, _check_bool),
+        log_ip=_setting("log_ip", log_ip, _parse_bool, _check_bool),
+        otel=_setting("otel", otel, str, _check_otel),
     )
     with _lock:
         handle: Optional[LoggingHandle] = _state.get("setup")

@@ -253,3 +253,17 @@ def test_app_patcher_is_chained_not_replaced(tmp_path):
     logger.info("after close")
     assert read_json_lines(path)[0]["app_field"] == "kept"
     assert seen == [{"app_field": "kept"}]  # the app's patcher is back, ours is gone
+
+
+@pytest.mark.parametrize("variable, raw, reason", [
+    ("LOG_LEVEL", "LOUD", "expected one of TRACE, DEBUG, INFO"),
+    ("LOG_FORMAT", "xml", "expected one of loguru, flat"),
+    ("LOG_ROTATION", "every blue moon", "cannot use 'every blue moon'"),
+    ("LOG_IP", "maybe", "expected one of 1, true"),
+    ("LOG_OTEL", "sometimes", "expected one of auto, on, off"),
+])
+def test_a_bad_environment_variable_is_named_with_its_value(monkeypatch, variable, raw, reason):
+    monkeypatch.setenv(variable, raw)
+    with pytest.raises(ValueError) as caught:
+        setup_logging(log_path=None)
+    assert str(caught.value).startswith(f"{variable}={raw!r}: {reason}")

@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .. import _report, _state
-from ..configure import LoggingHandle, setup_logging
+from ..configure import LoggingHandle, SettingError, fallback_setting, setup_logging
 from ..context import set_ambient_source
 from . import compat
 from .loggers import install_config_hook, reroute_if_needed, route_streamlit_loggers
-from .run import StreamlitRunSource, current_run
+from .run import StreamlitRunSource, current_run, show_error, show_later
 from .secrets import register_secrets
 from .threads import ContextThreadPoolExecutor, run_in_thread
 
@@ -55,8 +55,34 @@ def install() -> None:
 
 
 def init_streamlit_logging(**kwargs: Any) -> LoggingHandle:
-    """``setup_logging(**kwargs)`` plus the Streamlit integration; call it first in the script."""
-    return setup_logging(**kwargs)
+    """``setup_logging(**kwargs)`` plus the Streamlit integration; call it first in the script.
+
+    A bad setting (``LOG_LEVEL=LOUD``) doesn't take the page down with a traceback: the page shows
+    one ``st.error`` naming the variable and the fix, stderr says it once, and logging runs on
+    the built-in defaults until the setting is fixed.
+    """
+    settings = dict(kwargs)
+    for _ in range(16):  # each bad setting in turn falls back to its default
+        try:
+            return setup_logging(**settings)
+        except SettingError as exc:
+            _report.notice_once(f"setting:{exc}", f"{exc}. Logging uses the default for it until this is fixed.",
+                                every=3600.0)
+            _show_setting_error(exc)
+            settings[exc.argument] = fallback_setting(exc.argument)
+    return setup_logging(**settings)
+
+
+def _show_setting_error(exc: SettingError) -> None:
+    ctx = compat.script_run_ctx()
+    if ctx is None:  # bare mode: stderr has said it
+        return
+    message = (f"**Logging is misconfigured.** {exc}. Fix the setting and restart the app; until then "
+               f"logs are written with the default {exc.argument}.")
+    if compat.page_config_still_to_come(ctx):
+        show_later(ctx, message)  # at the run's first record after the app's st.set_page_config
+    else:
+        show_error(message)
 
 
 __all__ = ["ContextThreadPoolExecutor", "init_streamlit_logging", "install", "run_in_thread"]

@@ -320,6 +320,12 @@ class ThreadWatcher:
                     _report.notice_once("run-end-watch", f"a run end could not be logged ({_report.describe(exc)})")
 
 
+def page_config_still_to_come(ctx: Any) -> bool:
+    """Before 1.46 ``st.set_page_config`` must be a page's first command: is that still ahead?
+    (Anything we render before it would make the app's own call fail.)"""
+    return getattr(ctx, "_set_page_config_allowed", False) is True
+
+
 # --------------------------------------------------------------------------- page and identity
 
 

@@ -305,6 +305,31 @@ def _hook(ctx: Any, run: RunState) -> None:
     _watcher.watch(thread, lambda: _finish(run, ctx, None))
 
 
+_PENDING_ERROR = "_streamlit_extension_pending_error"
+
+
+def show_error(message: str) -> None:
+    """One ``st.error`` on the page; never raises."""
+    try:
+        import streamlit as st
+
+        st.error(message)
+    except Exception:
+        pass
+
+
+def show_later(ctx: Any, message: str) -> None:
+    """Show ``message`` at this run's first record once the page config is no longer ahead."""
+    setattr(ctx, _PENDING_ERROR, message)
+
+
+def _show_pending(ctx: Any) -> None:
+    message = getattr(ctx, _PENDING_ERROR, None)
+    if message is not None and not compat.page_config_still_to_come(ctx):
+        setattr(ctx, _PENDING_ERROR, None)
+        show_error(message)
+
+
 class StreamlitRunSource:
     """The ambient source (see ``context``) backed by the current script run."""
 
@@ -315,6 +340,8 @@ class StreamlitRunSource:
         ctx = compat.script_run_ctx()
         if ctx is None:
             return None
+        if getattr(ctx, _PENDING_ERROR, None) is not None:
+            _show_pending(ctx)
         run = current_run(ctx)
         return run.fields(ctx) if run is not None else None
 

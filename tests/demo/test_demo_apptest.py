@@ -338,3 +338,16 @@ def test_a_refused_create_is_logged_as_failed_in_its_interaction(demo: SimpleNam
     assert one(
         [r for r in op(recs, "script_run", "complete") if r["correlation_id"] == failed["correlation_id"]], "run complete"
     )["success"] is True
+
+
+def test_a_bad_setting_is_one_clear_error_on_the_page_not_a_traceback(demo_env: SimpleNamespace, monkeypatch,
+                                                                       capfd) -> None:
+    monkeypatch.setenv("LOG_LEVEL", "LOUD")
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    assert not at.exception, at.exception  # the page still works
+    (error,) = [e.value for e in at.error]
+    assert "LOG_LEVEL='LOUD': expected one of TRACE, DEBUG, INFO" in error and "Fix the setting" in error
+    assert "LOG_LEVEL='LOUD'" in capfd.readouterr().err  # and said on stderr
+    runs = [r for r in records(demo_env) if r.get("operation") == "script_run"]
+    assert [r["event"] for r in runs] == ["start", "complete"]  # logging runs on, at the default level
+    assert {r["level"] for r in records(demo_env)} <= {"INFO", "WARNING", "ERROR"}
