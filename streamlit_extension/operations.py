@@ -31,6 +31,17 @@ from .otel.tracing import Tracing
 from .otel.tracing import active as active_tracing
 
 F = TypeVar("F", bound=Callable[..., Any])
+Expected = tuple[type[BaseException], ...]
+
+
+def _check_expected(expected: Any) -> Expected:
+    """``expected`` as a tuple of exception classes; a clear TypeError for anything else."""
+    if isinstance(expected, type):
+        expected = (expected,)
+    expected = tuple(expected)
+    if not all(isinstance(cls, type) and issubclass(cls, BaseException) for cls in expected):
+        raise TypeError(f"expected: exception classes, got {expected!r}")
+    return expected
 Level = Union[str, int]
 
 _levels: dict[Level, int] = {}
@@ -81,12 +92,14 @@ def _emit(depth: int, level: Level, message: str, fields: dict[str, Any]) -> Non
 class _Operation:
     """One tracked operation: its ids, its timing, and its ``start`` / end records."""
 
-    __slots__ = ("owner", "name", "metadata", "frame", "correlation_id", "span", "_started_at", "_ended")
+    __slots__ = ("owner", "name", "metadata", "expected", "frame", "correlation_id", "span", "_started_at", "_ended")
 
-    def __init__(self, owner: "StructuredLogger", name: str, metadata: Optional[Mapping[str, Any]]) -> None:
+    def __init__(self, owner: "StructuredLogger", name: str, metadata: Optional[Mapping[str, Any]],
+                 expected: Expected = ()) -> None:
         self.owner = owner
         self.name = name
         self.metadata = metadata
+        self.expected = expected
         cid = current_correlation_id()
         # A top-level operation outside any scope or run is its own interaction.
         owned = None if cid is not None else new_id("req")
@@ -115,6 +128,15 @@ class _Operation:
         duration_ms = round((time.perf_counter() - self._started_at) * 1000, 3)
         if exc is not None and outcome is None:
             outcome = control_flow_outcome(exc)
+            if outcome is None and self.expected and isinstance(exc, self.expected):
+                # A user's mistake the operation declared (a duplicate key, a bad e-mail): still
+                # "failed", at WARNING and without a traceback, and counted apart from errors.
+                error = {**error_context(exc, tb), "traceback": None, "expected": True}
+                self.owner._event(depth + 1, "WARNING", f"{self.name} refused: {type(exc).__name__}", operation=self.name,
+                                  event="failed", duration_ms=duration_ms, success=False, metadata=self.metadata,
+                                  error=error, **self._ids())
+                self._end_span(None)
+                return
             if outcome is None:
                 error = error_context(exc, tb)
                 self.owner._event(depth + 1, "ERROR", f"{self.name} failed: {type(exc).__name__}", operation=self.name,
@@ -211,16 +233,18 @@ class _Activation:
 class _OperationScope:
     """``track_operation``'s context manager: start, then complete or failed, with timing."""
 
-    __slots__ = ("_owner", "_name", "_metadata", "_depth", "_operation", "_activation")
+    __slots__ = ("_owner", "_name", "_metadata", "_depth", "_expected", "_operation", "_activation")
 
-    def __init__(self, owner: "StructuredLogger", name: str, metadata: Optional[Mapping[str, Any]], depth: int) -> None:
+    def __init__(self, owner: "StructuredLogger", name: str, metadata: Optional[Mapping[str, Any]], depth: int,
+                 expected: Expected = ()) -> None:
         self._owner = owner
         self._name = name
         self._metadata = metadata
         self._depth = depth
+        self._expected = _check_expected(expected)
 
     def __enter__(self) -> str:
-        self._operation = _Operation(self._owner, self._name, self._metadata)
+        self._operation = _Operation(self._owner, self._name, self._metadata, self._expected)
         self._activation = _Activation(self._operation)
         self._activation.__enter__()
         self._operation.start(self._depth)
@@ -297,20 +321,28 @@ class StructuredLogger:
         kwargs.setdefault("success", False)
         self._log_operation(1, operation, kwargs.pop("level", "ERROR"), message, **kwargs)
 
-    def track_operation(self, operation: str, metadata: Optional[Mapping[str, Any]] = None) -> _OperationScope:
-        """Context manager: logs start and complete/failed with ``duration_ms``; yields the correlation id."""
-        return _OperationScope(self, operation, metadata, 1)
+    def track_operation(self, operation: str, metadata: Optional[Mapping[str, Any]] = None, *,
+                        expected: Expected = ()) -> _OperationScope:
+        """Context manager: logs start and complete/failed with ``duration_ms``; yields the correlation id.
+
+        ``expected``: exception classes that are a user's mistake, not a fault (a duplicate key):
+        ``failed`` at WARNING without a traceback, ``error.expected = true``.
+        """
+        return _OperationScope(self, operation, metadata, 1, expected)
 
 
 correlation_logger = StructuredLogger("streamlit_extension")
 
 
-def with_correlation_logging(operation: str, metadata_func: Optional[Callable[..., Any]] = None) -> Callable[[F], F]:
-    """Decorate a sync or async function so each call is a tracked operation.
+def with_correlation_logging(operation: str, metadata_func: Optional[Callable[..., Any]] = None, *,
+                             expected: Expected = ()) -> Callable[[F], F]:
+    """Decorate a sync or async function (or generator) so each call is a tracked operation.
 
     ``metadata_func`` receives the call's arguments and returns the operation's metadata; if it
-    raises, the call goes on without metadata and one warning is logged.
+    raises, the call goes on without metadata and one warning is logged. ``expected`` as for
+    ``track_operation``.
     """
+    expected = _check_expected(expected)
 
     def decorate(fn: F) -> F:
         warned = False
@@ -335,7 +367,7 @@ def with_correlation_logging(operation: str, metadata_func: Optional[Callable[..
 
             @functools.wraps(fn)
             def async_gen_wrapper(*args: Any, **kwargs: Any) -> Any:
-                return _tracked_async_generator(fn(*args, **kwargs), operation, metadata(args, kwargs))
+                return _tracked_async_generator(fn(*args, **kwargs), operation, metadata(args, kwargs), expected)
 
             return async_gen_wrapper  # type: ignore[return-value]
 
@@ -343,7 +375,7 @@ def with_correlation_logging(operation: str, metadata_func: Optional[Callable[..
 
             @functools.wraps(fn)
             def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
-                return _tracked_generator(fn(*args, **kwargs), operation, metadata(args, kwargs))
+                return _tracked_generator(fn(*args, **kwargs), operation, metadata(args, kwargs), expected)
 
             return gen_wrapper  # type: ignore[return-value]
 
@@ -351,14 +383,14 @@ def with_correlation_logging(operation: str, metadata_func: Optional[Callable[..
 
             @functools.wraps(fn)
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                with _OperationScope(correlation_logger, operation, metadata(args, kwargs), 1):
+                with _OperationScope(correlation_logger, operation, metadata(args, kwargs), 1, expected):
                     return await fn(*args, **kwargs)
 
             return async_wrapper  # type: ignore[return-value]
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with _OperationScope(correlation_logger, operation, metadata(args, kwargs), 2):
+            with _OperationScope(correlation_logger, operation, metadata(args, kwargs), 2, expected):
                 return fn(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
@@ -372,13 +404,14 @@ def with_correlation_logging(operation: str, metadata_func: Optional[Callable[..
 # consumer's own records between items never carry them.
 
 
-def _tracked_generator(inner: Generator, name: str, metadata: Optional[Mapping[str, Any]]) -> Generator:
+def _tracked_generator(inner: Generator, name: str, metadata: Optional[Mapping[str, Any]],
+                       expected: Expected = ()) -> Generator:
     operation: Optional[_Operation] = None
     send: Any = None
     throw: Optional[BaseException] = None
     while True:
         if operation is None:
-            operation = _Operation(correlation_logger, name, metadata)
+            operation = _Operation(correlation_logger, name, metadata, expected)
             with _Activation(operation):
                 operation.start(1)
         with _Activation(operation):
@@ -406,14 +439,14 @@ def _tracked_generator(inner: Generator, name: str, metadata: Optional[Mapping[s
             throw = exc
 
 
-async def _tracked_async_generator(inner: AsyncGenerator, name: str,
-                                   metadata: Optional[Mapping[str, Any]]) -> AsyncGenerator:
+async def _tracked_async_generator(inner: AsyncGenerator, name: str, metadata: Optional[Mapping[str, Any]],
+                                   expected: Expected = ()) -> AsyncGenerator:
     operation: Optional[_Operation] = None
     send: Any = None
     throw: Optional[BaseException] = None
     while True:
         if operation is None:
-            operation = _Operation(correlation_logger, name, metadata)
+            operation = _Operation(correlation_logger, name, metadata, expected)
             with _Activation(operation):
                 operation.start(1)
         with _Activation(operation):

@@ -113,7 +113,8 @@ def test_trace_spans_rotated_gz_files(app_logs):
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""  # no damage, no progress bar off a terminal
     lines = result.stdout.splitlines()
-    assert re.match(rf"^{cid}  complete  \d+\.\dms$", lines[0])  # the nested failure was handled
+    # The run completed (the page handled the nested failure), and the header says what failed in it.
+    assert re.match(rf"^{cid}  complete, 2 errors  \d+\.\dms$", lines[0])
     assert "session: sess_a" in lines[1] and "user: alice" in lines[1] and "page: Clients" in lines[1]
     body = [line for line in lines[2:] if re.match(r"^\s*\+\d+\.\dms  ", line)]
     assert ids["ok"] not in result.stdout and "projects listed" not in result.stdout
@@ -150,7 +151,8 @@ def test_trace_json(app_logs):
     header, records = data["header"], data["records"]
     assert header["correlation_id"] == ids["failed"]
     assert (header["session_id"], header["user_id"], header["page"]) == ("sess_a", "alice", "Clients")
-    assert header["outcome"] == "complete" and header["records"] == len(records)
+    assert header["outcome"] == "complete, 2 errors" and header["records"] == len(records)
+    assert (header["failures"], header["refused"]) == (2, 0)
     assert isinstance(header["duration_ms"], float)
     assert all(r["correlation_id"] == ids["failed"] for r in records)
     assert [r["timestamp"] for r in records] == sorted(r["timestamp"] for r in records)
@@ -191,7 +193,7 @@ def test_session_lists_interactions(app_logs):
     assert [ids["ok"] in rows[0], ids["failed"] in rows[1]] == [True, True]
     assert ids["other"] not in result.stdout
     assert all(re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}  Clients  req_", row) for row in rows)
-    assert all(re.search(r"\d+\.\d+ms  complete$", row) for row in rows)
+    assert re.search(r"\d+\.\d+ms  complete$", rows[0]) and re.search(r"\d+\.\d+ms  complete, 2 errors$", rows[1])
 
     as_json = json.loads(run_cli("session", "sess_b", folder, "--json").stdout)
     assert [(i["correlation_id"], i["page"], i["user_id"], i["outcome"]) for i in as_json] == [
@@ -215,19 +217,26 @@ def test_stats_percentiles(tmp_path):
     for n, ms in enumerate((30.0, 10.0, 20.0)):
         records.append(flat_record(f"2024-05-01T12:01:00.{n:03d}Z", operation="render", event="complete", duration_ms=ms))
         records.append(flat_record(f"2024-05-01T12:01:00.{n:03d}Z", operation="render", event="start"))
+    for n, ms in enumerate((1.0, 2.0, 3.0)):  # two typos refused (expected), one real fault
+        error = {"type": "ValidationError", "message": "bad e-mail", "traceback": None, "expected": True} if n < 2 \
+            else {"type": "OSError", "message": "disk", "traceback": "Traceback ..."}
+        records.append(flat_record(f"2024-05-01T12:02:00.{n:03d}Z", operation="signup", event="failed", duration_ms=ms,
+                                   error=error))
     write_jsonl(tmp_path / "app.jsonl", records)
 
     result = run_cli("stats", tmp_path, "--json")
     assert result.returncode == 0, result.stderr
     rows = {row["operation"]: row for row in json.loads(result.stdout)}
-    assert rows["query"] == {"operation": "query", "count": 100, "errors": 5, "error_rate": 0.05,
+    assert rows["query"] == {"operation": "query", "count": 100, "errors": 5, "error_rate": 0.05, "expected": 0,
                              "p50": 50.0, "p95": 95.0, "p99": 99.0}
+    assert (rows["signup"]["count"], rows["signup"]["errors"], rows["signup"]["expected"]) == (3, 1, 2)
     assert (rows["render"]["count"], rows["render"]["p50"], rows["render"]["p95"], rows["render"]["p99"]) == (3, 20.0, 30.0, 30.0)
 
     table = run_cli("stats", tmp_path).stdout.splitlines()
-    assert table[0].split() == ["operation", "count", "errors", "error%", "p50", "p95", "p99"]
-    assert table[1].split() == ["query", "100", "5", "5.0%", "50.0ms", "95.0ms", "99.0ms"]
-    assert table[2].split() == ["render", "3", "0", "0.0%", "20.0ms", "30.0ms", "30.0ms"]
+    assert table[0].split() == ["operation", "count", "errors", "error%", "expected", "p50", "p95", "p99"]
+    assert table[1].split() == ["query", "100", "5", "5.0%", "0", "50.0ms", "95.0ms", "99.0ms"]
+    assert table[2].split() == ["render", "3", "0", "0.0%", "0", "20.0ms", "30.0ms", "30.0ms"]
+    assert table[3].split() == ["signup", "3", "1", "33.3%", "2", "2.0ms", "3.0ms", "3.0ms"]
 
 
 def test_stats_on_real_logs(app_logs):

@@ -191,3 +191,35 @@ def test_disabled_level_builds_no_record(tmp_path):
     logger.debug("filtered")
     handle.close()
     assert path.exists() is False or path.read_text() == ""
+
+
+def test_expected_exceptions_are_warnings_without_traceback_and_still_failed(log):
+    class Duplicate(ValueError):
+        pass
+
+    @with_correlation_logging("create_client", expected=Duplicate)
+    def create(key):
+        if key == "dup":
+            raise Duplicate("key exists")
+        if key == "boom":
+            raise OSError("disk")
+        return key
+
+    for key in ("ok", "dup", "boom"):
+        try:
+            create(key)
+        except (Duplicate, OSError):
+            pass
+    with pytest.raises(Duplicate):  # re-raised unchanged, as any failure
+        with correlation_logger.track_operation("signup", expected=(Duplicate, KeyError)):
+            raise Duplicate("taken")
+    ends = [r for r in log() if r["event"] in ("complete", "failed")]
+    summary = [(r["operation"], r["event"], r["level"], (r["error"] or {}).get("expected")) for r in ends]
+    assert summary == [("create_client", "complete", "INFO", None), ("create_client", "failed", "WARNING", True),
+                       ("create_client", "failed", "ERROR", None), ("signup", "failed", "WARNING", True)]
+    refused = ends[1]
+    assert refused["message"] == "create_client refused: Duplicate" and refused["success"] is False
+    assert refused["error"]["traceback"] is None and refused["error"]["message"] == "key exists"
+    assert "Traceback" in ends[2]["error"]["traceback"]  # a real fault keeps its traceback
+    with pytest.raises(TypeError, match="expected: exception classes"):
+        correlation_logger.track_operation("x", expected=("ValueError",))

@@ -14,14 +14,15 @@ import streamlit as st
 from streamlit_extension import demo_store
 from streamlit_extension.app_pages.backend import notify_backend
 from streamlit_extension.app_pages.feedback import attempt, show_flash
-from streamlit_extension.demo_store import CLIENT_STATUSES, Client
+from streamlit_extension.demo_store import CLIENT_STATUSES, Client, ValidationError
 from streamlit_extension.utils.correlation_logging import correlation_logger, with_correlation_logging
 
 _FLASH_KEY = "clients_flash"
 _NEW_FIELDS = ("new_client_key", "new_client_name", "new_client_email", "new_client_status")
 
 
-@with_correlation_logging("create_client", lambda client_data: {"client_key": client_data.get("client_key")})
+@with_correlation_logging("create_client", lambda client_data: {"client_key": client_data.get("client_key")},
+                          expected=(ValidationError,))
 def create_client(client_data: dict[str, Any]) -> Client:
     """Store a new client from ``client_key``, ``name``, ``email``, ``status``; raises ValidationError."""
     return demo_store.insert_client(
@@ -29,7 +30,8 @@ def create_client(client_data: dict[str, Any]) -> Client:
     )
 
 
-@with_correlation_logging("update_client", lambda client_data: {"client_key": client_data.get("client_key")})
+@with_correlation_logging("update_client", lambda client_data: {"client_key": client_data.get("client_key")},
+                          expected=(ValidationError,))
 def update_client(client_data: dict[str, Any]) -> Client:
     """Change the client named by ``client_key``; raises ValidationError."""
     return demo_store.update_client(
@@ -37,7 +39,8 @@ def update_client(client_data: dict[str, Any]) -> Client:
     )
 
 
-@with_correlation_logging("delete_client", lambda client_key: {"client_key": client_key})
+@with_correlation_logging("delete_client", lambda client_key: {"client_key": client_key},
+                          expected=(ValidationError,))
 def delete_client(client_key: str) -> None:
     """Remove a client without projects; raises ValidationError."""
     demo_store.delete_client(client_key)

@@ -40,7 +40,7 @@ from streamlit_extension.logs import (
     read_records,
 )
 from streamlit_extension.app_pages.explorer_access import explorer_access
-from streamlit_extension.logs.timeline import Interaction, OperationStats, percentile
+from streamlit_extension.logs.timeline import Interaction, OperationStats, is_expected, percentile
 from streamlit_extension.utils.correlation_logging import correlation_logger
 
 # Charts span the page: width="stretch" from Streamlit 1.56 (use_container_width is deprecated
@@ -75,7 +75,7 @@ RECENT_INTERACTIONS = 50
 MAX_ERRORS_SHOWN = 25
 MAX_MESSAGE_CHARS = 4000
 
-OUTCOME_COLOURS = {"complete": "#2e7d32", "rerun": "#1565c0", "stop": "#757575", "failed": "#c62828",
+OUTCOME_COLOURS = {"complete": "#2e7d32", "rerun": "#1565c0", "stop": "#757575", "failed": "#c62828", "refused": "#f9a825",
                    "running": "#ef6c00"}
 
 # Widget keys (tests and the screenshot script drive the page through them).
@@ -110,10 +110,13 @@ def _number(value: Any) -> Optional[float]:
     return None
 
 
-def _error(value: Any) -> Optional[dict[str, Optional[str]]]:
+def _error(value: Any) -> Optional[dict[str, Any]]:
     if not isinstance(value, dict):
         return None
-    return {key: _text(value.get(key)) for key in ("type", "message", "traceback")}
+    slim: dict[str, Any] = {key: _text(value.get(key)) for key in ("type", "message", "traceback")}
+    if is_expected(value):
+        slim["expected"] = True
+    return slim
 
 
 def _metadata(value: Any) -> Optional[str]:
@@ -488,7 +491,7 @@ def _timeline(frame: pd.DataFrame, view: pd.DataFrame, cid_filter: str) -> None:
         st.info(f"No records with correlation id {md(cid)} in this folder.")
         return
     duration = f"{interaction.duration_ms:,.1f} ms" if interaction.duration_ms is not None else "–"
-    st.markdown(f"**Outcome** {md(interaction.outcome or '–')} · **Duration** {duration} · "
+    st.markdown(f"**Outcome** {md(interaction.summary or '–')} · **Duration** {duration} · "
                 f"**User** {md(interaction.user_id or '–')} · **Page** {md(interaction.page or '–')} · "
                 f"**Records** {len(interaction.records)}")
     st.caption(f"Started {md(interaction.started)} · session {md(interaction.session_id or '–')} · {md(cid)}")
@@ -518,22 +521,27 @@ def duration_stats(ends: pd.DataFrame) -> list[OperationStats]:
     stats = []
     for op, rows in ends.groupby("operation", sort=True, observed=True):
         values = sorted(rows["duration_ms"].dropna().tolist())
-        stats.append(OperationStats(str(op), len(rows), int((rows["event"] == "failed").sum()),
-                                    percentile(values, 50), percentile(values, 95), percentile(values, 99)))
+        failed = rows["event"] == "failed"
+        expected = failed & rows["expected"] if "expected" in rows else failed & False
+        stats.append(OperationStats(str(op), len(rows), int((failed & ~expected).sum()),
+                                    percentile(values, 50), percentile(values, 95), percentile(values, 99),
+                                    int(expected.sum())))
     return stats
 
 
 def _durations(view: pd.DataFrame, operation_filter: Optional[str]) -> None:
     st.subheader("Durations per operation")
     ends = view[view["event"].isin(["complete", "failed"]) & view["operation"].notna()]
-    ends = ends.loc[:, ["operation", "event", "duration_ms"]].astype({"operation": object, "event": object})
+    ends = ends.loc[:, ["operation", "event", "duration_ms", "error"]].astype({"operation": object, "event": object})
     if ends.empty:
         st.info("No completed or failed operations among the matching records.")
         return
+    ends["expected"] = ends.pop("error").map(is_expected).astype(bool)
     stats = duration_stats(ends)
     st.dataframe(
         pd.DataFrame([{"operation": s.operation, "count": s.count, "failed": s.errors,
-                       "error rate": f"{s.error_rate:.0%}", "p50 ms": s.p50, "p95 ms": s.p95, "p99 ms": s.p99}
+                       "error rate": f"{s.error_rate:.0%}", "refused (expected)": s.expected,
+                       "p50 ms": s.p50, "p95 ms": s.p95, "p99 ms": s.p99}
                       for s in stats]),
         hide_index=True,
         column_config={name: st.column_config.NumberColumn(name, format="%.1f")
@@ -585,6 +593,9 @@ def _errors(view: pd.DataFrame) -> None:
                 st.code(f"metadata: {row['metadata']}", language=None, wrap_lines=True)
             if error.get("traceback"):
                 st.code(error["traceback"], language="python")
+            elif is_expected(error):
+                st.caption("Expected: the operation declares this a user's mistake, so it is logged at WARNING "
+                           "without a traceback and counted apart from errors.")
             else:
                 st.caption("No traceback was recorded for this error.")
             if not _missing(row["correlation_id"]):

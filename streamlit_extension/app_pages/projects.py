@@ -12,14 +12,15 @@ import streamlit as st
 
 from streamlit_extension import demo_store
 from streamlit_extension.app_pages.feedback import attempt, show_flash
-from streamlit_extension.demo_store import PROJECT_STATUSES, Client, Project
+from streamlit_extension.demo_store import PROJECT_STATUSES, Client, Project, ValidationError
 from streamlit_extension.utils.correlation_logging import correlation_logger, with_correlation_logging
 
 _FLASH_KEY = "projects_flash"
 _NEW_FIELDS = ("new_project_key", "new_project_name", "new_project_client", "new_project_status")
 
 
-@with_correlation_logging("create_project", lambda project_data: {"project_key": project_data.get("project_key")})
+@with_correlation_logging("create_project", lambda project_data: {"project_key": project_data.get("project_key")},
+                          expected=(ValidationError,))
 def create_project(project_data: dict[str, Any]) -> Project:
     """Store a new project from ``project_key``, ``name``, ``client_key``, ``status``; raises ValidationError."""
     return demo_store.insert_project(
@@ -27,7 +28,8 @@ def create_project(project_data: dict[str, Any]) -> Project:
     )
 
 
-@with_correlation_logging("update_project", lambda project_data: {"project_key": project_data.get("project_key")})
+@with_correlation_logging("update_project", lambda project_data: {"project_key": project_data.get("project_key")},
+                          expected=(ValidationError,))
 def update_project(project_data: dict[str, Any]) -> Project:
     """Change the project named by ``project_key``; raises ValidationError."""
     return demo_store.update_project(
@@ -35,7 +37,8 @@ def update_project(project_data: dict[str, Any]) -> Project:
     )
 
 
-@with_correlation_logging("delete_project", lambda project_key: {"project_key": project_key})
+@with_correlation_logging("delete_project", lambda project_key: {"project_key": project_key},
+                          expected=(ValidationError,))
 def delete_project(project_key: str) -> None:
     """Remove a project; raises ValidationError if it is already gone."""
     demo_store.delete_project(project_key)

@@ -38,6 +38,15 @@ _END_EVENTS = ("complete", "failed")
 OUTCOME_STYLE = {"failed": "red", "complete": "green", "rerun": "green", "stop": "yellow"}
 
 
+def outcome_style(summary: str) -> Optional[str]:
+    """``complete, 1 error`` reads as a problem, not as green."""
+    if "error" in summary:
+        return "red"
+    if "refused" in summary:
+        return "yellow"
+    return OUTCOME_STYLE.get(summary)
+
+
 class UsageError(Exception):
     """Input the user can fix (missing path, no log files, nothing readable): one line, exit 2."""
 
@@ -233,7 +242,9 @@ def interaction_header(interaction: Interaction) -> dict[str, Any]:
         "page": interaction.page,
         "started": interaction.started,
         "duration_ms": interaction.duration_ms,
-        "outcome": interaction.outcome,
+        "outcome": interaction.summary,
+        "failures": interaction.failures,
+        "refused": interaction.refusals,
         "records": len(interaction.records),
         "errors": len(interaction.errors),
     }
@@ -264,7 +275,7 @@ def render_trace(interaction: Interaction, style: Style) -> Iterator[str]:
     head = interaction_header(interaction)
     outcome = head["outcome"] or "-"
     yield (style(safe(interaction.correlation_id), "bold") + "  "
-           + style(safe(outcome), OUTCOME_STYLE.get(outcome)) + "  " + fmt_ms(head["duration_ms"]))
+           + style(safe(outcome), outcome_style(outcome)) + "  " + fmt_ms(head["duration_ms"]))
     yield (f"session: {safe(head['session_id'])}  user: {safe(head['user_id'])}  page: {safe(head['page'])}  "
            f"started: {safe(head['started'])}  records: {head['records']}")
     printed: set[str] = set()
@@ -334,7 +345,7 @@ def cmd_session(args: argparse.Namespace, out: TextIO, style: Style) -> int:
         started = safe(item["started"]).replace("T", " ").rstrip("Z")
         outcome = item["outcome"] or "-"
         print(f"{style(started, 'dim')}  {safe(item['page']).ljust(page_width)}  {safe(item['correlation_id'])}  "
-              f"{fmt_ms(item['duration_ms']).rjust(10)}  {style(safe(outcome), OUTCOME_STYLE.get(outcome))}",
+              f"{fmt_ms(item['duration_ms']).rjust(10)}  {style(safe(outcome), outcome_style(outcome))}",
               file=out)
     return EXIT_OK
 
@@ -344,7 +355,7 @@ def cmd_session(args: argparse.Namespace, out: TextIO, style: Style) -> int:
 
 def stats_row(op: OperationStats) -> dict[str, Any]:
     return {"operation": op.operation, "count": op.count, "errors": op.errors, "error_rate": op.error_rate,
-            "p50": op.p50, "p95": op.p95, "p99": op.p99}
+            "expected": op.expected, "p50": op.p50, "p95": op.p95, "p99": op.p99}
 
 
 def cmd_stats(args: argparse.Namespace, out: TextIO, style: Style) -> int:
@@ -358,10 +369,10 @@ def cmd_stats(args: argparse.Namespace, out: TextIO, style: Style) -> int:
     if not rows:
         print("no finished operations found", file=sys.stderr)
         return EXIT_OK
-    table = [["operation", "count", "errors", "error%", "p50", "p95", "p99"]]
+    table = [["operation", "count", "errors", "error%", "expected", "p50", "p95", "p99"]]
     for row in rows:
         table.append([safe(row["operation"]), str(row["count"]), str(row["errors"]), f"{100 * row['error_rate']:.1f}%",
-                      fmt_ms(row["p50"]), fmt_ms(row["p95"]), fmt_ms(row["p99"])])
+                      str(row["expected"]), fmt_ms(row["p50"]), fmt_ms(row["p95"]), fmt_ms(row["p99"])])
     widths = [max(len(line[col]) for line in table) for col in range(len(table[0]))]
     for n, line in enumerate(table):
         cells = [line[0].ljust(widths[0])] + [cell.rjust(width) for cell, width in zip(line[1:], widths[1:])]

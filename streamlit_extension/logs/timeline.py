@@ -31,7 +31,7 @@ class Span:
     depth: int
     start_ms: float
     duration_ms: Optional[float]
-    outcome: str  # "complete", "failed", "rerun", "stop" or "running" (no end record)
+    outcome: str  # "complete", "failed", "refused" (an expected failure), "rerun", "stop" or "running"
     error: Optional[dict] = None
 
 
@@ -49,6 +49,29 @@ class Interaction:
     outcome: Optional[str] = None
     spans: list[Span] = field(default_factory=list)
     depths: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def failures(self) -> int:
+        """Operations inside that failed (the interaction itself may still have completed)."""
+        return sum(span.outcome == "failed" and span.depth > 0 for span in self.spans)
+
+    @property
+    def refusals(self) -> int:
+        """Operations inside that ended in an expected failure (a user's mistake)."""
+        return sum(span.outcome == "refused" for span in self.spans)
+
+    @property
+    def summary(self) -> Optional[str]:
+        """The outcome with what went wrong inside it: ``failed``, ``complete, 1 error``,
+        ``complete, 1 refused``; the same in every reader."""
+        if self.outcome is None or self.outcome == "failed":
+            return self.outcome
+        parts = [self.outcome]
+        if self.failures:
+            parts.append(f"{self.failures} error{'s' if self.failures != 1 else ''}")
+        if self.refusals:
+            parts.append(f"{self.refusals} refused")
+        return ", ".join(parts)
 
     def depth_of(self, record: dict[str, Any]) -> int:
         """Indentation for a record: its operation's depth (+1 inside, for plain records)."""
@@ -85,9 +108,14 @@ def _depths(records: list[dict[str, Any]]) -> dict[str, int]:
     return depths
 
 
+def is_expected(error: Any) -> bool:
+    """An ``error`` an operation declared expected (``track_operation(..., expected=...)``)."""
+    return isinstance(error, dict) and error.get("expected") is True
+
+
 def _outcome(end: dict[str, Any]) -> str:
     if end.get("event") == "failed":
-        return "failed"
+        return "refused" if is_expected(end.get("error")) else "failed"
     metadata = end.get("metadata")
     outcome = metadata.get("outcome") if isinstance(metadata, dict) else None
     return outcome or "complete"
@@ -152,6 +180,8 @@ def build_interaction(correlation_id: str, records: Iterable[dict[str, Any]]) ->
             interaction.outcome = "failed"
         elif roots and "running" not in roots:
             interaction.outcome = "complete"
+        if len(roots) == 1 and interaction.spans[0].duration_ms is not None:  # one root: its own time
+            interaction.duration_ms = interaction.spans[0].duration_ms
     return interaction
 
 
@@ -170,10 +200,11 @@ def interactions(records: Iterable[dict[str, Any]]) -> list[Interaction]:
 class OperationStats:
     operation: str
     count: int
-    errors: int
+    errors: int  # failures that are faults
     p50: Optional[float]
     p95: Optional[float]
     p99: Optional[float]
+    expected: int = 0  # failures the operation declared expected (users' mistakes)
 
     @property
     def error_rate(self) -> float:
@@ -193,17 +224,19 @@ def operation_stats(records: Iterable[dict[str, Any]]) -> list[OperationStats]:
     durations: dict[str, list[float]] = defaultdict(list)
     counts: Counter = Counter()
     errors: Counter = Counter()
+    expected: Counter = Counter()
     for r in records:
         if r.get("event") not in _END_EVENTS or not r.get("operation"):
             continue
         op = r["operation"]
         counts[op] += 1
         if r["event"] == "failed":
-            errors[op] += 1
+            (expected if is_expected(r.get("error")) else errors)[op] += 1
         if isinstance(r.get("duration_ms"), (int, float)):
             durations[op].append(float(r["duration_ms"]))
     stats = []
     for op in sorted(counts):
         values = sorted(durations[op])
-        stats.append(OperationStats(op, counts[op], errors[op], percentile(values, 50), percentile(values, 95), percentile(values, 99)))
+        stats.append(OperationStats(op, counts[op], errors[op], percentile(values, 50), percentile(values, 95),
+                                    percentile(values, 99), expected[op]))
     return stats

@@ -330,9 +330,10 @@ def test_a_refused_create_is_logged_as_failed_in_its_interaction(demo: SimpleNam
     create_client_via_ui(at, "ACME", name="")
     recs = records(demo)
     failed = one(op(recs, "create_client", "failed"), "create_client failed")
-    assert failed["level"] == "ERROR"
-    assert failed["error"]["type"] == VALIDATION_ERROR
-    assert failed["error"]["message"] == "Client name is required."
+    # A user's mistake the operation declared expected: failed, at WARNING, without a traceback.
+    assert failed["level"] == "WARNING" and failed["message"] == "create_client refused: ValidationError"
+    assert failed["error"] == {"type": VALIDATION_ERROR, "message": "Client name is required.", "traceback": None,
+                               "expected": True}
     page = [r for r in op(recs, "render_clients_page", "complete") if r["correlation_id"] == failed["correlation_id"]]
     assert one(page, "page complete")["metadata"] is None  # the page handled it and went on
     assert one(

@@ -159,15 +159,17 @@ def test_filter_by_correlation_id_shows_one_interaction_its_timeline_and_error(d
     assert any("containing" in c and cid in c.replace("\\", "") for c in texts(at.caption))
 
     bars = timeline(at)
+    # A duplicate key is a user's mistake the operation declares expected: "refused", not "failed".
     assert [(b["operation"], b["depth"], b["outcome"]) for b in bars] == [
-        ("script_run", 0, "complete"), ("render_clients_page", 1, "complete"), ("create_client", 2, "failed")]
+        ("script_run", 0, "complete"), ("render_clients_page", 1, "complete"), ("create_client", 2, "refused")]
     assert all(b["end_ms"] > b["start_ms"] for b in bars)
     assert bars[2]["row"].endswith("└─ create_client") and bars[2]["row"] != bars[1]["row"]
+    assert any("**Outcome** complete, 1 refused" in m for m in texts(at.markdown))
 
     [expander] = [e for e in at.expander if "ValidationError" in e.label]
-    assert "already exists" in expander.label
-    [code] = [c.value for c in expander.code if c.value.startswith("Traceback")]
-    assert "ValidationError: A client with key 'ACME' already exists." in code
+    assert "already exists" in expander.label and "WARNING" in expander.label
+    assert not [c for c in expander.code if c.value.startswith("Traceback")]
+    assert any("Expected: the operation declares this a user's mistake" in c.value for c in expander.caption)
 
     # "Show this interaction" in the error list sets the same filter.
     at.text_input(key="lx_cid").input("")
@@ -177,10 +179,13 @@ def test_filter_by_correlation_id_shows_one_interaction_its_timeline_and_error(d
     run(at)
     assert at.text_input(key="lx_cid").value == cid and {r["correlation_id"] for r in table(at)} == {cid}
 
-    # The duration histogram of the operation picked in the filter.
+    # The duration histogram of the operation picked in the filter; the refusal counted apart.
     at.selectbox(key="lx_operation").set_value("create_client")
     run(at)
     assert len(charts(at)) == 2  # timeline + histogram
+    durations = [d.value for d in at.dataframe if "refused (expected)" in d.value.columns]
+    (row,) = durations[0][durations[0]["operation"] == "create_client"].to_dict("records")
+    assert (row["failed"], row["refused (expected)"]) == (0, 1)
 
 
 def test_rotated_gzip_and_loguru_files_damage_and_redaction(demo: SimpleNamespace) -> None:
@@ -289,11 +294,17 @@ def test_duration_stats_match_the_library() -> None:
 
     from streamlit_extension.app_pages.log_explorer import duration_stats
     from streamlit_extension.logs import operation_stats
+    from streamlit_extension.logs.timeline import is_expected
 
-    records = [{"operation": op, "event": ev, "duration_ms": d} for op, ev, d in [
-        ("a", "complete", 1.0), ("a", "failed", 9.5), ("a", "complete", None), ("b", "complete", 3.0),
-        ("b", "complete", 2.0), ("b", "failed", 4.0), ("c", "failed", None)]]
-    assert duration_stats(pd.DataFrame(records)) == operation_stats(records)
+    expected = {"type": "ValidationError", "message": "typo", "traceback": None, "expected": True}
+    records = [{"operation": op, "event": ev, "duration_ms": d, "error": e} for op, ev, d, e in [
+        ("a", "complete", 1.0, None), ("a", "failed", 9.5, {"type": "OSError"}), ("a", "complete", None, None),
+        ("b", "complete", 3.0, None), ("b", "complete", 2.0, None), ("b", "failed", 4.0, expected),
+        ("c", "failed", None, {"type": "KeyError"})]]
+    frame = pd.DataFrame(records)
+    frame["expected"] = frame.pop("error").map(is_expected).astype(bool)
+    assert duration_stats(frame) == operation_stats(records)
+    assert [(s.operation, s.errors, s.expected) for s in operation_stats(records)] == [("a", 1, 0), ("b", 0, 1), ("c", 1, 0)]
 
 
 def test_the_page_itself_refuses_whom_log_explorer_users_leaves_out(tmp_path, monkeypatch, file_pages):
