@@ -18,6 +18,7 @@ import os
 import queue
 import shutil
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -91,11 +92,16 @@ class BackgroundCompressor:
         return None
 
     def __call__(self, path: str) -> None:
-        self._queue.put(path)
         with self._lock:
             if self._worker is None or not self._worker.is_alive():
-                self._worker = threading.Thread(target=self._work, name="streamlit_extension-compress", daemon=True)
-                self._worker.start()
+                worker = threading.Thread(target=self._work, name="streamlit_extension-compress", daemon=True)
+                try:
+                    worker.start()
+                except RuntimeError:  # "can't create new thread at interpreter shutdown" (3.12+)
+                    compress_file(path, self.extension)  # the last rotation: here, then
+                    return
+                self._worker = worker
+            self._queue.put(path)
         _pending().add(self)
 
     def _work(self) -> None:
@@ -103,7 +109,11 @@ class BackgroundCompressor:
             try:
                 path = self._queue.get(timeout=1.0)
             except queue.Empty:
-                return  # idle: the next rotation starts a new worker
+                with self._lock:  # a file queued meanwhile is still this worker's
+                    if self._queue.empty():
+                        self._worker = None
+                        return  # idle: the next rotation starts a new worker
+                continue
             try:
                 compress_file(path, self.extension)
             finally:
@@ -113,14 +123,15 @@ class BackgroundCompressor:
         """Wait until queued files are compressed; False if ``timeout`` ran out first."""
         if self._pid != os.getpid():
             return True  # inherited by a forked child: the parent's worker has these files
-        done = threading.Event()
-
-        def wait() -> None:
-            self._queue.join()
-            done.set()
-
-        threading.Thread(target=wait, daemon=True).start()
-        return done.wait(timeout)
+        # No helper thread: at interpreter exit (3.12+) none can be started.
+        deadline = time.monotonic() + timeout
+        with self._queue.all_tasks_done:
+            while self._queue.unfinished_tasks:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._queue.all_tasks_done.wait(remaining)
+        return True
 
     def __repr__(self) -> str:
         return f"BackgroundCompressor({self.extension!r})"
