@@ -440,3 +440,16 @@ def test_options_go_anywhere(app_logs):
     assert run_cli("stats", "--json", folder, folder).returncode == 0
     unknown = run_cli("trace", ids["failed"], "--jsn", folder)
     assert unknown.returncode == 2 and "unrecognized arguments: --jsn" in unknown.stderr
+
+
+def test_tail_hides_web_server_lines_unless_asked(tmp_path):
+    records = [
+        flat_record("2024-05-01T12:00:00.000Z", message='[IP]:5 - "GET /static/js/app.js HTTP/1.1" 200', logger="uvicorn.access"),
+        flat_record("2024-05-01T12:00:00.100Z", message="created client ACME", logger="app", correlation_id="req_000000000001"),
+        flat_record("2024-05-01T12:00:00.200Z", message="Shutting down", logger="uvicorn.error"),
+        flat_record("2024-05-01T12:00:00.300Z", message="uvicorn line inside a click", logger="uvicorn.error",
+                    correlation_id="req_000000000001"),
+    ]
+    write_jsonl(tmp_path / "app.jsonl", records)
+    assert tail_messages(tmp_path, "-n", 10) == ["created client ACME", "uvicorn line inside a click"]
+    assert tail_messages(tmp_path, "-n", 10, "--server") == [r["message"] for r in records]

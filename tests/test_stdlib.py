@@ -138,3 +138,19 @@ def test_handler_class_is_public_and_usable_by_hand(path):
     finally:
         root.removeHandler(handler)
     assert read_json_lines(path)[0]["record"]["message"] == "by hand"
+
+
+def test_static_and_health_check_access_lines_are_debug_lines(tmp_path):
+    """What uvicorn logs for each request: the app's requests stay at INFO, its files go to DEBUG."""
+    from streamlit_extension.integration.loggers import route_server_loggers
+
+    access = logging.getLogger("uvicorn.access")
+    route_server_loggers()
+    for level, expected in (("INFO", ["/", "/_stcore/stream"]),
+                            ("DEBUG", ["/", "/static/js/index.js", "/_stcore/health", "/favicon.png", "/_stcore/stream"])):
+        path = tmp_path / f"{level}.jsonl"
+        handle = setup_logging(log_path=str(path), json_format="flat", console=False, level=level)
+        for url in ("/", "/static/js/index.js", "/_stcore/health", "/favicon.png", "/_stcore/stream"):
+            access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", url, "1.1", 200)
+        handle.close()
+        assert [r["message"].split()[3] for r in read_json_lines(path)] == expected, level

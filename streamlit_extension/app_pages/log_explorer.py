@@ -39,6 +39,7 @@ from streamlit_extension.logs import (
     find_log_files,
     read_records,
 )
+from streamlit_extension.logs.reader import SERVER_LOGGERS
 from streamlit_extension.app_pages.explorer_access import explorer_access
 from streamlit_extension.logs.timeline import Interaction, OperationStats, is_expected, percentile
 from streamlit_extension.utils.correlation_logging import correlation_logger
@@ -66,10 +67,10 @@ ANY = "(any)"
 
 # What the cached frames keep (everything else in a record is dropped after parsing).
 TEXT_COLUMNS = ("level", "correlation_id", "session_id", "user_id", "page", "operation", "event",
-                "operation_id", "parent_operation_id")
-CATEGORY_COLUMNS = ("level", "correlation_id", "session_id", "user_id", "page", "operation", "event")
+                "operation_id", "parent_operation_id", "logger")
+CATEGORY_COLUMNS = ("level", "correlation_id", "session_id", "user_id", "page", "operation", "event", "logger")
 TABLE_COLUMNS = ("ts", "level", "correlation_id", "session_id", "user_id", "page", "operation", "event",
-                 "duration_ms", "message", "metadata")
+                 "duration_ms", "message", "logger", "metadata")
 MAX_TABLE_ROWS = 2000
 RECENT_INTERACTIONS = 50
 MAX_ERRORS_SHOWN = 25
@@ -81,7 +82,7 @@ OUTCOME_COLOURS = {"complete": "#2e7d32", "rerun": "#1565c0", "stop": "#757575",
 # Widget keys (tests and the screenshot script drive the page through them).
 K_FOLDER, K_RANGE, K_FROM, K_TO = "lx_folder", "lx_range", "lx_from", "lx_to"
 K_LEVEL, K_USER, K_SESSION, K_CID = "lx_level", "lx_user", "lx_session", "lx_cid"
-K_OPERATION, K_TEXT, K_HIDE_OWN = "lx_operation", "lx_text", "lx_hide_own"
+K_OPERATION, K_TEXT, K_HIDE_OWN, K_SERVER = "lx_operation", "lx_text", "lx_hide_own", "lx_server"
 K_INTERACTION, K_HIST_OP = "lx_interaction", "lx_hist_operation"
 
 
@@ -277,6 +278,9 @@ def apply_filters(frame: pd.DataFrame, f: dict) -> pd.DataFrame:
         own = own_interactions(frame)
         if own:
             mask &= ~frame["correlation_id"].isin(own)
+    if not f.get("server", False):  # the same rule as is_server_line, over the whole frame
+        server = frame["logger"].astype(object).fillna("").str.startswith(SERVER_LOGGERS)
+        mask &= ~(server & frame["correlation_id"].isna())
     return frame[mask]
 
 
@@ -323,14 +327,16 @@ def _filters() -> Optional[dict]:
         min_level = c2.selectbox("Minimum level", LEVELS, key=K_LEVEL)
         operation_slot = c3.empty()
         c4, c5, c6 = st.columns(3)
-        user = c4.text_input("User id", key=K_USER, placeholder="alice").strip()
-        session = c5.text_input("Session id", key=K_SESSION).strip()
-        cid = c6.text_input("Correlation id", key=K_CID, placeholder="req_…").strip()
+        user = c4.text_input("User id", key=K_USER, placeholder="any user").strip()
+        session = c5.text_input("Session id", key=K_SESSION, placeholder="any session").strip()
+        cid = c6.text_input("Correlation id", key=K_CID, placeholder="any interaction (req_…)").strip()
         c7, c8 = st.columns([2, 1])
         text = c7.text_input("Message contains", key=K_TEXT).strip()
         hide_own = c8.checkbox("Hide the Log Explorer's own runs", value=True, key=K_HIDE_OWN,
                                help="This page logs into the folder it reads; its runs are left out "
                                     "unless you ask for one by correlation id.")
+        server = c8.checkbox("Show web-server lines", value=False, key=K_SERVER,
+                             help="The web server's own lines outside any interaction (requests, start, stop).")
         since = until = None
         now = pd.Timestamp.now(tz="UTC")
         if range_name == "Custom range":
@@ -347,7 +353,7 @@ def _filters() -> Optional[dict]:
             since = now - pd.Timedelta(TIME_RANGES[range_name])
     return {"since": since, "until": until, "min_level": level_number(min_level) if min_level != LEVELS[0] else 0,
             "user_id": user, "session_id": session, "correlation_id": cid, "text": text,
-            "hide_own": hide_own, "operation_slot": operation_slot, "operation": None}
+            "hide_own": hide_own, "server": server, "operation_slot": operation_slot, "operation": None}
 
 
 def _datetime_input(column: Any, label: str, value: datetime.datetime, key: str) -> datetime.datetime:

@@ -40,7 +40,8 @@ def route_streamlit_loggers() -> int:
 
 
 def route_server_loggers() -> int:
-    """Take uvicorn's own console handlers off its loggers (they propagate to ours)."""
+    """Take uvicorn's own console handlers off its loggers (they propagate to ours), and
+    demote its access lines for static files and health checks to DEBUG."""
     count = 0
     for name in [n for n in logging.root.manager.loggerDict if n == "uvicorn" or n.startswith("uvicorn.")]:
         log = logging.getLogger(name)
@@ -49,7 +50,39 @@ def route_server_loggers() -> int:
                 log.removeHandler(handler)
                 count += 1
         log.propagate = True
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, AssetRequests) or getattr(f, _ASSET_FILTER, False) for f in access.filters):
+        access.addFilter(AssetRequests())
     return count
+
+
+_ASSET_FILTER = "_streamlit_extension_asset_filter"  # survives a re-import of this module
+_ASSET_PREFIXES = ("/static/", "/_stcore/health", "/_stcore/script-health-check", "/_stcore/host-config",
+                   "/favicon", "/-/build/", "/app/static/")
+_ASSET_SUFFIXES = (".js", ".css", ".map", ".png", ".svg", ".ico", ".woff", ".woff2", ".ttf", ".webp", ".jpg")
+
+
+def is_asset_request(path: str) -> bool:
+    """A browser fetching Streamlit's own files, or a load balancer's health check."""
+    path = path.split("?", 1)[0]
+    return path.startswith(_ASSET_PREFIXES) or path.endswith(_ASSET_SUFFIXES)
+
+
+class AssetRequests(logging.Filter):
+    """Static-file and health-check access lines at DEBUG, not INFO: they were 4 in 5 records of a
+    demo session, and say nothing about what a user did. Requests to the app stay at INFO."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        setattr(self, _ASSET_FILTER, True)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        # uvicorn's access record: (client, method, path, http version, status)
+        if record.levelno == logging.INFO and isinstance(args, tuple) and len(args) == 5 \
+                and isinstance(args[2], str) and is_asset_request(args[2]):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return True
 
 
 def reroute_if_needed() -> None:

@@ -3,7 +3,7 @@
     python -m streamlit_extension.logs trace REQ_ID [PATH ...]
 """
 
-from .reader import LogPathError, ReadStats, find_log_files, read_records
+from .reader import LogPathError, ReadStats, find_log_files, is_server_line, read_records
 from .timeline import Interaction, OperationStats, Span, build_interaction, interactions, operation_stats
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "build_interaction",
     "find_log_files",
     "interactions",
+    "is_server_line",
     "operation_stats",
     "read_records",
 ]

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, TextIO
 
 from ..sinks.console import escape_control
-from .reader import DEFAULT_PATH, LogPathError, ReadStats, find_log_files, parse_line, read_records
+from .reader import DEFAULT_PATH, LogPathError, ReadStats, find_log_files, is_server_line, parse_line, read_records
 from .timeline import Interaction, OperationStats, build_interaction, interactions, operation_stats
 
 EXIT_OK, EXIT_NOT_FOUND, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -406,6 +406,8 @@ def non_negative(text: str) -> int:
 
 def make_filter(args: argparse.Namespace) -> Callable[[dict[str, Any]], bool]:
     def keep(record: dict[str, Any]) -> bool:
+        if not args.server and is_server_line(record):
+            return False
         if args.level is not None:
             number = LEVELS.get(str(record.get("level")).upper())
             if number is not None and number < args.level:  # custom levels are never hidden
@@ -682,6 +684,8 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument("--user", help="only this user_id")
     tail.add_argument("--session", help="only this session_id")
     tail.add_argument("--operation", help="only this operation")
+    tail.add_argument("--server", action="store_true",
+                      help="also the web server's own lines outside any interaction (hidden by default)")
     tail.add_argument("--max-seconds", type=float, default=None, help=argparse.SUPPRESS)  # bounds tests
     tail.set_defaults(run=cmd_tail)
 

@@ -28,6 +28,16 @@ CHUNK_SIZE = 1 << 20
 MAX_LINE_BYTES = 16 << 20  # a longer "line" is damage, not a record
 
 
+# The web server's own lines (access logs, start and stop): not about any user's interaction.
+SERVER_LOGGERS = ("uvicorn", "tornado", "streamlit.web")
+
+
+def is_server_line(record: dict[str, Any]) -> bool:
+    """A web-server line outside any interaction (hidden by default by ``tail`` and the Explorer)."""
+    logger_name = record.get("logger")
+    return record.get("correlation_id") is None and isinstance(logger_name, str) and logger_name.startswith(SERVER_LOGGERS)
+
+
 class LogPathError(Exception):
     """A path given to the reader that does not exist or holds no log files."""
 

@@ -344,3 +344,22 @@ def test_several_replicas_folders_are_read_as_one(demo: SimpleNamespace) -> None
     messages = [r["message"] for r in table(at)]
     assert "work on replica 1" in messages and "work on replica 2" in messages
     assert {r["correlation_id"] for r in table(at) if r["message"].startswith("work on")} == set(cids)
+
+
+def test_web_server_lines_are_hidden_unless_asked(demo: SimpleNamespace) -> None:
+    lines = [
+        {"timestamp": "2026-01-01T10:00:00.000Z", "level": "INFO", "message": '[IP]:1 - "GET /static/js/a.js HTTP/1.1" 200',
+         "correlation_id": None, "session_id": None, "user_id": None, "logger": "uvicorn.access"},
+        {"timestamp": "2026-01-01T10:00:00.100Z", "level": "INFO", "message": "created client ACME",
+         "correlation_id": "req_000000000001", "session_id": "s1", "user_id": "alice", "logger": "app"},
+    ]
+    (demo.logs).mkdir(parents=True, exist_ok=True)
+    (demo.logs / "old.host-1.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    at = open_explorer(start_app())
+    at.selectbox(key="lx_range").set_value("All time")
+    run(at)
+    messages = [r["message"] for r in table(at)]
+    assert "created client ACME" in messages and not any("GET /static" in m for m in messages)
+    at.checkbox(key="lx_server").check()
+    run(at)
+    assert any("GET /static" in r["message"] for r in table(at))
