@@ -32,7 +32,7 @@ def test_flat_line_is_exact(flat_log):
 
     handler()
     assert flat_log.read_text() == (
-        '{"timestamp":"2024-05-01T12:00:00.123Z","level":"INFO","message":"created c1",'
+        '{"timestamp":"2024-05-01T12:00:00.123456Z","level":"INFO","message":"created c1",'
         '"correlation_id":"req_000000000001","session_id":null,"user_id":"anonymous",'
         '"operation":null,"event":null,"duration_ms":null,"success":null,"metadata":null,"error":null,'
         '"logger":"tests.test_formats","module":"test_formats","function":"handler","line":31,"client_id":7}\n'
@@ -46,7 +46,7 @@ def test_flat_lifecycle_fields(flat_log):
             assert cid == "req_000000000002"
     start, complete = read_json_lines(flat_log)
     assert start["message"] == "create_client started"
-    assert complete["timestamp"] == "2024-05-01T12:00:00.123Z"
+    assert complete["timestamp"] == "2024-05-01T12:00:00.123456Z"  # microseconds
     for record in (start, complete):
         assert record["operation"] == "create_client"
         assert record["correlation_id"] == "req_000000000002"
@@ -188,7 +188,7 @@ def test_json_formatter_for_stdlib_handlers(tmp_path):
         "timestamp", "level", "message", "correlation_id", "session_id", "user_id", "operation", "event",
         "duration_ms", "success", "metadata", "error", "logger", "module", "function", "line",
     ]
-    assert record["timestamp"].endswith("Z") and len(record["timestamp"]) == 24
+    assert record["timestamp"].endswith("Z") and len(record["timestamp"]) == 27  # microseconds
     assert record["message"] == "saved row"
     assert record["correlation_id"] == "req_000000000004"
     assert record["user_id"] == "anonymous"

@@ -102,3 +102,57 @@ def test_interaction_nesting_and_stats_from_real_logs(tmp_path):
     by_op = {s.operation: s for s in operation_stats(records)}
     assert (by_op["save"].count, by_op["save"].errors, by_op["save"].error_rate) == (1, 1, 1.0)
     assert by_op["page"].p50 >= by_op["load"].p50
+
+
+def test_an_operation_shorter_than_a_millisecond_lies_inside_its_parent(tmp_path):
+    """Bars come from microsecond timestamps and monotonic durations; a child never lies outside
+    its parent, and the total is the root operation's own duration."""
+    from loguru import logger
+
+    from streamlit_extension import correlation_logger, setup_logging
+    from streamlit_extension.logs import build_interaction
+
+    path = tmp_path / "app.jsonl"
+    handle = setup_logging(log_path=str(path), json_format="flat", console=False)
+    for _ in range(20):
+        with correlation_logger.track_operation("root") as cid:
+            with correlation_logger.track_operation("child"):
+                with correlation_logger.track_operation("grandchild"):
+                    logger.info("tiny")
+    handle.close()
+    records = list(read_records([path]))
+    assert all(len(r["timestamp"]) == 27 for r in records)  # 2026-12-01T12:00:00.123456Z
+    for cid in {r["correlation_id"] for r in records}:
+        interaction = build_interaction(cid, records)
+        spans = {s.operation: s for s in interaction.spans}
+        root = [r for r in records if r["correlation_id"] == cid and r["operation"] == "root" and r["event"] == "complete"][0]
+        assert interaction.duration_ms == root["duration_ms"]
+        for parent, child in (("root", "child"), ("child", "grandchild")):
+            p, c = spans[parent], spans[child]
+            assert p.start_ms <= c.start_ms and c.start_ms + c.duration_ms <= p.start_ms + p.duration_ms + 1e-9
+
+
+def test_millisecond_timestamps_of_older_files_sort_with_microsecond_ones(tmp_path):
+    old = {"timestamp": "2026-01-01T10:00:00.123Z", "level": "INFO", "message": "old format"}
+    new = {"timestamp": "2026-01-01T10:00:00.123400Z", "level": "INFO", "message": "new format"}
+    (tmp_path / "a.jsonl").write_text(json.dumps(new) + "\n")
+    (tmp_path / "b.jsonl").write_text(json.dumps(old) + "\n")
+    assert [r["message"] for r in read_records([tmp_path])] == ["old format", "new format"]
+
+
+def test_a_child_is_drawn_inside_its_parent_even_when_the_clocks_disagree():
+    """The field report: a parent that took 0.842 ms, a child stamped 1.0 ms after the parent's start."""
+    from streamlit_extension.logs import build_interaction
+
+    def rec(ts, op, op_id, parent, event, duration=None):
+        return {"timestamp": f"2026-01-01T10:00:00.{ts}Z", "level": "INFO", "message": f"{op} {event}",
+                "correlation_id": "req_000000000001", "operation": op, "operation_id": op_id,
+                "parent_operation_id": parent, "event": event, "duration_ms": duration}
+
+    records = [rec("000000", "save", "op_a", None, "start"), rec("001000", "write", "op_b", "op_a", "start"),
+               rec("001000", "write", "op_b", "op_a", "complete", 0.2), rec("001000", "save", "op_a", None, "complete", 0.842)]
+    interaction = build_interaction("req_000000000001", records)
+    save, write = interaction.spans
+    assert (save.start_ms, save.duration_ms) == (0.0, 0.842)
+    assert save.start_ms <= write.start_ms and write.start_ms + write.duration_ms <= save.start_ms + save.duration_ms
+    assert interaction.duration_ms == 0.842  # the header: the root operation's own duration

@@ -291,7 +291,7 @@ def interaction_records(frame: pd.DataFrame, cid: str) -> list[dict[str, Any]]:
     for row in rows.to_dict("records"):
         record = {key: (None if _missing(value) else value) for key, value in row.items()}
         ts = row["ts"]
-        record["timestamp"] = ts.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z" if not _missing(ts) else ""
+        record["timestamp"] = ts.strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z" if not _missing(ts) else ""
         metadata = record.get("metadata")
         try:
             record["metadata"] = json.loads(metadata) if metadata else None

@@ -342,7 +342,7 @@ def cmd_session(args: argparse.Namespace, out: TextIO, style: Style) -> int:
     print(f"{style('session ' + safe(args.session_id), 'bold')}  user: {', '.join(users)}  interactions: {len(items)}", file=out)
     page_width = min(max((len(safe(i["page"])) for i in items), default=1), 30)
     for item in items:
-        started = safe(item["started"]).replace("T", " ").rstrip("Z")
+        started = safe(item["started"]).replace("T", " ").rstrip("Z")[:23]  # milliseconds read better
         outcome = item["outcome"] or "-"
         print(f"{style(started, 'dim')}  {safe(item['page']).ljust(page_width)}  {safe(item['correlation_id'])}  "
               f"{fmt_ms(item['duration_ms']).rjust(10)}  {style(safe(outcome), outcome_style(outcome))}",

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional, Union
 
-from ..sinks.flat import CORRELATION_FIELDS, OPERATION_FIELDS, add_extras, iso_utc_ms
+from ..sinks.flat import CORRELATION_FIELDS, OPERATION_FIELDS, add_extras, iso_utc
 
 PathLike = Union[str, Path]
 DEFAULT_PATH = "logs"
@@ -262,7 +262,7 @@ def raw_lines(path: Path, needle: Optional[bytes], stats: ReadStats,
 
 
 def _iso_from_epoch(value: Any) -> str:
-    return iso_utc_ms(datetime.datetime.fromtimestamp(float(value), datetime.timezone.utc))
+    return iso_utc(datetime.datetime.fromtimestamp(float(value), datetime.timezone.utc))
 
 
 def normalize(obj: Any) -> Optional[dict[str, Any]]:
@@ -285,7 +285,10 @@ def normalize(obj: Any) -> Optional[dict[str, Any]]:
         out["logger"] = extra.get("logger_name") or record.get("name")
         out["module"], out["function"], out["line"] = record.get("module"), record.get("function"), record.get("line")
         return add_extras(out, extra)
-    if isinstance(obj.get("timestamp"), str) and "level" in obj:  # the flat format
+    timestamp = obj.get("timestamp")
+    if isinstance(timestamp, str) and "level" in obj:  # the flat format
+        if len(timestamp) == 24 and timestamp.endswith("Z"):  # milliseconds, before 0.2: sorts with µs
+            obj["timestamp"] = timestamp[:-1] + "000Z"
         return obj
     return None
 

@@ -152,6 +152,25 @@ def _spans(records: list[dict[str, Any]], depths: dict[str, int], origin: dateti
     return spans
 
 
+def _nest_within_parents(spans: list[Span]) -> None:
+    """Keep each child bar inside its parent's.
+
+    Starts come from wall-clock timestamps and durations from the monotonic clock; for steps of a
+    millisecond or less the two can disagree by a few microseconds, and a child must still never
+    start before its parent or end after it.
+    """
+    by_id = {span.operation_id: span for span in spans}
+    for span in sorted(spans, key=lambda s: s.depth):
+        parent = by_id.get(span.parent_operation_id or "")
+        if parent is None or parent.duration_ms is None:
+            continue
+        parent_end = parent.start_ms + parent.duration_ms
+        if span.duration_ms is not None:
+            span.duration_ms = min(span.duration_ms, parent.duration_ms)
+            span.start_ms = min(span.start_ms, parent_end - span.duration_ms)
+        span.start_ms = min(max(span.start_ms, parent.start_ms), parent_end)
+
+
 def build_interaction(correlation_id: str, records: Iterable[dict[str, Any]]) -> Interaction:
     """The interaction of ``correlation_id`` from (at least) its records, in time order."""
     mine = sorted((r for r in records if r.get("correlation_id") == correlation_id), key=lambda r: r["timestamp"])
@@ -161,6 +180,7 @@ def build_interaction(correlation_id: str, records: Iterable[dict[str, Any]]) ->
     origin = parse_time(mine[0]["timestamp"])
     interaction.depths = _depths(mine)
     interaction.spans = _spans(mine, interaction.depths, origin)
+    _nest_within_parents(interaction.spans)
     interaction.started = mine[0]["timestamp"]
     interaction.session_id = _most_common(r.get("session_id") for r in mine)
     interaction.user_id = _most_common(r.get("user_id") for r in mine)

@@ -20,7 +20,7 @@ from .. import _loguru, _report
 from .._loguru import FileSink
 from .. import _state
 from .compression import BackgroundCompressor, remove_stale_temporaries
-from .flat import iso_utc_ms
+from .flat import iso_utc
 from .naming import resolve_path
 from .retention import AppRetention
 
@@ -205,7 +205,7 @@ class ResilientFileSink:
         _report.notice(f"log file {self.path} is writable again; {lost} records were lost")
         # The gap is recorded in the file too, so a reader of the logs sees it.
         notice = {
-            "timestamp": iso_utc_ms(datetime.datetime.now(datetime.timezone.utc)), "level": "WARNING",
+            "timestamp": iso_utc(datetime.datetime.now(datetime.timezone.utc)), "level": "WARNING",
             "message": f"{lost} log records were lost while {self.path} could not be written",
             "correlation_id": None, "session_id": None, "user_id": None, "operation": None,
             "event": "records_lost", "logger": "streamlit_extension.sinks.files", "lost": lost,

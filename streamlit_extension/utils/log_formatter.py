@@ -17,7 +17,7 @@ from ..patcher.redaction import DEFAULT_REDACT_KEYS, KeyRedactor
 from ..patcher.sanitize import Sanitizer
 from ..patcher.values import ValueRedactor
 from ..stdlib import record_extras
-from ..sinks.flat import CORRELATION_FIELDS, OPERATION_FIELDS, add_extras, encode_line, iso_utc_ms
+from ..sinks.flat import CORRELATION_FIELDS, OPERATION_FIELDS, add_extras, encode_line, iso_utc
 
 
 class CorrelationFilter(logging.Filter):
@@ -53,7 +53,7 @@ class JSONFormatter(logging.Formatter):
         message = self._sanitizer.string(record.getMessage(), budget)
         self._sanitizer.extra(extra, budget)
         moment = datetime.datetime.fromtimestamp(record.created, datetime.timezone.utc)
-        out: dict[str, Any] = {"timestamp": iso_utc_ms(moment), "level": record.levelname, "message": message}
+        out: dict[str, Any] = {"timestamp": iso_utc(moment), "level": record.levelname, "message": message}
         for key in CORRELATION_FIELDS:
             out[key] = extra.get(key)
         if out["user_id"] is None:
