@@ -32,3 +32,13 @@ def run_together(count: int, work) -> None:
         thread.start()
     for thread in threads:
         thread.join()
+
+
+def current_key(at, key: str) -> str:
+    """A demo create form's widget key now, in an AppTest: ``new_client_key``, then
+    ``new_client_key_1``... after each success (the demo renews the keys, so a browser empties the
+    form)."""
+    keys = {w.key for w in (*at.selectbox, *at.text_input) if w.key}
+    matches = [k for k in keys if k == key or (k.startswith(key + "_") and k[len(key) + 1:].isdigit())]
+    assert len(matches) == 1, f"no single widget for {key!r} among {sorted(keys)}"
+    return matches[0]

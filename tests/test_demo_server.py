@@ -120,6 +120,10 @@ def test_two_browsers_create_clients_at_the_same_time(demo):
                 await asyncio.gather(*(page.get_by_role("button", name="Create client").click() for page in pages))
                 for page, (_, key) in zip(pages, people):
                     await page.get_by_text(f"Client {key} created").wait_for(timeout=30_000)
+                    # The form is empty again: a second click can't create a duplicate by accident.
+                    form = page.get_by_test_id("stForm").first
+                    assert [await form.get_by_label(label, exact=True).input_value()
+                            for label in ("Client key", "Name", "E-mail")] == ["", "", ""]
             finally:
                 await browser.close()
 
@@ -189,8 +193,12 @@ def test_the_demo_pages_work_on_this_streamlit(demo):
                 session.stage_widget_value(form[label], value)
             created = await session.click_button("Create client")
             assert created.ok and created.contains("Client PAGE1 created."), created.texts
+            # The form comes back empty, under new widget ids (a browser would keep the old ones' values).
+            again = {label: [w for w in created.widgets("text_input") if w.label == label][0]
+                     for label in ("Client key", "Name", "E-mail")}
+            assert all(w.widget_id != form[label] and not w.body.value for label, w in again.items())
             for label, value in (("Client key", "PAGE1"), ("Name", "Page Corp"), ("E-mail", "page@example.com")):
-                session.stage_widget_value(form[label], value)
+                session.stage_widget_value(again[label].widget_id, value)
             submit = [w for w in session.last_result.widgets("button") if w.label == "Create client"][0]
             refused = await session.rerun(triggers=[submit.widget_id])
             assert refused.ok and refused.contains("A client with key 'PAGE1' already exists."), refused.texts

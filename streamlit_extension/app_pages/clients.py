@@ -13,11 +13,12 @@ import streamlit as st
 
 from streamlit_extension import demo_store
 from streamlit_extension.app_pages.backend import notify_backend
-from streamlit_extension.app_pages.feedback import attempt, show_flash
+from streamlit_extension.app_pages.feedback import attempt, form_keys, renew_form, show_flash
 from streamlit_extension.demo_store import CLIENT_STATUSES, Client, ValidationError
 from streamlit_extension.utils.correlation_logging import correlation_logger, with_correlation_logging
 
 _FLASH_KEY = "clients_flash"
+_FORM = "new_client_form"
 _NEW_FIELDS = ("new_client_key", "new_client_name", "new_client_email", "new_client_status")
 
 
@@ -47,19 +48,19 @@ def delete_client(client_key: str) -> None:
 
 
 def _create_form() -> None:
+    keys = form_keys(_FORM, _NEW_FIELDS)
     with st.form("new_client_form"):
         st.subheader("New client")
-        client_key = st.text_input("Client key", key="new_client_key", placeholder="ACME")
-        name = st.text_input("Name", key="new_client_name")
-        email = st.text_input("E-mail", key="new_client_email", placeholder="contact@example.com")
-        status = st.selectbox("Status", CLIENT_STATUSES, key="new_client_status")
+        client_key = st.text_input("Client key", key=keys["new_client_key"], placeholder="ACME")
+        name = st.text_input("Name", key=keys["new_client_name"])
+        email = st.text_input("E-mail", key=keys["new_client_email"], placeholder="contact@example.com")
+        status = st.selectbox("Status", CLIENT_STATUSES, key=keys["new_client_status"])
         submitted = st.form_submit_button("Create client")
     if submitted:
         data = {"client_key": client_key.strip(), "name": name, "email": email, "status": status}
         if attempt(lambda: create_client(data), f"Client {data['client_key']} created.", _FLASH_KEY):
             notify_backend(data["client_key"])
-            for key in _NEW_FIELDS:  # an empty form for the next client
-                st.session_state.pop(key, None)
+            renew_form(_FORM, _NEW_FIELDS)  # an empty form for the next client
             st.rerun()
 
 

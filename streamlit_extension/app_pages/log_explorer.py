@@ -398,18 +398,29 @@ def _records_table(view: pd.DataFrame) -> None:
     st.dataframe(
         table,
         hide_index=True,
-        column_config={
-            "timestamp": st.column_config.DatetimeColumn("timestamp (UTC)", format="YYYY-MM-DD HH:mm:ss.SSS"),
-            "duration_ms": st.column_config.NumberColumn("duration_ms", format="%.3f"),
+        column_config={  # widths, so the message isn't cut to a few characters
+            "timestamp": st.column_config.DatetimeColumn("timestamp (UTC)", format="YYYY-MM-DD HH:mm:ss.SSS",
+                                                         width="medium"),
+            "duration_ms": st.column_config.NumberColumn("duration_ms", format="%.3f", width="small"),
+            "level": st.column_config.TextColumn("level", width="small"),
+            "message": st.column_config.TextColumn("message", width="large"),
+            "correlation_id": st.column_config.TextColumn("correlation_id", width="medium"),
         },
         key="lx_table",
     )
 
 
 def _interaction_choices(view: pd.DataFrame) -> dict[str, str]:
-    """The most recent interactions among the matching records: correlation id -> label."""
+    """The most recent interactions among the matching records: correlation id -> label.
+
+    The app's own (from a Streamlit session) come first: a script that logged into the folder
+    meanwhile (``examples/basic.py``, a cron job) would otherwise be the default, with no
+    session and no page.
+    """
     cids = view["correlation_id"].dropna().astype(object)
     recent = list(cids.drop_duplicates(keep="last").iloc[::-1].head(RECENT_INTERACTIONS))
+    in_sessions = set(view.loc[view["session_id"].notna(), "correlation_id"].dropna().astype(object))
+    recent.sort(key=lambda cid: cid not in in_sessions)  # stable: newest first within each group
     sub = view[view["correlation_id"].isin(recent)]
     labels = {}
     for cid, rows in sub.groupby(sub["correlation_id"].astype(object), sort=False):
@@ -535,6 +546,16 @@ def duration_stats(ends: pd.DataFrame) -> list[OperationStats]:
     return stats
 
 
+def histogram_bins(durations: pd.Series) -> Any:
+    """40 bins over the durations; with one distinct value (one sample), over a range around it,
+    so it is a bar, not the whole axis."""
+    low, high = float(durations.min()), float(durations.max())
+    if high > low:
+        return alt.Bin(maxbins=40)
+    pad = max(abs(low) * 0.5, 0.5)
+    return alt.Bin(maxbins=40, extent=[max(low - pad, 0.0), high + pad])
+
+
 def _durations(view: pd.DataFrame, operation_filter: Optional[str]) -> None:
     st.subheader("Durations per operation")
     ends = view[view["event"].isin(["complete", "failed"]) & view["operation"].notna()]
@@ -563,7 +584,7 @@ def _durations(view: pd.DataFrame, operation_filter: Optional[str]) -> None:
         st.info(f"No durations recorded for {md(chosen)}.")
         return
     chart = alt.Chart(data).mark_bar().encode(
-        x=alt.X("duration_ms:Q", bin=alt.Bin(maxbins=40), title=f"{chosen}: duration (ms)"),
+        x=alt.X("duration_ms:Q", bin=histogram_bins(data["duration_ms"]), title=f"{chosen}: duration (ms)"),
         y=alt.Y("count():Q", title="operations"),
         color=alt.Color("event:N", title="event",
                         scale=alt.Scale(domain=["complete", "failed"],

@@ -11,11 +11,12 @@ from typing import Any, Callable
 import streamlit as st
 
 from streamlit_extension import demo_store
-from streamlit_extension.app_pages.feedback import attempt, show_flash
+from streamlit_extension.app_pages.feedback import attempt, form_keys, renew_form, show_flash
 from streamlit_extension.demo_store import PROJECT_STATUSES, Client, Project, ValidationError
 from streamlit_extension.utils.correlation_logging import correlation_logger, with_correlation_logging
 
 _FLASH_KEY = "projects_flash"
+_FORM = "new_project_form"
 _NEW_FIELDS = ("new_project_key", "new_project_name", "new_project_client", "new_project_status")
 
 
@@ -50,25 +51,25 @@ def _client_label(clients: dict[str, Client]) -> Callable[[str], str]:
 
 
 def _create_form(clients: dict[str, Client]) -> None:
+    keys = form_keys(_FORM, _NEW_FIELDS)
     with st.form("new_project_form"):
         st.subheader("New project")
         if not clients:
             st.warning("There are no clients yet: create one on the Clients page first.")
-        project_key = st.text_input("Project key", key="new_project_key", placeholder="ACME-WEB")
-        name = st.text_input("Name", key="new_project_name")
+        project_key = st.text_input("Project key", key=keys["new_project_key"], placeholder="ACME-WEB")
+        name = st.text_input("Name", key=keys["new_project_name"])
         # No preselection: if the chosen client is deleted meanwhile, Streamlit resets the widget to
         # this empty default, and the create is refused instead of going to another client.
         client_key = st.selectbox(
-            "Client", list(clients), index=None, placeholder="Choose a client", key="new_project_client",
+            "Client", list(clients), index=None, placeholder="Choose a client", key=keys["new_project_client"],
             format_func=_client_label(clients),
         )
-        status = st.selectbox("Status", PROJECT_STATUSES, key="new_project_status")
+        status = st.selectbox("Status", PROJECT_STATUSES, key=keys["new_project_status"])
         submitted = st.form_submit_button("Create project")
     if submitted:
         data = {"project_key": project_key.strip(), "name": name, "client_key": client_key, "status": status}
         if attempt(lambda: create_project(data), f"Project {data['project_key']} created.", _FLASH_KEY):
-            for key in _NEW_FIELDS:  # an empty form for the next project
-                st.session_state.pop(key, None)
+            renew_form(_FORM, _NEW_FIELDS)  # an empty form for the next project
             st.rerun()
 
 

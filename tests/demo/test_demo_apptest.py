@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from streamlit_extension import demo_store
 from streamlit_extension.testing import capture_logs
-from tests.helpers import read_json_lines
+from tests.helpers import current_key, read_json_lines
 
 pytestmark = pytest.mark.streamlit  # the Streamlit-side set: CI runs it on the floor and 1.56 too
 
@@ -61,6 +61,7 @@ def start(page: Optional[str] = None) -> AppTest:
 def fill(at: AppTest, **values: Any) -> None:
     """Set widgets by key (selectboxes get set_value, text inputs input)."""
     for key, value in values.items():
+        key = current_key(at, key) if key.startswith("new_") else key
         if key in {w.key for w in at.selectbox}:
             at.selectbox(key=key).set_value(value)
         else:
@@ -165,7 +166,7 @@ def test_clients_create_edit_delete(demo: SimpleNamespace) -> None:
     assert texts(at.success) == ["Client ACME created."]
     assert table(at) == [{"client_key": "ACME", "name": "Acme Corp", "email": EMAIL, "status": "active"}]
     assert rows(demo.db, "SELECT client_key, name, email, status FROM clients") == [("ACME", "Acme Corp", EMAIL, "active")]
-    assert at.text_input(key="new_client_key").value == ""  # the form is emptied for the next one
+    assert at.text_input(key=current_key(at, "new_client_key")).value == ""  # the form is emptied for the next one
 
     assert at.selectbox(key="edit_client_key").value == "ACME"
     fill(at, edit_client_name_ACME="Acme Inc", edit_client_status_ACME="inactive")
@@ -197,7 +198,7 @@ def test_clients_invalid_input_is_refused(demo: SimpleNamespace) -> None:
     assert rows(demo.db, "SELECT name FROM clients") == [("Acme Corp",)]
 
     # The form kept what was typed, so the user can fix it.
-    assert at.text_input(key="new_client_name").value == "Impostor"
+    assert at.text_input(key=current_key(at, "new_client_name")).value == "Impostor"
 
     demo_store.insert_project("WEB", "Website", "ACME", "planned")
     at.run()
@@ -229,7 +230,7 @@ def test_projects_create_edit_delete(demo: SimpleNamespace) -> None:
     demo_store.insert_client("GLOBEX", "Globex", "it@globex.example", "active")
     at = start("app_pages/projects.py")
     assert texts(at.title) == ["Projects"]
-    assert at.selectbox(key="new_project_client").options == ["ACME — Acme Corp", "GLOBEX — Globex"]
+    assert at.selectbox(key=current_key(at, "new_project_client")).options == ["ACME — Acme Corp", "GLOBEX — Globex"]
 
     fill(at, new_project_key="WEB", new_project_name="Website", new_project_client="ACME", new_project_status="planned")
     click(at, "Create project")

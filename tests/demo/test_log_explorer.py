@@ -21,6 +21,7 @@ from loguru import logger
 from streamlit.testing.v1 import AppTest
 
 from streamlit_extension.logs import read_records
+from tests.helpers import current_key
 from streamlit_extension.utils.correlation_logging import correlation_logger, setup_logging
 
 pytestmark = pytest.mark.streamlit  # the Streamlit-side set: CI runs it on the floor and 1.56 too
@@ -64,9 +65,9 @@ def open_explorer(at: AppTest) -> AppTest:
 
 
 def create_client(at: AppTest, key: str, name: str = "Acme Corp") -> None:
-    at.text_input(key="new_client_key").input(key)
-    at.text_input(key="new_client_name").input(name)
-    at.text_input(key="new_client_email").input("ops@acme.example")
+    at.text_input(key=current_key(at, "new_client_key")).input(key)
+    at.text_input(key=current_key(at, "new_client_name")).input(name)
+    at.text_input(key=current_key(at, "new_client_email")).input("ops@acme.example")
     [button] = [b for b in at.button if b.label == "Create client"]
     button.click()
     run(at)
@@ -363,3 +364,26 @@ def test_web_server_lines_are_hidden_unless_asked(demo: SimpleNamespace) -> None
     at.checkbox(key="lx_server").check()
     run(at)
     assert any("GET /static" in r["message"] for r in table(at))
+
+
+def test_polish_one_sample_histogram_table_widths_and_the_apps_interaction_first(demo: SimpleNamespace) -> None:
+    at = start_app()
+    at.selectbox(key="sign_in_as").set_value("alice")
+    run(at)
+    create_client(at, "SOLO")  # one create_client: a one-sample histogram
+    # A script logging into the same folder afterwards (no session, no page), as examples/basic.py does.
+    write_log(demo.logs / "script", "flat", lambda: correlation_logger.info("nightly", "a cron job's line"))
+    shutil.move(str(next((demo.logs / "script").glob("*.jsonl"))), demo.logs / "app.cron-1.jsonl")
+    open_explorer(at)
+    # The default interaction is the app's newest, not the script's.
+    label = at.selectbox(key="lx_interaction").value
+    app_cids = {r["correlation_id"] for r in read_records([demo.logs]) if r.get("session_id")}
+    assert label in app_cids
+    at.selectbox(key="lx_operation").set_value("create_client")
+    run(at)
+    (histogram,) = [c for c in charts(at) if '"x2"' not in c.proto.spec]
+    spec = json.loads(histogram.proto.spec)
+    assert "extent" in json.dumps(spec["encoding"]["x"]["bin"])  # a bar around the value, not the axis
+    records_table = at.dataframe[0]  # the Records table comes first
+    columns = json.loads(records_table.proto.columns)
+    assert columns["message"]["width"] == "large" and "timestamp" in columns
