@@ -1,9 +1,10 @@
-"""Re-create ``docs/images/log_explorer_timeline.png``: the Log Explorer's interaction timeline.
+"""Re-create ``docs/images/log_explorer_default.png``: the Log Explorer's default view.
 
 Starts the demo app for real on 127.0.0.1 (in a scratch folder under /tmp, so neither the data nor
-the logs land in the repository), creates a few clients in Chromium (one of them refused as a
-duplicate), opens the Log Explorer, picks the refused create's interaction (nested operations:
-``script_run`` → ``render_clients_page`` → ``create_client``) and screenshots the timeline.
+the logs land in the repository), has two people click through it in two Chromium browsers at
+once (alice and bob create clients; bob's last click repeats a key and is refused), opens the Log
+Explorer as it first appears, and screenshots its records table and the default interaction's
+timeline: no web-server lines, and the refused click visibly refused.
 
 Needs the ``playwright`` Python package and a Chromium (Debian's ``/usr/bin/chromium`` by default;
 set ``CHROMIUM`` to use another). From the repository root::
@@ -37,7 +38,7 @@ TIMEOUT_MS = 30_000
 
 def start_server(scratch: Path, port: int) -> subprocess.Popen:
     env = dict(os.environ, LOG_FILE=str(scratch / "logs" / "app.jsonl"), DEMO_DB_PATH=str(scratch / "data" / "app.db"),
-               LOG_CONSOLE="0", STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+               LOG_CONSOLE="0", STREAMLIT_BROWSER_GATHER_USAGE_STATS="false", LOG_EXPLORER_USERS="localhost")
     command = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
                "--server.port", str(port), "--server.address", HOST]
     server = subprocess.Popen(command, cwd=scratch, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -100,40 +101,43 @@ def create_client(page: Page, key: str, name: str, email: str) -> None:
     wait_idle(page)
 
 
+def person(browser, base: str, user: str, clients: list[tuple[str, str, str]]) -> Page:
+    """One person in a browser of their own: sign in, create clients, one after the other."""
+    page = browser.new_context(viewport={"width": 1400, "height": 1100}, device_scale_factor=1).new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(base)  # the default page, Clients, lives at /
+    expect(page.get_by_role("button", name="Create client")).to_be_visible()
+    wait_idle(page)
+    choose(page, "Sign in as…", user)
+    for key, name, email in clients:
+        create_client(page, key, name, email)
+    return page
+
+
 def take(port: int, out: Path) -> None:
     base = f"http://{HOST}:{port}"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
                                     headless=True, args=CHROMIUM_ARGS)
+        page = None
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000}, device_scale_factor=1)
-            page.set_default_timeout(TIMEOUT_MS)
-            page.goto(base)  # the default page, Clients, lives at /
-            expect(page.get_by_role("button", name="Create client")).to_be_visible()
-            wait_idle(page)
+            alice = person(browser, base, "alice", [("ACME", "Acme Corp", "ops@acme.example"),
+                                                    ("INITECH", "Initech", "hello@initech.example")])
+            expect(alice.get_by_text("Client INITECH created.")).to_be_visible()
+            bob = person(browser, base, "bob", [("GLOBEX", "Globex", "it@globex.example"),
+                                                ("ACME", "Acme Impostor", "fake@acme.example")])  # refused
+            expect(bob.get_by_text("A client with key 'ACME' already exists.")).to_be_visible()
 
-            choose(page, "Sign in as…", "alice")
-            create_client(page, "ACME", "Acme Corp", "ops@acme.example")
-            expect(page.get_by_text("Client ACME created.")).to_be_visible()
-            choose(page, "Sign in as…", "bob")
-            create_client(page, "GLOBEX", "Globex", "it@globex.example")
-            expect(page.get_by_text("Client GLOBEX created.")).to_be_visible()
-            create_client(page, "ACME", "Acme Impostor", "fake@acme.example")  # refused: the key exists
-            expect(page.get_by_text("A client with key 'ACME' already exists.")).to_be_visible()
-            create_client(page, "INITECH", "Initech", "hello@initech.example")
-            expect(page.get_by_text("Client INITECH created.")).to_be_visible()
-
+            page = bob  # the Explorer as it first appears: the newest interaction is the refused click
             page.get_by_test_id("stSidebarNav").get_by_role("link", name="Log Explorer").click()
             expect(page.get_by_role("heading", name="Log Explorer")).to_be_visible()
             wait_idle(page)
-            # The refused create: script_run -> render_clients_page -> create_client (failed).
-            choose(page, "Interaction (most recent first)", "create_client · failed", search="failed")
-            heading = page.get_by_role("heading", name="Interaction timeline")
+            records = page.get_by_role("heading", name="Records")
             chart = page.get_by_test_id("stVegaLiteChart").first
             expect(chart.locator("canvas, svg").first).to_be_visible()
-            heading.evaluate("element => element.scrollIntoView({block: 'start'})")
+            records.evaluate("element => element.scrollIntoView({block: 'start'})")
             page.wait_for_timeout(1000)  # let Vega finish drawing
-            top = heading.bounding_box()
+            top = records.bounding_box()
             bottom = chart.bounding_box()
             main = page.get_by_test_id("stMainBlockContainer").bounding_box()
             clip = {"x": main["x"], "y": top["y"] - 12, "width": main["width"],
@@ -141,7 +145,8 @@ def take(port: int, out: Path) -> None:
             out.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(out), clip=clip)
         except Exception:
-            page.screenshot(path="/tmp/lx_shot_failure.png")
+            if page is not None:
+                page.screenshot(path="/tmp/lx_shot_failure.png")
             raise
         finally:
             browser.close()
@@ -150,7 +155,7 @@ def take(port: int, out: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8597)
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images" / "log_explorer_timeline.png")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images" / "log_explorer_default.png")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="log_explorer_shot_") as scratch:
         server = start_server(Path(scratch), args.port)

@@ -69,8 +69,9 @@ ANY = "(any)"
 TEXT_COLUMNS = ("level", "correlation_id", "session_id", "user_id", "page", "operation", "event",
                 "operation_id", "parent_operation_id", "logger")
 CATEGORY_COLUMNS = ("level", "correlation_id", "session_id", "user_id", "page", "operation", "event", "logger")
-TABLE_COLUMNS = ("ts", "level", "correlation_id", "session_id", "user_id", "page", "operation", "event",
-                 "duration_ms", "message", "logger", "metadata")
+# What happened first (the message), then who and where; the long ids last.
+TABLE_COLUMNS = ("ts", "level", "message", "operation", "event", "duration_ms", "user_id", "page",
+                 "correlation_id", "session_id", "logger", "metadata")
 MAX_TABLE_ROWS = 2000
 RECENT_INTERACTIONS = 50
 MAX_ERRORS_SHOWN = 25
@@ -426,13 +427,15 @@ def _interaction_choices(view: pd.DataFrame) -> dict[str, str]:
     for cid, rows in sub.groupby(sub["correlation_id"].astype(object), sort=False):
         ops = [op for op in dict.fromkeys(rows["operation"].dropna().astype(object)) if op != "script_run"]
         users = rows["user_id"].dropna()
-        failed = (rows["event"] == "failed").any()
+        ends = rows[rows["event"] == "failed"]
+        refused = ends["error"].map(is_expected) if len(ends) else ends["event"]
+        failed = "failed" if (~refused.astype(bool)).any() else "refused" if len(ends) else None
         started = rows["ts"].min()
         when = started.strftime("%H:%M:%S") if not _missing(started) else "?"
         labels[cid] = " · ".join(filter(None, [
             when, str(users.iloc[0]) if len(users) else None,
             ", ".join(ops[:3]) + ("…" if len(ops) > 3 else "") if ops else "no operations",
-            "failed" if failed else None, cid]))
+            failed, cid]))
     return {cid: labels[cid] for cid in recent if cid in labels}
 
 
