@@ -9,7 +9,7 @@ timeline: no web-server lines, and the refused click visibly refused.
 Needs the ``playwright`` Python package and a Chromium (Debian's ``/usr/bin/chromium`` by default;
 set ``CHROMIUM`` to use another). From the repository root::
 
-    .venv/bin/python docs/images/make_screenshot.py [--port 8597] [--out docs/images/log_explorer_timeline.png]
+    .venv/bin/python docs/images/make_screenshot.py [--port 8597] [--out docs/images/log_explorer_default.png]
 
 The server is stopped when the script ends, whatever happens.
 """
