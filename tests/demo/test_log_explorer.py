@@ -384,6 +384,8 @@ def test_polish_one_sample_histogram_table_widths_and_the_apps_interaction_first
     (histogram,) = [c for c in charts(at) if '"x2"' not in c.proto.spec]
     spec = json.loads(histogram.proto.spec)
     assert "extent" in json.dumps(spec["encoding"]["x"]["bin"])  # a bar around the value, not the axis
+    assert [at.text_input(key=k).placeholder for k in ("lx_user", "lx_session", "lx_cid")] == [
+        "any user", "any session", "any interaction (req_…)"]  # not values that look filled in
     records_table = at.dataframe[0]  # the Records table comes first
     columns = json.loads(records_table.proto.columns)
     assert columns["message"]["width"] == "large" and "timestamp" in columns
