@@ -64,7 +64,7 @@ http {{
     uwsgi_temp_path {dir}/uwsgi; scgi_temp_path {dir}/scgi;
     map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
     upstream replicas {{
-        hash $cookie_route consistent;  # sticky: a session's websocket stays on one replica
+        hash $cookie_route;  # sticky: a session's websocket stays on one replica (modulo, not a ring: port-independent)
         server 127.0.0.1:{a};
         server 127.0.0.1:{b};
     }}
