@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, TextIO
 
 from ..sinks.console import escape_control
-from .reader import DEFAULT_PATH, LogPathError, ReadStats, find_log_files, is_server_line, parse_line, read_records
+from .reader import (DEFAULT_PATH, LogPathError, ReadStats, find_log_files, is_server_line, parse_line, read_records,
+                     records_with_id)
 from .timeline import Interaction, OperationStats, build_interaction, interactions, operation_stats
 
 EXIT_OK, EXIT_NOT_FOUND, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -302,8 +303,11 @@ def records_with(field: str, value: str, paths: list[str], command: str) -> list
         raise UsageError(f"the {label} is empty")
     files = log_files(paths)
     stats = ReadStats()
-    # The needle finds candidate lines fast; the field check drops ids that merely contain it.
-    records = [r for r in scan(files, value, stats, command) if r.get(field) == value]
+    progress = Progress(len(files), command)
+    try:
+        records = records_with_id(files, field, value, stats=stats, on_file_done=progress.advance)
+    finally:
+        progress.close()
     finish_scan(files, stats)
     if not records:
         print(f"error: {label} {safe(value)} not found in {safe(', '.join(paths))} "

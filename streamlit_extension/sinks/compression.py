@@ -6,6 +6,9 @@ background thread compresses it into ``<file>.gz.tmp``, renames that to ``<file>
 then removes the plain file. So a half-written archive never carries the final name, and if
 the process ends first the plain file is still there. At interpreter exit, pending work gets a
 bounded time to finish.
+
+While it reads the file, it also collects the ids in it for the archive's sidecar index
+(``id_index``), written after the archive and before the plain file is removed.
 """
 
 from __future__ import annotations
@@ -16,15 +19,16 @@ import gzip
 import lzma
 import os
 import queue
-import shutil
 import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 from .. import _report, _state
+from .id_index import SUFFIX as INDEX_SUFFIX, IdCollector, sidecar_path, write_index
 
 TMP_SUFFIX = ".tmp"
+CHUNK_SIZE = 256 << 10  # small enough that collecting ids never holds the GIL for long
 EXIT_TIMEOUT = 30.0
 OPENERS: dict[str, Callable] = {
     "gz": lambda path: gzip.open(path, "wb", compresslevel=6),
@@ -38,12 +42,16 @@ def compress_file(path: str, extension: str) -> Optional[str]:
     """Compress ``path`` to ``path.<extension>`` atomically; the plain file goes last."""
     target = f"{path}.{extension}"
     temporary = target + TMP_SUFFIX
+    collector = IdCollector()
     try:
         with open(path, "rb") as source, OPENERS[extension](temporary) as sink:
-            shutil.copyfileobj(source, sink, 1 << 20)
+            for chunk in iter(lambda: source.read(CHUNK_SIZE), b""):
+                sink.write(chunk)
+                collector.feed(chunk)
         with open(temporary, "rb") as done:
             os.fsync(done.fileno())
         os.replace(temporary, target)
+        _write_index_quietly(target, collector)
         os.remove(path)
         return target
     except FileNotFoundError:  # removed meanwhile (retention): nothing to keep
@@ -55,6 +63,16 @@ def compress_file(path: str, extension: str) -> Optional[str]:
         return None
 
 
+def _write_index_quietly(archive: str, collector: IdCollector) -> None:
+    # The index only speeds reading up: without it the archive is scanned, so a failure is no loss.
+    try:
+        write_index(archive, collector.finish())
+    except Exception as exc:
+        _remove_quietly(f"{sidecar_path(archive)}{TMP_SUFFIX}")
+        _report.notice_once("index", f"could not write the id index of {archive} ({_report.describe(exc)}); "
+                                     "it is read without one")
+
+
 def _remove_quietly(path: str) -> None:
     try:
         os.remove(path)
@@ -63,10 +81,10 @@ def _remove_quietly(path: str) -> None:
 
 
 def remove_stale_temporaries(folder: str) -> None:
-    """Drop ``*.tmp`` archives a killed process left; their plain files are still there."""
+    """Drop ``*.tmp`` archives and indexes a killed process left; their plain files are still there."""
     try:
         for leftover in Path(folder).glob(f"*{TMP_SUFFIX}"):
-            if any(leftover.name.endswith(f".{ext}{TMP_SUFFIX}") for ext in OPENERS):
+            if any(leftover.name.endswith((f".{ext}{TMP_SUFFIX}", f".{ext}{INDEX_SUFFIX}{TMP_SUFFIX}")) for ext in OPENERS):
                 _remove_quietly(str(leftover))
     except OSError:
         pass

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from .. import _loguru, _report
+from .id_index import sidecar_path
 from .naming import rotated_file_regex
 
 
@@ -67,5 +68,6 @@ class AppRetention:
                 doomed = [path for mtime, path in files if mtime < cutoff]
             for path in doomed:
                 path.unlink(missing_ok=True)
+                sidecar_path(path).unlink(missing_ok=True)  # an archive's id index goes with it
         except OSError as exc:
             _report.notice_once("retention", f"log retention failed ({_report.describe(exc)})")
