@@ -114,6 +114,9 @@ _LITERAL_TRIGGERS = (
     ("=", "query"), ("://", "url"), ("akia", "aws"), ("asia", "aws"), ("agpa", "aws"), ("aida", "aws"),
     ("aroa", "aws"), ("anpa", "aws"), ("anva", "aws"), ("aipa", "aws"), ("@", "email"), ("::", "ip"),
 )
+# One pass that says whether any of them occurs: most text holds none, and a regex search is
+# about 2x cheaper than the 17 substring tests on a typical message.
+_ANY_TRIGGER = re.compile("|".join(re.escape(marker) for marker, _ in _LITERAL_TRIGGERS))
 _DIGIT = re.compile(r"\d")
 _CARD_HINT = re.compile(r"\d[\d -]{12}")  # a loose, cheap superset of a 13-digit run
 _IP_HINT = re.compile(r"\d\.\d|[0-9A-Fa-f]:[0-9A-Fa-f]{1,4}:")
@@ -174,7 +177,9 @@ class ValueRedactor:
         if self._secrets is not None:
             text = self._secrets.sub(MASK, text)
         lowered = text.lower()
-        kinds = {kind for marker, kind in _LITERAL_TRIGGERS if marker in lowered}
+        kinds = set()
+        if _ANY_TRIGGER.search(lowered) is not None:
+            kinds = {kind for marker, kind in _LITERAL_TRIGGERS if marker in lowered}
         if _DIGIT.search(text) is not None:
             if _CARD_HINT.search(text) is not None:
                 kinds.add("card")
