@@ -56,6 +56,9 @@ def compress_file(path: str, extension: str) -> Optional[str]:
         return target
     except FileNotFoundError:  # removed meanwhile (retention): nothing to keep
         _remove_quietly(temporary)
+        if not os.path.exists(path):  # the archive of a file retention removed mid-compression
+            _remove_quietly(target)
+            _remove_quietly(str(sidecar_path(target)))
         return None
     except Exception as exc:
         _remove_quietly(temporary)

@@ -11,10 +11,13 @@ import os
 import re
 import socket
 from pathlib import Path
+from typing import Optional
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 # loguru renames a rotated file to <root>.<YYYY-MM-DD_HH-MM-SS_ffffff>[.N]<ext>
-_STAMP = r"\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d_\d{6}(?:\.\d+)?"
+_DATE = r"\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d_\d{6}"
+_STAMP = _DATE + r"(?:\.\d+)?"
+_ROTATED_NAME = re.compile(rf"(?P<root>.+)\.(?P<date>{_DATE})(?:\.(?P<n>\d+))?(?P<ext>\.[^.]+)")
 ARCHIVE_EXTENSIONS = ("gz", "bz2", "xz", "lzma", "zip", "tar", "tar.gz", "tar.bz2", "tar.xz")
 
 
@@ -44,3 +47,34 @@ def rotated_file_regex(pattern: str) -> re.Pattern:
     stem = stem.rstrip(".-_")
     archives = "|".join(re.escape(ext) for ext in ARCHIVE_EXTENSIONS)
     return re.compile(rf"{re.escape(stem)}(?:[.\-_][A-Za-z0-9_.-]*?)?\.{_STAMP}{re.escape(suffix)}(?:\.(?:{archives}))?")
+
+
+def split_rotated(name: str) -> Optional[tuple[str, tuple[str, int]]]:
+    """A rotated file's name -> (the live file's name, a key that sorts its rotations in order).
+
+    ``app.h-1.2026-01-02_03-04-05_000006.2.jsonl`` -> (``app.h-1.jsonl``, (``2026-…_000006``, 2));
+    None for a name loguru's rotation did not make (a live file). Compressed names: strip the
+    archive extension first. The date is the rotated file's creation time, so it sorts them.
+    """
+    match = _ROTATED_NAME.fullmatch(name)
+    if match is None:
+        return None
+    return match["root"] + match["ext"], (match["date"], int(match["n"] or 1))
+
+
+_STAMP_IN_NAME = re.compile(rf"\.({_STAMP})\.")
+
+
+def rotation_stamp(name: str) -> str:
+    """The date stamp loguru put in a rotated file's name ("" if none): sorts by age, and is
+    the same for ``x.jsonl`` and the ``x.jsonl.gz`` it is being compressed into."""
+    found = _STAMP_IN_NAME.search(name)
+    return found.group(1) if found else ""
+
+
+def logical_name(name: str) -> str:
+    """A rotated file's name without its archive extension: one file, plain or compressed."""
+    for extension in sorted(ARCHIVE_EXTENSIONS, key=len, reverse=True):
+        if name.endswith("." + extension):
+            return name[: -len(extension) - 1]
+    return name

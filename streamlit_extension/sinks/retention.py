@@ -16,7 +16,7 @@ from typing import Any, Optional
 
 from .. import _loguru, _report
 from .id_index import sidecar_path
-from .naming import rotated_file_regex
+from .naming import logical_name, rotated_file_regex, rotation_stamp
 
 
 class AppRetention:
@@ -58,11 +58,29 @@ class AppRetention:
                     continue
         return sorted(found, reverse=True)
 
+    def _beyond_count(self, files: list[tuple[float, Path]]) -> list[Path]:
+        """Files past the newest ``count`` rotated files, ordered by the stamp in their names.
+
+        Not by mtime: an archive's mtime is when it was compressed, so an older file compressed
+        late would look newer than the one just rotated. A file caught mid-compression (both
+        ``x.jsonl`` and ``x.jsonl.gz``) counts once.
+        """
+        by_age = sorted(files, key=lambda item: (rotation_stamp(item[1].name), item[0]), reverse=True)
+        kept: set[str] = set()
+        doomed = []
+        for _, path in by_age:
+            logical = logical_name(path.name)
+            if logical in kept or len(kept) < (self.count or 0):
+                kept.add(logical)
+            else:
+                doomed.append(path)
+        return doomed
+
     def __call__(self, _loguru_candidates: list[str]) -> None:
         try:
             files = self.rotated_files()
             if self.count is not None:
-                doomed = [path for _, path in files[self.count :]]
+                doomed = self._beyond_count(files)
             else:
                 cutoff = time.time() - (self.seconds or 0)
                 doomed = [path for mtime, path in files if mtime < cutoff]
