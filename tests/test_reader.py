@@ -156,3 +156,28 @@ def test_a_child_is_drawn_inside_its_parent_even_when_the_clocks_disagree():
     assert (save.start_ms, save.duration_ms) == (0.0, 0.842)
     assert save.start_ms <= write.start_ms and write.start_ms + write.duration_ms <= save.start_ms + save.duration_ms
     assert interaction.duration_ms == 0.842  # the header: the root operation's own duration
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_lines_across_chunk_boundaries_members_and_an_oversized_line(tmp_path, compressed):
+    """Lines longer than the read chunk, a gzip file of several members, and a line over the
+    16 MiB limit (skipped and counted once; the lines around it kept), with and without a needle."""
+    from streamlit_extension.logs.reader import CHUNK_SIZE, MAX_LINE_BYTES
+
+    lines = [flat(f"2024-01-01T00:00:{i:02d}.000000Z", f"m{i}", correlation_id=f"req_{i:012d}",
+                  padding="x" * (CHUNK_SIZE // 3 * (i % 4))) for i in range(12)]
+    oversized = '{"padding": "' + "y" * (MAX_LINE_BYTES + 10) + '"}\n'
+    body = "".join(lines[:6]) + oversized + "".join(lines[6:])
+    if compressed:
+        path = tmp_path / "app.2024-01-01_00-00-00_000000.jsonl.gz"
+        middle = len(lines[0]) + len(lines[1])  # two gzip members, split mid-file
+        path.write_bytes(gzip.compress(body[:middle].encode()) + gzip.compress(body[middle:].encode()))
+    else:
+        path = tmp_path / "app.jsonl"
+        path.write_text(body)
+    stats = ReadStats()
+    assert [r["message"] for r in read_records([path], stats=stats)] == [f"m{i}" for i in range(12)]
+    assert (stats.lines, stats.records, dict(stats.skipped)) == (13, 12, {"oversized line": 1})
+    for i in (0, 5, 6, 11):
+        found = list(read_records([path], needle=f"req_{i:012d}"))
+        assert [r["message"] for r in found] == [f"m{i}"]
