@@ -1,18 +1,23 @@
 """Finding one interaction in compressed logs: our reader (or the ``trace`` CLI) vs ``zcat | grep -F``.
 
-    python benchmarks/trace_lookup.py --mb 250 --rounds 5
+    python benchmarks/trace_lookup.py --mb 1024 --rounds 5
 
 The logs are made once by the real library (``setup_logging`` with the default JSON format,
-rotation 10 MB, gz) into a cache folder under the temp dir, and reused by later runs. Each
-interaction is ~10 records (operations, nested operations, plain records); one interaction,
-about 60 % of the way in, carries the correlation id we look for.
+rotation 10 MB, gz: each rotated archive gets its id index from the background compressor)
+into a cache folder under the temp dir, and reused by later runs. Each interaction is ~10
+records (operations, nested operations, plain records); one interaction, about 60 % of the way
+in, carries the correlation id we look for. The last (live) file is compressed by hand at the
+end, so it has no index and is always scanned, as the live file is in practice.
 
 Timed, each as its own process and wall clock (interpreter start-up included, as a user sees it):
 
 - ``zcat``: ``zcat FILES | grep -F ID``;
 - ``reader``: ``python -c`` importing ``streamlit_extension.logs.reader`` and keeping the records
-  of ``read_records(FILES, needle=ID)`` whose correlation_id is ID;
-- ``cli``: ``python -m streamlit_extension.logs trace ID FOLDER``, when that module exists.
+  of ``read_records(FILES, needle=ID)`` whose correlation_id is ID (one file after the other,
+  no index: the sequential floor);
+- ``cli``: ``python -m streamlit_extension.logs trace ID FOLDER`` (indexes used);
+- ``cli_scan``: the same over a folder of hard links to the same archives without their
+  indexes (old archives): every file scanned, in parallel.
 
 The commands are run in a shuffled order each round, after one untimed warm-up each (the
 files are then in the page cache for all of them).
@@ -112,6 +117,7 @@ def generate(folder: Path, target_mb: int) -> dict:
                 needle_lines += needle_bytes in line
     manifest = {
         "complete": True,
+        "indexed": sum(1 for path in files if Path(f"{path}.idx").exists()),
         "needle": needle,
         "needle_records": needle_lines,
         "files": [p.name for p in files],
@@ -130,12 +136,23 @@ def dataset(target_mb: int, regenerate: bool = False) -> tuple[Path, dict]:
     manifest_path = folder / "manifest.json"
     if not regenerate and manifest_path.exists():
         manifest = json.loads(manifest_path.read_text())
-        if manifest.get("complete") and all((folder / name).exists() for name in manifest["files"]):
+        if manifest.get("complete") and manifest.get("indexed") and all((folder / name).exists() for name in manifest["files"]):
             manifest["reused"] = True
             return folder, manifest
     manifest = generate(folder, target_mb)
     manifest["reused"] = False
     return folder, manifest
+
+
+def unindexed_copy(folder: Path, names: list[str]) -> Path:
+    """A sibling folder of hard links to the archives, without their index files."""
+    copy = folder.with_name(folder.name + "-unindexed")
+    if copy.exists():
+        shutil.rmtree(copy)
+    copy.mkdir()
+    for name in names:
+        os.link(folder / name, copy / name)
+    return copy
 
 
 def _timed(command: list[str], env: dict | None = None) -> tuple[float, subprocess.CompletedProcess]:
@@ -164,6 +181,8 @@ def main() -> None:
     has_cli = importlib.util.find_spec("streamlit_extension.logs.__main__") is not None
     if has_cli:
         commands["cli"] = [sys.executable, "-m", "streamlit_extension.logs", "trace", needle, str(folder)]
+        commands["cli_scan"] = [sys.executable, "-m", "streamlit_extension.logs", "trace", needle,
+                                str(unindexed_copy(folder, manifest["files"]))]
 
     def check(name: str, done: subprocess.CompletedProcess) -> dict:
         if name == "zcat":
