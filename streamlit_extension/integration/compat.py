@@ -248,6 +248,13 @@ def peek_session_state(ctx: Any, keys: Iterable[str]) -> dict[str, Any]:
     ``SafeSessionState.__getitem__`` runs Streamlit's yield callback, which can raise
     Rerun/StopException into whoever reads; the inner state under its lock cannot.
     """
+    found = try_peek_session_state(ctx, keys)
+    return {} if found is None else found
+
+
+def try_peek_session_state(ctx: Any, keys: Iterable[str]) -> Optional[dict[str, Any]]:
+    """``peek_session_state``, but None when the state's lock was busy (the values are unknown,
+    not absent): what is derived from them then must not be kept."""
     if not available("session_state_peek"):
         return {}
     safe = ctx.session_state
@@ -257,7 +264,7 @@ def peek_session_state(ctx: Any, keys: Iterable[str]) -> dict[str, Any]:
         lose("session_state_peek", exc)
         return {}
     if not lock.acquire(timeout=_STATE_LOCK_TIMEOUT):
-        return {}
+        return None
     try:
         found = {}
         for key in keys:
@@ -268,6 +275,46 @@ def peek_session_state(ctx: Any, keys: Iterable[str]) -> dict[str, Any]:
         return found
     finally:
         lock.release()
+
+
+_ABSENT: Any = object()
+_PLAIN_TYPES = (str, int, type(None))
+_token_unreadable: list[bool] = []  # set once SessionState turns out to have another shape
+
+
+def session_state_token(ctx: Any, keys: tuple[str, ...]) -> Optional[tuple]:
+    """A cheap stand-in for ``peek_session_state(ctx, keys)``: while two tokens are equal
+    (``==``), so are the values, and whatever was derived from them can be reused.
+
+    A key no widget holds gets its value from what the app set this run
+    (``_new_session_state``) or else what earlier runs left (``_old_state``): both are read
+    here, without the lock (one dict lookup is atomic), and without Streamlit's ``__getitem__``
+    and the KeyError it raises for a missing key (most of a peek's cost). None means "can't
+    tell, peek": a widget holds one of the keys (its value lives in widget state), a value
+    isn't a str/int/None (it could change in place), or this Streamlit's state has another
+    shape.
+    """
+    if not available("session_state_peek"):
+        return ()  # peek_session_state then always answers {}
+    if _token_unreadable:
+        return None
+    try:
+        inner = ctx.session_state._state
+        new, old, mapper = inner._new_session_state, inner._old_state, inner._key_id_mapper
+        token = []
+        for key in keys:
+            if mapper.get_id_from_key(key, None) is not None:
+                return None
+            current, earlier = new.get(key, _ABSENT), old.get(key, _ABSENT)
+            if (current is not _ABSENT and type(current) not in _PLAIN_TYPES) or \
+                    (earlier is not _ABSENT and type(earlier) not in _PLAIN_TYPES):
+                return None
+            token.append(current)
+            token.append(earlier)
+        return tuple(token)
+    except Exception:  # not a capability: peeking still works, only without this shortcut
+        _token_unreadable.append(True)
+        return None
 
 
 def stop_requested(ctx: Any) -> bool:
@@ -353,11 +400,19 @@ def script_name(ctx: Any) -> Optional[str]:
 
 
 def page_key(ctx: Any) -> Any:
-    """Changes whenever the page name may have: the page, or the pages ``st.navigation`` set."""
-    try:
-        pages = id(ctx.pages_manager.get_pages())
-    except Exception:
-        pages = None
+    """Changes (``!=``) whenever the page name may have: the page, or the pages ``st.navigation`` set.
+
+    The registry itself where the pages manager keeps one (1.45+: ``st.navigation`` replaces
+    it), compared by identity first; else ``get_pages()``, compared by content (some releases
+    return a fresh dict from every call, so its ``id`` says nothing).
+    """
+    manager = getattr(ctx, "pages_manager", None)
+    pages = getattr(manager, "_pages", _ABSENT)
+    if pages is _ABSENT:
+        try:
+            pages = manager.get_pages()
+        except Exception:
+            pages = None
     return getattr(ctx, "page_script_hash", None), getattr(ctx, "active_script_hash", None), pages
 
 
@@ -491,6 +546,6 @@ __all__ = [
     "add_script_run_ctx", "available", "client_address", "console_handler",
     "hook_uncaught_errors", "lose", "missing", "on_config_parsed",
     "page_key", "page_name", "script_name", "peek_session_state", "read_disabled", "request_headers",
-    "run_error_flag", "run_marker", "runner_events", "script_run_ctx", "stop_requested",
-    "streamlit_logger_count", "streamlit_loggers", "user_info",
+    "run_error_flag", "run_marker", "runner_events", "script_run_ctx", "session_state_token", "stop_requested",
+    "streamlit_logger_count", "streamlit_loggers", "try_peek_session_state", "user_info",
 ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from contextvars import ContextVar
+from types import MappingProxyType
 from typing import Any, Mapping, NamedTuple, Optional
 
 from loguru import logger
@@ -46,7 +47,7 @@ class RunState:
     """What we know about one script run."""
 
     __slots__ = ("marker", "thread", "correlation_id", "operation_id", "started", "base", "page_key", "page",
-                 "user_id", "failure", "finished", "connection", "span", "span_token", "__weakref__")
+                 "user_id", "failure", "finished", "connection", "span", "span_token", "_cache", "__weakref__")
 
     def __init__(self, ctx: Any) -> None:
         self.marker = compat.run_marker(ctx)
@@ -69,6 +70,8 @@ class RunState:
         }
         self.span: Any = None
         self.span_token: Any = None
+        # (session-state token, page key, correlation id, fields): see ``fields``.
+        self._cache: Optional[tuple] = None
 
     def is_current(self, ctx: Any) -> bool:
         """Is ``ctx`` still in this run?"""
@@ -78,8 +81,9 @@ class RunState:
         # (our own end record among them) stay with it until a start event says otherwise.
         return not self.finished or threading.current_thread() is self.thread
 
-    def page_name(self, ctx: Any) -> Optional[str]:
-        key = compat.page_key(ctx)
+    def page_name(self, ctx: Any, key: Any = None) -> Optional[str]:
+        if key is None:
+            key = compat.page_key(ctx)
         if key != self.page_key:
             self.page_key = key
             # Once the run's page is known (st.navigation chose it) it stays, also after the
@@ -87,15 +91,31 @@ class RunState:
             self.page = compat.page_name(ctx) or (self.page if self.page is not None else compat.script_name(ctx))
         return self.page
 
-    def fields(self, ctx: Any) -> dict[str, Any]:
-        session_id, user_id = _identity(ctx, self.user_id)
-        return {
-            "correlation_id": self.correlation_id,
+    def fields(self, ctx: Any) -> Mapping[str, Any]:
+        """The run's ambient fields (read-only), built again only when what they are made of may
+        have changed: the app's ``session_id``/``user_id`` in session state (a sign-in mid-run),
+        the page (``st.navigation``), the correlation id (``set_correlation_id``). The rest is
+        fixed for the run, and a new run is a new ``RunState``."""
+        state = compat.session_state_token(ctx, _IDENTITY_KEYS)
+        page_key = compat.page_key(ctx)
+        correlation_id = self.correlation_id
+        cache = self._cache
+        if (cache is not None and state is not None and cache[0] == state and cache[1] == page_key
+                and cache[2] is correlation_id):
+            return cache[3]
+        values = compat.try_peek_session_state(ctx, _IDENTITY_KEYS)
+        session_id, user_id = _identity(ctx, values or {}, self.user_id)
+        fields = MappingProxyType({
+            "correlation_id": correlation_id,
             "session_id": session_id,
             "user_id": user_id,
-            "page": self.page_name(ctx),
+            "page": self.page_name(ctx, page_key),
             **self.base,
-        }
+        })
+        # One assignment, so another thread of the run reads a whole entry. Not kept when the
+        # values are unknown (the state's lock was busy) or can't be told apart cheaply.
+        self._cache = (state, page_key, correlation_id, fields) if state is not None and values is not None else None
+        return fields
 
 
 class Connection(NamedTuple):
@@ -137,8 +157,11 @@ def _read_connection(ctx: Any) -> Connection:
         return Connection({}, None)
 
 
-def _identity(ctx: Any, info_user_id: Optional[str]) -> tuple[str, str]:
-    values = compat.peek_session_state(ctx, ("session_id", "user_id"))
+_IDENTITY_KEYS = ("session_id", "user_id")
+
+
+def _identity(ctx: Any, values: Mapping[str, Any], info_user_id: Optional[str]) -> tuple[str, str]:
+    """``session_id`` and ``user_id`` from the app's session-state ``values`` (``_IDENTITY_KEYS``)."""
     app_session = values.get("session_id")
     session_id = ctx.session_id
     if app_session is not None:
