@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import gzip
 import io
 import json
@@ -322,6 +323,103 @@ def test_tail_follows_rotation(tmp_path):
         if proc is not None:
             proc.terminate()
             proc.wait(timeout=5)
+
+
+WRITER = """
+import sys
+from loguru import logger
+from streamlit_extension import setup_logging
+
+folder, name, count, wait = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "wait"
+handle = setup_logging(log_path=folder + "/app.jsonl", per_process=True,  # app.<host>-<pid>.jsonl
+                       json_format="flat", rotation=1500, compression="gz", console=False)
+if wait:  # one record, then hold until the test says go (tail is in place by then)
+    logger.info(f"{name} 000")
+    sys.stdin.readline()
+for n in range(1, count + 1):
+    logger.info(f"{name} {n:03d} " + "x" * 300)  # ~600 bytes: a rotation every second record
+handle.close()
+"""
+
+
+def start_writer(folder: Path, name: str, count: int, wait: bool) -> subprocess.Popen:
+    """A real process logging ``<name> 001`` ... into ``folder`` through ``setup_logging``, as fast as it can."""
+    return subprocess.Popen([sys.executable, "-c", WRITER, str(folder), name, str(count), "wait" if wait else "go"],
+                            stdin=subprocess.PIPE, text=True)
+
+
+def wait_until(condition, timeout: float = 60.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+class Follower:
+    """``st-logs tail --json`` on a folder, its messages collected by a thread."""
+
+    def __init__(self, *args: object) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "streamlit_extension.logs", "tail", *map(str, args), "--json",
+                                      "--max-seconds", "300"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.messages: list[str] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.messages.append(json.loads(line)["message"])
+
+    def wait_for(self, expected: set, timeout: float = 60.0) -> None:
+        wait_until(lambda: expected <= {m.split(" x")[0] for m in self.messages}, timeout,
+                   f"{sorted(expected - {m.split(' x')[0] for m in self.messages})[:5]} (tail stderr: {self.stderr()})")
+
+    def stderr(self) -> str:
+        return self.proc.stderr.read() if self.proc.poll() is not None else "(running)"
+
+    def stop(self) -> list[str]:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        self.reader.join(timeout=10)
+        return [m.split(" x")[0] for m in self.messages]
+
+
+def test_tail_follows_every_process_across_rotations(tmp_path):
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    count = 60
+    writers = [start_writer(folder, name, count, wait=True) for name in ("alpha", "beta")]
+    follower: Optional[Follower] = None
+    try:
+        wait_until(lambda: sum(p.read_text().count("\n") for p in folder.glob("*.jsonl")) == 2, what="first records")
+        # The backlog is the last N records over every process's current file.
+        follower = Follower(folder, "-n", 2)
+        follower.wait_for({"alpha 000", "beta 000"})
+        assert len(follower.messages) == 2
+
+        for writer in writers:  # both at once: each rotates ~30 times, many times between two polls
+            writer.stdin.write("go\n")
+            writer.stdin.flush()
+        for writer in writers:
+            assert writer.wait(timeout=60) == 0
+        follower.wait_for({f"{name} {n:03d}" for name in ("alpha", "beta") for n in range(count + 1)})
+
+        # A process that starts after tail did is followed from its first record.
+        late = start_writer(folder, "gamma", count, wait=False)
+        assert late.wait(timeout=60) == 0
+        follower.wait_for({f"gamma {n:03d}" for n in range(1, count + 1)})
+        assert len(list(folder.glob("*.jsonl.gz"))) > 60  # the rotations did happen
+
+        # Anything shown twice would be shown by the look that finds this new file at the latest.
+        write_jsonl(folder / "last.jsonl", [flat_record("2030-01-01T00:00:00.000000Z", message="the last one")])
+        follower.wait_for({"the last one"})
+    finally:
+        for writer in writers:
+            writer.kill() if writer.poll() is None else None
+        messages = follower.stop() if follower is not None else []
+    expected = ({f"{name} {n:03d}" for name in ("alpha", "beta") for n in range(count + 1)}
+                | {f"gamma {n:03d}" for n in range(1, count + 1)} | {"the last one"})
+    counts = collections.Counter(messages)
+    assert set(counts) == expected and set(counts.values()) == {1}, {m: n for m, n in counts.items() if n != 1}
 
 
 # --- bad input and damage ------------------------------------------------------------------

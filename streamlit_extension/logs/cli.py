@@ -2,7 +2,7 @@
 
     st-logs trace REQ_ID [PATH ...]      one interaction's timeline, nested by operation
     st-logs session SESSION_ID [PATH ...] the interactions of one Streamlit session
-    st-logs tail [PATH]                  follow the newest log file, like ``tail -f``
+    st-logs tail [PATH]                  follow every process's current log file, like ``tail -f``
     st-logs stats [PATH ...]             per operation: count, error rate, p50/p95/p99
 
 PATH (default ``logs/``) is a folder searched for ``*.jsonl`` / ``*.jsonl.gz`` or log files, in
@@ -20,21 +20,18 @@ import json
 import os
 import sys
 import time
-from collections import Counter, deque
+from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, TextIO
 
 from ..sinks.console import escape_control
-from .reader import (DEFAULT_PATH, LogPathError, ReadStats, find_log_files, is_server_line, parse_line, read_records,
-                     records_with_id)
+from .follow import POLL_SECONDS, Tail
+from .reader import DEFAULT_PATH, LogPathError, ReadStats, find_log_files, is_server_line, read_records, records_with_id
 from .timeline import Interaction, OperationStats, build_interaction, interactions, operation_stats
 
 EXIT_OK, EXIT_NOT_FOUND, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 LEVELS = {"TRACE": 5, "DEBUG": 10, "INFO": 20, "SUCCESS": 25, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
 PROGRESS_DELAY = 0.5  # seconds before a scan shows a progress bar
-POLL_SECONDS = 0.2  # how often ``tail`` looks for new lines and new files
-TAIL_CHUNK = 64 << 10  # read size when looking backwards for the last N records
-FOLLOW_CHUNK = 1 << 20  # most read from a followed file at once
 _END_EVENTS = ("complete", "failed")
 OUTCOME_STYLE = {"failed": "red", "complete": "green", "rerun": "green", "stop": "yellow"}
 
@@ -421,183 +418,6 @@ def make_filter(args: argparse.Namespace) -> Callable[[dict[str, Any]], bool]:
     return keep
 
 
-def file_id(stat: os.stat_result) -> tuple[int, int]:
-    return stat.st_dev, stat.st_ino
-
-
-class FollowedFile:
-    """A plain log file read as it grows: complete lines only, a partial last line kept back."""
-
-    def __init__(self, path: Path, stats: ReadStats) -> None:
-        self.path = path
-        self.stats = stats
-        self.handle = open(path, "rb")
-        self.id = file_id(os.fstat(self.handle.fileno()))
-        self.pending = b""
-        self.at_eof = False
-        stats.files += 1
-
-    def last(self, n: int, keep: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
-        """The last ``n`` records passing ``keep``, read backwards from the end; then follow from there."""
-        end = self._complete_end()
-        found: list[dict[str, Any]] = []
-        pos, carry = end, b""
-        while pos > 0 and len(found) < n:
-            size = min(TAIL_CHUNK, pos)
-            pos -= size
-            self.handle.seek(pos)
-            lines = (self.handle.read(size) + carry).split(b"\n")
-            carry = lines.pop(0) if pos > 0 else b""  # may be the end of a line that starts earlier
-            for line in reversed(lines):
-                record = parse_line(line, self.path, self.stats)
-                if record is not None and keep(record):
-                    found.append(record)
-                    if len(found) == n:
-                        break
-        self.handle.seek(end)
-        return found[::-1]
-
-    def _complete_end(self) -> int:
-        """Offset just past the last newline: a line still being written is read later."""
-        size = os.fstat(self.handle.fileno()).st_size
-        pos = size
-        while pos > 0:
-            start = max(0, pos - TAIL_CHUNK)
-            self.handle.seek(start)
-            cut = self.handle.read(pos - start).rfind(b"\n")
-            if cut != -1:
-                return start + cut + 1
-            pos = start
-        return 0
-
-    def read_new(self) -> list[dict[str, Any]]:
-        """Records appended since the last call."""
-        try:
-            if os.stat(self.path).st_size < self.handle.tell() and file_id(os.stat(self.path)) == self.id:
-                self.handle.seek(0)  # truncated in place (copytruncate): start over
-                self.pending = b""
-        except OSError:
-            pass  # renamed away by rotation: keep reading what our handle still holds
-        data = self.handle.read(FOLLOW_CHUNK)
-        self.at_eof = len(data) < FOLLOW_CHUNK
-        if not data:
-            return []
-        block = self.pending + data
-        cut = block.rfind(b"\n")
-        if cut == -1:
-            self.pending = block
-            return []
-        self.pending = block[cut + 1:]
-        self.stats.lines += block.count(b"\n", 0, cut + 1)
-        records = (parse_line(line, self.path, self.stats) for line in block[:cut].split(b"\n"))
-        return [r for r in records if r is not None]
-
-    def close(self, finished: bool = False) -> None:
-        """Stop reading; ``finished``: the file won't grow again, so a partial last line is damage."""
-        if finished and self.pending.strip():
-            self.stats.skip(self.path, "incomplete last line")
-        self.handle.close()
-
-
-def _mtime(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return 0.0
-
-
-def plain_files(target: Path) -> dict[str, tuple[tuple[int, int], float]]:
-    """The followable (uncompressed) log files under ``target``: path -> (identity, mtime)."""
-    try:
-        files = find_log_files([target])
-    except LogPathError:
-        return {}  # mid-rotation, or the folder is gone: look again later
-    found = {}
-    for path in files:
-        if path.suffix == ".gz":
-            continue
-        try:
-            stat = os.stat(path)
-        except OSError:
-            continue
-        found[str(path)] = (file_id(stat), stat.st_mtime)
-    return found
-
-
-class Tail:
-    """Follows the newest log file under a folder (or one file) and switches when a new one appears."""
-
-    def __init__(self, target: Path, keep: Callable[[dict[str, Any]], bool], stats: ReadStats) -> None:
-        self.target, self.keep, self.stats = target, keep, stats
-        self.current: Optional[FollowedFile] = None
-        self.read_whole: list[Path] = []  # files read whole by start() (the one before the newest)
-        # Name -> identity at the last look. A file is new when its name is, or when the name now
-        # holds another file (loguru renames the file it rotates; a new one takes the name).
-        self.known: dict[str, tuple[int, int]] = {}
-
-    def start(self, n: int) -> list[dict[str, Any]]:
-        """The last ``n`` matching records; afterwards ``poll`` returns what is appended."""
-        files = log_files([str(self.target)])
-        plain = plain_files(self.target)
-        self.known = {path: ident for path, (ident, _) in plain.items()}
-        records: list[dict[str, Any]] = []
-        if plain:
-            newest = max(plain, key=lambda path: (plain[path][1], path))
-            self.current = FollowedFile(Path(newest), self.stats)
-            records = self.current.last(n, self.keep)
-        if len(records) < n:
-            # Just after a rotation the newest file is nearly empty: top up from the file before
-            # it (only that one, so a filter matching nothing doesn't read the whole history).
-            older = [path for path in files if self.current is None or path != self.current.path]
-            if older:
-                previous = max(older, key=lambda path: (_mtime(path), str(path)))
-                self.read_whole.append(previous)
-                earlier = deque((r for r in read_records([previous], stats=self.stats) if self.keep(r)),
-                                maxlen=n - len(records))
-                records = list(earlier) + records
-        return records
-
-    @property
-    def busy(self) -> bool:
-        """More is known to be waiting in the current file: poll again without sleeping."""
-        return self.current is not None and not self.current.at_eof
-
-    def poll(self) -> list[dict[str, Any]]:
-        """New matching records; switches to a newer file once the current one has gone quiet."""
-        if self.current is not None:
-            records = [r for r in self.current.read_new() if self.keep(r)]
-            if records or not self.current.at_eof:
-                return records
-        switched = self._newer_file()
-        if switched is None:
-            return []
-        drained = []
-        if self.current is not None:
-            while True:  # the rest of the rotated file, before leaving it
-                drained.extend(r for r in self.current.read_new() if self.keep(r))
-                if self.current.at_eof:
-                    break
-            self.current.close(finished=True)
-        self.current = FollowedFile(switched, self.stats)
-        return drained + [r for r in self.current.read_new() if self.keep(r)]
-
-    def _newer_file(self) -> Optional[Path]:
-        plain = plain_files(self.target)
-        held = self.current.id if self.current else None
-        # The file we hold open is never new (its inode can't be reused while it is open), even
-        # under the dated name loguru renames it to before compressing it.
-        fresh = [path for path, (ident, _) in plain.items() if ident != held and self.known.get(path) != ident]
-        self.known = {path: ident for path, (ident, _) in plain.items()}
-        if not fresh:
-            return None
-        return Path(max(fresh, key=lambda path: (plain[path][1], path)))
-
-    def close(self) -> None:
-        if self.current is not None:
-            self.current.close()
-            self.current = None
-
-
 def format_record(record: dict[str, Any], style: Style) -> list[str]:
     """One tail line (``HH:MM:SS.mmm LEVEL cid user [op:event] message``), plus any traceback."""
     timestamp = str(record.get("timestamp") or "")
@@ -624,10 +444,11 @@ def cmd_tail(args: argparse.Namespace, out: TextIO, style: Style) -> int:
                     print(line, file=out)
         out.flush()  # a follower is read live, through pipes too
 
+    log_files([args.path])  # a missing path or a folder without log files: exit 2, like the other commands
     try:
         records = tail.start(args.lines)
-        if tail.current is None:  # only compressed files: fail like the other commands if none is readable
-            check_readable(tail.read_whole, stats)
+        if not tail.following:  # only compressed files: fail like the other commands if none is readable
+            check_readable(tail.tried, stats)
     except BaseException:
         tail.close()
         raise
@@ -678,9 +499,10 @@ def build_parser() -> argparse.ArgumentParser:
     session.add_argument("paths", metavar="PATH", nargs="*", default=_DEFAULT_PATHS)
     session.set_defaults(run=cmd_session)
 
-    tail = commands.add_parser("tail", parents=[common], help="follow the newest log file",
-                               description="Print the last records of the newest log file, then follow it "
-                                           "(switching to a newer file on rotation), like tail -f.")
+    tail = commands.add_parser("tail", parents=[common], help="follow every process's current log file",
+                               description="Print the last records over every process's current log file in "
+                                           "PATH (or of the file given), then follow them all in time order "
+                                           "across rotation, and new processes' files as they appear, like tail -f.")
     tail.add_argument("path", metavar="PATH", nargs="?", default=DEFAULT_PATH)
     tail.add_argument("-n", "--lines", type=non_negative, default=10, metavar="N", help="records to show first (default 10)")
     tail.add_argument("--once", action="store_true", help="print what matches now and exit")
