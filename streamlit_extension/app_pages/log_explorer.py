@@ -7,9 +7,12 @@ secrets are already ``"[REDACTED]"`` there, and nothing here reads a file any ot
 
 Staying responsive on large folders:
 
-* Each file is parsed once per version: ``load_file`` is an ``st.cache_data`` function keyed on
-  (path, size, mtime, inode, needle), so a rerun only parses files that are new or have grown
-  (in practice the live file). A file's superseded entry is dropped from the cache at once.
+* A plain file is parsed once, then only what is appended: ``LiveFile`` (one per path and
+  needle, process-wide through ``st.cache_resource``) keeps its frame and the library's
+  ``GrowingFile`` reads from the last complete line on, so a rerun after the live file grew by
+  1 MB parses that 1 MB, not the whole file. A new file under the name (rotation), or one that
+  shrank, is read afresh. Compressed files never change: ``load_archive`` is an
+  ``st.cache_data`` function keyed on (path, size, mtime, inode, needle).
 * With a correlation, session or user id filter, files are read with the reader's ``needle=``
   prefilter: only lines containing that id are parsed.
 * A time range skips files last written before it starts, without opening them.
@@ -24,7 +27,8 @@ import json
 import os
 import re
 import threading
-from collections import Counter
+import time
+from collections import Counter, OrderedDict
 from pathlib import Path
 from typing import Any, Optional
 
@@ -39,6 +43,7 @@ from streamlit_extension.logs import (
     find_log_files,
     read_records,
 )
+from streamlit_extension.logs.follow import GrowingFile
 from streamlit_extension.logs.reader import SERVER_LOGGERS
 from streamlit_extension.app_pages.explorer_access import explorer_access
 from streamlit_extension.logs.timeline import Interaction, OperationStats, is_expected, percentile
@@ -76,6 +81,8 @@ MAX_TABLE_ROWS = 2000
 RECENT_INTERACTIONS = 50
 MAX_ERRORS_SHOWN = 25
 MAX_MESSAGE_CHARS = 4000
+MAX_CACHED_FILES = 512  # plain files (per needle) whose frames are kept between runs ...
+CACHE_IDLE_SECONDS = 6 * 3600  # ... unless no run asked for them for this long (as the archives' ttl)
 
 OUTCOME_COLOURS = {"complete": "#2e7d32", "rerun": "#1565c0", "stop": "#757575", "failed": "#c62828", "refused": "#f9a825",
                    "running": "#ef6c00"}
@@ -153,37 +160,89 @@ def records_frame(records: Any) -> pd.DataFrame:
     return frame
 
 
-@st.cache_data(show_spinner="Reading log files…", max_entries=512, ttl=datetime.timedelta(hours=6))
-def load_file(path: str, size: int, mtime_ns: int, inode: int, needle: Optional[str]) -> tuple[pd.DataFrame, dict]:
-    """One file's records (those whose line contains ``needle``, if given) and what the read saw.
+def read_report(stats: ReadStats) -> dict:
+    return {"lines": stats.lines, "records": stats.records, "skipped": dict(stats.skipped),
+            "errors": list(stats.errors)}
 
-    ``size``/``mtime_ns``/``inode`` are only the cache key: a file that changed is parsed again.
+
+@st.cache_data(show_spinner="Reading log files…", max_entries=512, ttl=datetime.timedelta(hours=6))
+def load_archive(path: str, size: int, mtime_ns: int, inode: int, needle: Optional[str]) -> tuple[pd.DataFrame, dict]:
+    """One compressed file's records (those whose line contains ``needle``, if given) and what the read saw.
+
+    ``size``/``mtime_ns``/``inode`` are only the cache key: an archive is written once.
     """
     stats = ReadStats()
     try:
         frame = records_frame(read_records([path], needle=needle, stats=stats))
-    except LogPathError:  # rotated or compressed away since it was listed
-        frame, stats.errors = records_frame(()), [(path, "gone while reading (rotated?)")]
-    report = {"lines": stats.lines, "records": stats.records, "skipped": dict(stats.skipped),
-              "errors": list(stats.errors)}
-    return frame, report
+    except LogPathError:  # removed by retention since it was listed
+        frame, stats.errors = records_frame(()), [(path, "gone while reading (removed?)")]
+    return frame, read_report(stats)
+
+
+class LiveFile:
+    """One plain file's frame, extended with what was appended since the last run.
+
+    Shared by every session (``LiveFiles``), and sessions are threads: the lock makes one of them
+    read while the others wait for its result. The frame is replaced, never changed in place,
+    so a session still using the previous one is unaffected.
+    """
+
+    def __init__(self, path: str, needle: Optional[str]) -> None:
+        self.lock = threading.Lock()
+        self.source = GrowingFile(path, needle)
+        self.frame = records_frame(())
+        self.used = time.monotonic()
+
+    def load(self) -> tuple[pd.DataFrame, dict]:
+        with self.lock:
+            increment = self.source.update()
+            if increment.fresh:
+                self.frame = records_frame(increment.records)
+            elif increment.records:
+                self.frame = concat_frames([self.frame, records_frame(increment.records)])
+            return self.frame, read_report(self.source.report())
+
+
+class LiveFiles:
+    """Process-wide ``LiveFile`` per (path, needle). The least recently used go past
+    MAX_CACHED_FILES; files gone from the disk (compressed, removed) or idle for
+    CACHE_IDLE_SECONDS go at the next ``forget_stale``."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.files: "OrderedDict[tuple[str, Optional[str]], LiveFile]" = OrderedDict()
+
+    def get(self, path: str, needle: Optional[str]) -> LiveFile:
+        with self.lock:
+            live = self.files.pop((path, needle), None) or LiveFile(path, needle)
+            live.used = time.monotonic()
+            self.files[(path, needle)] = live
+            while len(self.files) > MAX_CACHED_FILES:
+                self.files.popitem(last=False)
+            return live
+
+    def forget_stale(self) -> None:
+        idle_since = time.monotonic() - CACHE_IDLE_SECONDS
+        with self.lock:
+            stale = [key for key, live in self.files.items() if live.used < idle_since or not os.path.exists(key[0])]
+            for key in stale:
+                del self.files[key]
 
 
 @st.cache_resource
-def _signatures() -> tuple[threading.Lock, dict]:
-    """Process-wide: the last (size, mtime, inode) loaded for each (path, needle)."""
-    return threading.Lock(), {}
+def live_files() -> LiveFiles:
+    return LiveFiles()
 
 
-def _forget_superseded(path: str, signature: tuple, needle: Optional[str]) -> None:
-    # A live file changes on every write: without this, each of its past sizes would keep a
-    # full cached copy until ttl/max_entries push it out.
-    lock, seen = _signatures()
-    with lock:
-        old = seen.get((path, needle))
-        seen[(path, needle)] = signature
-    if old is not None and old != signature:
-        load_file.clear(path, *old, needle)
+def load_file(path: Path, info: os.stat_result, needle: Optional[str]) -> tuple[pd.DataFrame, dict]:
+    """One file's frame and read report: a plain file read on from where it was, an archive from the cache."""
+    if path.suffix == ".gz":
+        return load_archive(str(path), info.st_size, info.st_mtime_ns, info.st_ino, needle)
+    live = live_files().get(str(path), needle)
+    if live.source.identity is None:  # never read: the whole file now (later runs read only what is new)
+        with st.spinner("Reading log files…"):
+            return live.load()
+    return live.load()
 
 
 def safe_needle(value: str) -> Optional[str]:
@@ -202,6 +261,7 @@ def load_folder(folder: str, needle: Optional[str], since: Optional[pd.Timestamp
     """All records under ``folder`` (one or more, comma-separated; or files), in time order;
     raises LogPathError if one is missing."""
     files = find_log_files(split_folders(folder))
+    live_files().forget_stale()
     frames, summary = [], {"files": 0, "skipped_old": 0, "lines": 0, "records": 0,
                            "skipped": Counter(), "skipped_by_file": Counter(), "errors": []}
     for path in files:
@@ -212,9 +272,7 @@ def load_folder(folder: str, needle: Optional[str], since: Optional[pd.Timestamp
         if since is not None and pd.Timestamp(info.st_mtime_ns, unit="ns", tz="UTC") < since:
             summary["skipped_old"] += 1  # last written before the range starts: nothing to show
             continue
-        signature = (info.st_size, info.st_mtime_ns, info.st_ino)
-        _forget_superseded(str(path), signature, needle)
-        frame, report = load_file(str(path), *signature, needle)
+        frame, report = load_file(path, info, needle)
         summary["files"] += 1
         summary["lines"] += report["lines"]
         summary["records"] += report["records"]
@@ -236,7 +294,9 @@ def concat_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
     frames = [frame.copy(deep=False) for frame in frames]
     for name in CATEGORY_COLUMNS:
         values = {value for frame in frames for value in frame[name].cat.categories}
-        categories = pd.Index(sorted(values), dtype=object)
+        # Inferred, as astype("category") infers them (str on pandas 3): a grown file's frame
+        # then equals one read afresh.
+        categories = pd.Index(sorted(values))
         for frame in frames:
             frame[name] = frame[name].cat.set_categories(categories)
     return pd.concat(frames, ignore_index=True)

@@ -389,3 +389,64 @@ def test_polish_one_sample_histogram_table_widths_and_the_apps_interaction_first
     records_table = at.dataframe[0]  # the Records table comes first
     columns = json.loads(records_table.proto.columns)
     assert columns["message"]["width"] == "large" and "timestamp" in columns
+
+
+def test_a_grown_live_file_is_read_from_where_it_was_and_equals_a_fresh_read(tmp_path: Path) -> None:
+    """The page's LiveFile, as a rerun uses it: the frame and the damage report equal a fresh read's."""
+    import pandas as pd
+
+    from streamlit_extension.app_pages.log_explorer import LiveFile, read_report, records_frame
+    from streamlit_extension.logs import ReadStats
+
+    def interaction(n: int) -> Callable[[], str]:
+        def body() -> str:
+            with correlation_logger.track_operation("import_batch", {"batch": n}) as cid:
+                logger.bind(user_id=f"user_{n}").info(f"imported batch {n}")
+            return cid
+        return body
+
+    batches = [write_log(tmp_path / f"batch-{n}", "flat", interaction(n))[1].read_bytes() for n in range(3)]
+    data = batches[0] + b'{"timestamp": "2026-01-01T00:00:00Z", "lev\n' + batches[1] + batches[2]
+    live = tmp_path / "app.jsonl"
+    live.write_bytes(b"")
+    entry = LiveFile(str(live), None)
+    written = 0
+    for cut in (len(batches[0]) // 2, len(batches[0]) + 10, len(batches[0]) + 50, len(data) - 5, len(data)):
+        with open(live, "ab") as handle:  # a partial last line at most cuts: a line being written
+            handle.write(data[written:cut])
+        written = cut
+        frame, report = entry.load()
+        stats = ReadStats()
+        pd.testing.assert_frame_equal(frame, records_frame(read_records([live], stats=stats)))
+        assert report == read_report(stats)
+    assert entry.source.reads_from_start == 1  # each load after the first read only what was new
+    assert report["skipped"] == {"corrupt line": 1}
+    assert {f"imported batch {n}" for n in range(3)} <= set(frame["message"])
+
+
+def test_records_appended_to_the_live_file_between_two_runs_show_up(demo: SimpleNamespace,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamlit_extension.logs.follow import GrowingFile, Increment
+
+    reads: list[tuple[str, bool, list[str]]] = []  # every read of a plain file: (name, fresh, messages)
+    update = GrowingFile.update
+
+    def recorded(self: GrowingFile) -> Increment:
+        increment = update(self)
+        reads.append((self.path.name, increment.fresh, [r.get("message") for r in increment.records]))
+        return increment
+
+    monkeypatch.setattr(GrowingFile, "update", recorded)
+    at = open_explorer(start_app())
+    [live] = list(demo.logs.glob("*.jsonl"))  # the app's own file: this process writes it
+    assert [fresh for name, fresh, _ in reads if name == live.name] == [True]
+    assert "a nightly job's record" not in {r["message"] for r in table(at)}
+
+    with correlation_logger.track_operation("nightly_job"):
+        logger.info("a nightly job's record")
+    run(at)
+    assert "a nightly job's record" in {r["message"] for r in table(at)}
+    name, fresh, messages = reads[-1]
+    # Read on from where the last run stopped: only what was appended since, the new record in it.
+    assert (name, fresh) == (live.name, False) and "a nightly job's record" in messages
+    assert "render_clients_page started" not in messages  # logged by the first run, read by the first read
