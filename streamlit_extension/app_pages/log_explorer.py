@@ -293,12 +293,15 @@ def concat_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
         return frames[0]
     frames = [frame.copy(deep=False) for frame in frames]
     for name in CATEGORY_COLUMNS:
-        values = {value for frame in frames for value in frame[name].cat.categories}
-        # Inferred, as astype("category") infers them (str on pandas 3): a grown file's frame
-        # then equals one read afresh.
-        categories = pd.Index(sorted(values))
+        # Index.union sorts, as astype("category") does, and keeps its dtype (str on pandas 3), so a
+        # grown file's frame equals one read afresh; vectorised, it stays cheap on a big live file.
+        categories = frames[0][name].cat.categories
+        for frame in frames[1:]:
+            categories = categories.union(frame[name].cat.categories)
         for frame in frames:
-            frame[name] = frame[name].cat.set_categories(categories)
+            own = frame[name].cat.categories
+            if not (own.equals(categories) and own.dtype == categories.dtype):  # most gain no new value
+                frame[name] = frame[name].cat.set_categories(categories)
     return pd.concat(frames, ignore_index=True)
 
 
