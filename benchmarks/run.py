@@ -7,11 +7,12 @@ structlog, the original spec's design and a bare orjson floor.
     python benchmarks/run.py --quick --only throughput,disabled
 
 Every measurement runs in a fresh subprocess (``child.py``, ``streamlit_runs.py``,
-``trace_lookup.py``); within each group the configurations are interleaved over several rounds,
-in a new random order each round, so drift on a noisy machine hits them all alike. The table
-shows medians and min/max over rounds; ratios are ratios of medians, with the spread of the
-per-round ratios beside them. Results go to ``benchmarks/results.json`` (or ``--out``). See
-``docs/benchmarks.md`` for the method and the findings.
+``streamlit_server_runs.py``, ``trace_lookup.py``); within each group the configurations are
+interleaved over several rounds, in a new random order each round, so drift on a noisy machine
+hits them all alike. The table shows medians and min/max over rounds; ratios are ratios of
+medians, with the spread of the per-round ratios beside them. Results go to
+``benchmarks/results.json`` (or ``--out``). See ``docs/benchmarks.md`` for the method and the
+findings.
 """
 
 from __future__ import annotations
@@ -235,13 +236,22 @@ def run_memory(plan: dict, rng: random.Random) -> dict:
 
 
 def run_streamlit(plan: dict, rng: random.Random) -> dict:
+    """The Clients page under AppTest (``streamlit_runs.py``), then on real servers
+    (``streamlit_server_runs.py``): as Streamlit ships (``"server"``), and with TCP_NODELAY and
+    no post-run gc, where a round trip is mostly the script (``"server_script"``)."""
     started = time.perf_counter()
     out = child([str(HERE / "streamlit_runs.py"), "--rounds", str(plan["rounds"]), "--runs", str(plan["runs"]),
                  "--seed", str(rng.randrange(1 << 30))])
-    log(f"  {plan['rounds']} rounds in {time.perf_counter() - started:.0f} s")
+    log(f"  AppTest: {plan['rounds']} rounds in {time.perf_counter() - started:.0f} s")
     out["plan"] = plan
     out["goal"] = 1.05
     out["met"] = all(value <= 1.05 for key, value in out["ratios"].items() if key.startswith("on/"))
+    for key, options in (("server", []), ("server_script", ["--tcp-nodelay", "--no-post-script-gc"])):
+        started = time.perf_counter()
+        out[key] = child([str(HERE / "streamlit_server_runs.py"), "--rounds", str(plan["rounds"]), "--runs",
+                          str(plan["runs"]), "--seed", str(rng.randrange(1 << 30)), *options])
+        log(f"  real servers{' ' + ' '.join(options) if options else ''}: {plan['rounds']} rounds in "
+            f"{time.perf_counter() - started:.0f} s")
     return out
 
 
@@ -353,6 +363,28 @@ def report(results: dict) -> str:
             spread = section.get("per_round_ratios", {}).get(label, {})
             lines.append(f"{label:<22} {value:.3f}  (per round {_fmt(spread.get('min'), 3)}–{_fmt(spread.get('max'), 3)})")
         lines.append(f"goal on/off ≤ 1.05: {'met' if section['met'] else 'NOT met'}")
+        titles = {
+            "server": "On real `streamlit run` servers, as shipped: round trip of the Clients page, ms",
+            "server_script": "The same with TCP_NODELAY and no post-run gc (the script's share; not Streamlit's "
+                             "defaults, see streamlit_server_runs.py), ms",
+        }
+        for key, title in titles.items():
+            server = section.get(key)
+            if not server:
+                continue
+            lines.append("")
+            lines.append(f"## {title} (rerun sent → script_finished; median of "
+                         f"{server['rounds'] * server['runs_per_block']} each; "
+                         f"{server['records_per_interaction_on']} records per interaction on average)")
+            for variant, row in server["variants"].items():
+                check = row.get("verify", {})
+                lines.append(f"{variant:<8} rerun {row['rerun']['median']:6.1f}   save {row['save']['median']:6.1f}   "
+                             f"records {row['records_written']}" + ("" if check.get("ok", True) else "  CHECK FAILED"))
+            for label, value in server["ratios"].items():
+                spread = server["per_round_ratios"].get(label, {})
+                lines.append(f"{label:<22} {value:.3f}  (per round {_fmt(spread.get('min'), 3)}–{_fmt(spread.get('max'), 3)};"
+                             f" of means {server['ratios_of_means'][label]:.3f})"
+                             f"  goal ≤ {server['goal']:g}: {'met' if server['met'][label] else 'NOT met'}")
     if "trace" in results:
         section = results["trace"]
         data = section["dataset"]
