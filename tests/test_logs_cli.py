@@ -359,8 +359,9 @@ class Follower:
     """``st-logs tail --json`` on a folder, its messages collected by a thread."""
 
     def __init__(self, *args: object) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "streamlit_extension.logs", "tail", *map(str, args), "--json",
-                                      "--max-seconds", "300"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        command = [sys.executable, "-m", "streamlit_extension.logs", "tail", *map(str, args), "--json",
+                   "--max-seconds", "300"]
+        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.messages: list[str] = []
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
