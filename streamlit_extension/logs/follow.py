@@ -267,7 +267,8 @@ class FollowedFile:
         return records
 
     def first_line(self) -> bytes:
-        return _line_start(os.pread(self.handle.fileno(), FINGERPRINT_BYTES, 0))
+        self.handle.seek(0)  # harmless: every read seeks to its offset first
+        return _line_start(self.handle.read(FINGERPRINT_BYTES))
 
     def close(self, finished: bool = False) -> None:
         """Stop reading; ``finished``: the file won't grow again, so a partial last line is damage."""
