@@ -325,6 +325,19 @@ def test_tail_follows_rotation(tmp_path):
             proc.wait(timeout=5)
 
 
+def test_tail_backlog_is_the_last_records_over_every_process(tmp_path):
+    old = [flat_record(f"2024-05-01T12:00:00.00{n}000Z", message=f"old {n}") for n in range(1, 6)]
+    rotated = tmp_path / "app.h-1.2024-05-01_12-00-00_000000.jsonl.gz"
+    rotated.write_bytes(gzip.compress("".join(json.dumps(r) + "\n" for r in old).encode()))
+    write_jsonl(tmp_path / "app.h-1.jsonl", [flat_record("2024-05-01T12:00:01.000000Z", message="one-a")])
+    write_jsonl(tmp_path / "app.h-2.jsonl", [flat_record("2024-05-01T12:00:00.500000Z", message="two-a"),
+                                             flat_record("2024-05-01T12:00:02.000000Z", message="two-b")])
+    assert tail_messages(tmp_path, "-n", 2) == ["one-a", "two-b"]  # in time order across processes
+    # Fewer in the current files than asked: topped up from the newest older file.
+    assert tail_messages(tmp_path, "-n", 5) == ["old 4", "old 5", "two-a", "one-a", "two-b"]
+    assert tail_messages(tmp_path / "app.h-1.jsonl", "-n", 5) == ["one-a"]  # one file given: that file
+
+
 WRITER = """
 import sys
 from loguru import logger
