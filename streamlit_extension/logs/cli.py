@@ -302,7 +302,7 @@ def records_with(field: str, value: str, paths: list[str], command: str) -> list
     stats = ReadStats()
     progress = Progress(len(files), command)
     try:
-        records = records_with_id(files, field, value, stats=stats, on_file_done=progress.advance)
+        records = records_with_id(files, field, value, stats=stats, on_file_done=progress.advance, processes=True)
     finally:
         progress.close()
     finish_scan(files, stats)

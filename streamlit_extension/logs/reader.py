@@ -5,7 +5,7 @@ each record normalised to the flat field names. Damage never raises: a truncated
 is skipped and counted in ``ReadStats``. A needle query searches the raw bytes in large chunks
 and parses only the lines that contain the needle. ``records_with_id`` (one correlation, session
 or user id) also skips every archive whose sidecar index (``sinks.id_index``) rules the id out,
-and scans the rest on every core.
+and scans the rest in parallel.
 """
 
 from __future__ import annotations
@@ -13,10 +13,12 @@ from __future__ import annotations
 import datetime
 import heapq
 import json
+import multiprocessing as mp
 import os
+import threading
 import zlib
 from collections import Counter, OrderedDict
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional, Union
@@ -391,15 +393,18 @@ def records_with_id(
     stats: Optional[ReadStats] = None,
     on_file_done: Optional[Callable[[], None]] = None,
     workers: Optional[int] = None,
+    processes: bool = False,
 ) -> list[dict[str, Any]]:
     """The records of ``files`` (as ``find_log_files`` lists them) whose ``field_name``
     (correlation, session or user id) equals ``value``, in time order.
 
     Archives whose index rules ``value`` out are not opened (counted in ``stats.ruled_out``);
-    the others, and every plain file, are scanned on ``workers`` threads (default: one per
-    core): decompression releases the GIL. ``on_file_done`` is called on this thread after each
-    file (progress). A file that can't be read (e.g. rotated away meanwhile) is counted in
-    ``stats.errors``; nothing raises.
+    the others, and every plain file, are scanned by ``workers`` (default: one per core).
+    Threads by default: only decompression releases the GIL, so they overlap little. With
+    ``processes`` (for a command-line tool, never inside a server) forked worker processes
+    scan in parallel, where fork is available and this process runs no other thread.
+    ``on_file_done`` is called on this thread after each file (progress). A file that can't
+    be read (e.g. rotated away meanwhile) is counted in ``stats.errors``; nothing raises.
     """
     if field_name not in INDEXED_FIELDS:
         raise ValueError(f"field_name must be one of {', '.join(INDEXED_FIELDS)}, not {field_name!r}")
@@ -415,7 +420,7 @@ def records_with_id(
     found: list[list[dict[str, Any]]] = [[] for _ in to_scan]
     if to_scan:
         workers = max(1, min(len(to_scan), workers or os.cpu_count() or 1))
-        with ThreadPoolExecutor(workers, thread_name_prefix="streamlit_extension-read") as pool:
+        with _executor(workers, processes) as pool:
             futures = {pool.submit(_matches, path, field_name, value): at for at, path in enumerate(to_scan)}
             for future in as_completed(futures):
                 found[futures[future]], file_stats = future.result()
@@ -424,6 +429,13 @@ def records_with_id(
                     on_file_done()
     # Files in listed order, then a stable sort: records with equal timestamps keep file order.
     return sorted((record for records in found for record in records), key=lambda record: record["timestamp"])
+
+
+def _executor(workers: int, processes: bool) -> Executor:
+    # Forking a process that runs other threads can copy a lock mid-use: then use threads.
+    if processes and workers > 1 and threading.active_count() == 1 and "fork" in mp.get_all_start_methods():
+        return ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"))
+    return ThreadPoolExecutor(workers, thread_name_prefix="streamlit_extension-read")
 
 
 def _matches(path: Path, field_name: str, value: str) -> tuple[list[dict[str, Any]], ReadStats]:
