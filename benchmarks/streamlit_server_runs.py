@@ -59,6 +59,7 @@ import collections
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import statistics
@@ -171,8 +172,9 @@ def _stop_profilers(procs: dict[str, subprocess.Popen], out: Path) -> dict[str, 
     return summaries
 
 
-def _summarize_profile(path: Path, summary: Path, top: int = 40) -> dict:
-    """Self and total samples per frame, over the script-run threads only (``ScriptRunner``)."""
+def _summarize_profile(path: Path, summary: Path, top: int = 80) -> dict:
+    """Self samples per frame (line) and total samples per function, over the script-run threads
+    only (``ScriptRunner``)."""
     self_counts: collections.Counter = collections.Counter()
     total_counts: collections.Counter = collections.Counter()
     all_samples = script_samples = in_loguru = 0
@@ -188,7 +190,7 @@ def _summarize_profile(path: Path, summary: Path, top: int = 40) -> dict:
         script_samples += n
         in_loguru += n if any("loguru/" in frame for frame in frames) else 0
         self_counts[frames[-1]] += n
-        for frame in set(frames):
+        for frame in {re.sub(r":\d+\)$", ")", frame) for frame in frames}:  # per function, not per line
             total_counts[frame] += n
     share = in_loguru / max(script_samples, 1)
     lines = [f"{script_samples} samples in script threads of {all_samples} in all threads; "
