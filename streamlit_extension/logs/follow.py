@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterable, Iterator, Optional, Union
 
 from ..sinks.naming import logical_name, split_rotated
-from .reader import MAX_LINE_BYTES, LogPathError, ReadStats, find_log_files, parse_line, read_records
+from .reader import (MAX_LINE_BYTES, LogPathError, ReadStats, find_log_files, matching_lines, parse_line,
+                     read_records)
 
 Record = dict[str, Any]
 FileId = tuple[int, int]  # (st_dev, st_ino): a file, whatever its name
@@ -113,19 +114,9 @@ def parse_lines(lines: Lines, path: Path, stats: ReadStats, needle: Optional[byt
     if not lines.block:
         return []
     stats.lines += lines.block.count(b"\n")
-    raw = lines.block.split(b"\n")[:-1] if needle is None else _lines_with(lines.block, needle)
+    raw = lines.block.split(b"\n")[:-1] if needle is None else matching_lines(lines.block, needle)
     records = (parse_line(line, path, stats) for line in raw)
     return [record for record in records if record is not None]
-
-
-def _lines_with(block: bytes, needle: bytes) -> Iterator[bytes]:
-    """Each line of ``block`` (complete lines) containing ``needle``, once: searched in the block,
-    so the lines without it are never split out."""
-    at = block.find(needle)
-    while at != -1:
-        end = block.find(b"\n", at)
-        yield block[block.rfind(b"\n", 0, at) + 1:end]
-        at = block.find(needle, end)
 
 
 def note_incomplete(stats: ReadStats, path: Path) -> None:

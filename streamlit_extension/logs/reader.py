@@ -229,8 +229,10 @@ def _chunks(cursor: FileCursor, path: Path, stats: ReadStats) -> Iterator[bytes]
         yield data
 
 
-def _matching_lines(block: bytes, needle: bytes, start: int, stop: int) -> Iterator[bytes]:
-    """Each line of ``block[start:stop]`` (complete lines) containing ``needle``, once."""
+def matching_lines(block: bytes, needle: bytes, start: int = 0, stop: Optional[int] = None) -> Iterator[bytes]:
+    """Each line of ``block[start:stop]`` (complete lines) containing ``needle``, once; the
+    lines without it are never split out."""
+    stop = len(block) if stop is None else stop
     at = block.find(needle, start, stop)
     while at != -1:
         first = block.rfind(b"\n", start, at) + 1 or start
@@ -290,7 +292,7 @@ def raw_lines(path: Path, needle: Optional[bytes], stats: ReadStats,
                 if needle is None:
                     yield from chunk[first + 1:last].split(b"\n")
                 else:
-                    yield from _matching_lines(chunk, needle, first + 1, last)
+                    yield from matching_lines(chunk, needle, first + 1, last)
             pending = chunk[last + 1:]
     finally:
         cursor.close()
