@@ -42,7 +42,9 @@ def log_files(folder: Path) -> list[Path]:
     A plain file whose compressed twin already exists is left out: a background compressor
     renames the finished archive into place before it removes the plain file.
     """
-    files = sorted(p for p in Path(folder).rglob("*") if p.is_file() and not p.name.endswith(".tmp"))
+    # Not temporaries, and not an archive's id index (``<archive>.idx``): only log files.
+    files = sorted(p for p in Path(folder).rglob("*")
+                   if p.is_file() and not p.name.endswith((".tmp", ".idx")))
     names = {p.name for p in files}
     out = []
     for path in files:
