@@ -28,7 +28,8 @@ from .. import _report, _state
 from .id_index import SUFFIX as INDEX_SUFFIX, IdCollector, sidecar_path, write_index
 
 TMP_SUFFIX = ".tmp"
-CHUNK_SIZE = 256 << 10  # small enough that collecting ids never holds the GIL for long
+CHUNK_SIZE = 256 << 10
+COLLECT_PIECE = 32 << 10  # ~0.1 ms of the id regex
 EXIT_TIMEOUT = 30.0
 OPENERS: dict[str, Callable] = {
     "gz": lambda path: gzip.open(path, "wb", compresslevel=6),
@@ -47,7 +48,7 @@ def compress_file(path: str, extension: str) -> Optional[str]:
         with open(path, "rb") as source, OPENERS[extension](temporary) as sink:
             for chunk in iter(lambda: source.read(CHUNK_SIZE), b""):
                 sink.write(chunk)
-                collector.feed(chunk)
+                _collect_politely(collector, chunk)
         with open(temporary, "rb") as done:
             os.fsync(done.fileno())
         os.replace(temporary, target)
@@ -64,6 +65,14 @@ def compress_file(path: str, extension: str) -> Optional[str]:
         _remove_quietly(temporary)
         _report.notice_once(f"compress:{extension}", f"could not compress {path} ({_report.describe(exc)}); it stays uncompressed")
         return None
+
+
+def _collect_politely(collector: IdCollector, chunk: bytes) -> None:
+    # The id regex holds the GIL while it runs: in small pieces, with a yield after each, a
+    # thread that is logging waits ~0.1 ms for it, not the 5 ms switch interval.
+    for at in range(0, len(chunk), COLLECT_PIECE):
+        collector.feed(chunk[at:at + COLLECT_PIECE])
+        time.sleep(0)
 
 
 def _write_index_quietly(archive: str, collector: IdCollector) -> None:
