@@ -2,7 +2,7 @@
 structlog, the original spec's design and a bare orjson floor.
 
     pip install -e '.[bench]'
-    python benchmarks/run.py            # full run (about 12 minutes on 2 cores)
+    python benchmarks/run.py            # full run (about 15 minutes on 2 cores)
     python benchmarks/run.py --quick    # smaller samples and fewer rounds (about 3 minutes)
     python benchmarks/run.py --quick --only throughput,disabled
 
