@@ -248,3 +248,13 @@ def test_ids_collected_from_json_lines_are_always_in_the_filter(ids, chunk):
     for value in ids:
         bloom.add(value)
     assert all(value in bloom for value in ids)
+
+
+def test_the_collector_gives_up_past_its_limit():
+    """Memory stays bounded; the archive then has no index and is scanned (tested above)."""
+    collector = IdCollector(limit=50)
+    collector.feed(b"".join(b'{"correlation_id": "req_%08d"}\n' % i for i in range(60)))
+    assert collector.finish() is None and not collector.ids
+    small = IdCollector(limit=50)
+    small.feed(b'{"correlation_id": "req_1"}\n')
+    assert small.finish() == {"req_1"}

@@ -78,7 +78,9 @@ def _collect_politely(collector: IdCollector, chunk: bytes) -> None:
 def _write_index_quietly(archive: str, collector: IdCollector) -> None:
     # The index only speeds reading up: without it the archive is scanned, so a failure is no loss.
     try:
-        write_index(archive, collector.finish())
+        ids = collector.finish()
+        if ids is not None:  # None: too many distinct ids to be worth an index
+            write_index(archive, ids)
     except Exception as exc:
         _remove_quietly(f"{sidecar_path(archive)}{TMP_SUFFIX}")
         _report.notice_once("index", f"could not write the id index of {archive} ({_report.describe(exc)}); "

@@ -27,6 +27,7 @@ VERSION = 1
 FALSE_POSITIVE_RATE = 0.001
 INDEXED_FIELDS = ("correlation_id", "session_id", "user_id")
 MAX_INDEX_BYTES = 64 << 20  # a bigger "index" is damage: don't read it
+MAX_IDS = 250_000  # ~25 MB of set at most while collecting; a 10 MB file holds a few thousand
 
 # The value of an indexed key in either JSON format (flat: no space; loguru's: one space).
 _ID_VALUE = re.compile(rb'"(?:' + b"|".join(f.encode() for f in INDEXED_FIELDS) + rb')": ?"((?:[^"\\\n]|\\.)*)"')
@@ -37,22 +38,31 @@ def sidecar_path(archive: Union[str, Path]) -> Path:
 
 
 class IdCollector:
-    """Collects the indexed ids from a file's bytes, fed in chunks of any size."""
+    """Collects the indexed ids from a file's bytes, fed in chunks of any size.
 
-    def __init__(self) -> None:
+    Past ``limit`` distinct ids it gives up (``finish`` returns None): the set would weigh more
+    than the index is worth, and that archive is simply scanned.
+    """
+
+    def __init__(self, limit: int = MAX_IDS) -> None:
         self.ids: set[str] = set()
+        self.limit = limit
+        self.overflowed = False
         self._pending = b""
 
     def feed(self, chunk: bytes) -> None:
+        if self.overflowed:
+            return
         block = self._pending + chunk
         cut = block.rfind(b"\n") + 1  # only complete lines: a value may straddle two chunks
         self._pending = block[cut:]
         self._scan(block[:cut])
 
-    def finish(self) -> set[str]:
-        self._scan(self._pending)
+    def finish(self) -> Optional[set[str]]:
+        if not self.overflowed:
+            self._scan(self._pending)
         self._pending = b""
-        return self.ids
+        return None if self.overflowed else self.ids
 
     def _scan(self, block: bytes) -> None:
         for raw in _ID_VALUE.findall(block):
@@ -63,6 +73,9 @@ class IdCollector:
                     continue
             else:
                 self.ids.add(raw.decode("utf-8", "surrogateescape"))
+        if len(self.ids) > self.limit:
+            self.overflowed = True
+            self.ids = set()
 
 
 def _positions(value: str, bits: int, hashes: int) -> list[int]:
