@@ -32,6 +32,9 @@ from .otel.tracing import active as active_tracing
 
 F = TypeVar("F", bound=Callable[..., Any])
 Expected = tuple[type[BaseException], ...]
+Level = Union[str, int]
+
+_levels: dict[Level, int] = {}
 
 
 def _check_expected(expected: Any) -> Expected:
@@ -42,9 +45,6 @@ def _check_expected(expected: Any) -> Expected:
     if not all(isinstance(cls, type) and issubclass(cls, BaseException) for cls in expected):
         raise TypeError(f"expected: exception classes, got {expected!r}")
     return expected
-Level = Union[str, int]
-
-_levels: dict[Level, int] = {}
 
 
 def _level_no(level: Level) -> Optional[int]:

@@ -105,7 +105,8 @@ def test_compression_happens_off_the_callers_thread(tmp_path, monkeypatch):
     for i in range(300):  # many rotations, the first compression held throughout
         logger.info("record {}", i)
     assert held.wait(10), "no rotation was compressed"
-    assert not release.is_set()  # every call above returned while a compression was still going
+    # Every call above returned while the first compression was still held: not one archive yet.
+    assert not list(tmp_path.glob("app.*.jsonl.gz"))
     release.set()
     handle.close()  # waits for the queued compressions
     assert set(threads) == {"streamlit_extension-compress"}
