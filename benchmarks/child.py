@@ -28,8 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import log_files, verify_json_lines, wait_for_background_work  # noqa: E402
-from configs import INTERACTION, build  # noqa: E402
+from common import log_files, verify_json_lines, wait_for_background_work
+from configs import INTERACTION, build
 
 
 def _clean_env() -> None:

@@ -15,8 +15,9 @@ import platform
 import statistics
 import subprocess
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -61,7 +62,7 @@ def iter_lines(path: Path) -> Iterable[bytes]:
             yield line
 
 
-def verify_json_lines(folder: Path, expected: int, check: Optional[Callable[[dict], bool]] = None,
+def verify_json_lines(folder: Path, expected: int, check: Callable[[dict], bool] | None = None,
                       parse_every: int = 1) -> dict[str, Any]:
     """Count lines in every log file under ``folder`` and parse them (each ``parse_every``-th).
 
@@ -116,7 +117,7 @@ def summarize(samples: list[float]) -> dict[str, Any]:
     }
 
 
-def ratio(numerator: Optional[float], denominator: Optional[float]) -> Optional[float]:
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
     if numerator is None or not denominator:
         return None
     return numerator / denominator
@@ -132,7 +133,7 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def _version(dist: str) -> Optional[str]:
+def _version(dist: str) -> str | None:
     from importlib import metadata
 
     try:
@@ -141,7 +142,7 @@ def _version(dist: str) -> Optional[str]:
         return None
 
 
-def _git(*args: str) -> Optional[str]:
+def _git(*args: str) -> str | None:
     try:
         out = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):

@@ -20,10 +20,11 @@ import contextlib
 import datetime
 import json
 import logging
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Optional
+from typing import Any, ContextManager
 
 from common import MESSAGE_BRACES, MESSAGE_PERCENT, OPERATION, SESSION_ID, USER_ID
 
@@ -37,8 +38,8 @@ class Config:
     scope: Callable[[str], ContextManager[Any]]
     check: Callable[[dict], bool]
     close: Callable[[], None]
-    debug: Optional[Callable[[str], None]] = None
-    extra: Optional[Callable[[str], None]] = None  # a further call shape, for information
+    debug: Callable[[str], None] | None = None
+    extra: Callable[[str], None] | None = None  # a further call shape, for information
 
 
 DESCRIPTIONS = {
@@ -104,7 +105,7 @@ def _ours(folder: Path, json_format: str, rotation: Any = None, retention: Any =
 # -- 3: loguru by hand --------------------------------------------------------------------------
 
 
-def _loguru(folder: Path, level: Optional[str] = None) -> Config:
+def _loguru(folder: Path, level: str | None = None) -> Config:
     from loguru import logger
 
     logger.remove()
@@ -130,7 +131,7 @@ def _loguru(folder: Path, level: Optional[str] = None) -> Config:
 
 # -- 4: stdlib + python-json-logger + a correlation filter --------------------------------------
 
-_stdlib_cid: ContextVar[Optional[str]] = ContextVar("bench_correlation_id", default=None)
+_stdlib_cid: ContextVar[str | None] = ContextVar("bench_correlation_id", default=None)
 
 
 class ContextVarCorrelationFilter(logging.Filter):
@@ -235,7 +236,7 @@ def _structlog(folder: Path) -> Config:
 
 # -- 6: the original spec's reference design ----------------------------------------------------
 
-_spec_cid: ContextVar[Optional[str]] = ContextVar("bench_spec_correlation_id", default=None)
+_spec_cid: ContextVar[str | None] = ContextVar("bench_spec_correlation_id", default=None)
 
 
 class SpecJSONFormatter(logging.Formatter):
@@ -310,7 +311,7 @@ def _spec(folder: Path) -> Config:
 
 # -- 7: the floor -------------------------------------------------------------------------------
 
-_floor_cid: ContextVar[Optional[str]] = ContextVar("bench_floor_correlation_id", default=None)
+_floor_cid: ContextVar[str | None] = ContextVar("bench_floor_correlation_id", default=None)
 
 
 def _floor(folder: Path) -> Config:

@@ -34,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import machine_info  # noqa: E402
+from common import machine_info
 
 GOAL_S = 0.1
 

@@ -108,10 +108,9 @@ def _aggregate(root) -> tuple[float, list[dict]]:
 
 
 def profile_one(config_name: str, n: int, out: Path, use_cprofile: bool) -> dict:
-    from pyinstrument import Profiler
-
-    from child import _clean_env, _cids, _drive, _keys
+    from child import _cids, _clean_env, _drive, _keys
     from configs import build
+    from pyinstrument import Profiler
 
     _clean_env()
     folder = Path(tempfile.mkdtemp(prefix="bench-profile-"))

@@ -25,8 +25,9 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -101,7 +102,7 @@ def interleave(jobs: list[Any], rounds: int, run: Callable[[Any], dict], rng: ra
     return results
 
 
-def paired(numerators: list[float], denominators: list[float], goal: Optional[float]) -> dict:
+def paired(numerators: list[float], denominators: list[float], goal: float | None) -> dict:
     """Ratio of medians, and the spread of the per-round ratios (same round, close in time)."""
     value = ratio(statistics.median(numerators), statistics.median(denominators))
     per_round = [n / d for n, d in zip(numerators, denominators) if d]
@@ -274,7 +275,7 @@ RUNNERS = {"throughput": run_throughput, "sporadic": run_sporadic, "disabled": r
 # -- report -------------------------------------------------------------------------------------
 
 
-def _fmt(value: Optional[float], digits: int = 2) -> str:
+def _fmt(value: float | None, digits: int = 2) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 

@@ -38,7 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import REPO, log_files, summarize, verify_json_lines  # noqa: E402
+from common import REPO, log_files, summarize, verify_json_lines
 
 APP = REPO / "streamlit_extension" / "app.py"
 VARIANTS = ("on", "on-flat", "off")

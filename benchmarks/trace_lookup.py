@@ -41,7 +41,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import REPO, summarize, wait_for_background_work  # noqa: E402
+from common import REPO, summarize, wait_for_background_work
 
 CACHE_ROOT = Path(tempfile.gettempdir()) / "streamlit_extension_bench_cache"
 RECORDS_PER_INTERACTION = 9

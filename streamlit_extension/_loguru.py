@@ -22,7 +22,8 @@ The tested range is in ``setup.cfg`` (``loguru>=0.7.0,<0.8``); ``tox -e loguru-o
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 import loguru
 from loguru import logger
@@ -30,7 +31,7 @@ from loguru import logger
 LOGURU_VERSION = getattr(loguru, "__version__", "?")
 
 try:
-    from loguru._file_sink import FileSink  # noqa: F401  (re-exported for sinks.files)
+    from loguru._file_sink import FileSink
 except ImportError as exc:  # pragma: no cover - outside the supported range
     raise ImportError(
         f"streamlit_extension needs loguru's file sink (loguru._file_sink.FileSink), which loguru "
@@ -43,7 +44,7 @@ except ImportError:  # pragma: no cover - callers hand the text to loguru, which
     parse_duration = parse_size = None  # type: ignore[assignment]
 
 
-def contextualize_var() -> Optional[Any]:
+def contextualize_var() -> Any | None:
     """The ContextVar behind ``logger.contextualize`` (``loguru._logger.context``), or None."""
     import loguru._logger as module
 
@@ -55,12 +56,12 @@ def _core() -> Any:
     return getattr(logger, "_core", None)
 
 
-def current_patcher() -> Optional[Callable]:
+def current_patcher() -> Callable | None:
     """The patcher installed with ``logger.configure(patcher=...)``, or None if unknown."""
     return getattr(_core(), "patcher", None)
 
 
-def installed_handler_ids() -> Optional[frozenset[int]]:
+def installed_handler_ids() -> frozenset[int] | None:
     """The ids of every handler ``logger.add`` installed, or None if loguru won't say."""
     handlers = getattr(_core(), "handlers", None)
     try:
@@ -75,5 +76,13 @@ def min_level() -> float:
     return value if isinstance(value, (int, float)) else 0
 
 
-__all__ = ["FileSink", "LOGURU_VERSION", "contextualize_var", "current_patcher", "installed_handler_ids", "min_level",
-           "parse_duration", "parse_size"]
+__all__ = [
+    "LOGURU_VERSION",
+    "FileSink",
+    "contextualize_var",
+    "current_patcher",
+    "installed_handler_ids",
+    "min_level",
+    "parse_duration",
+    "parse_size",
+]

@@ -13,12 +13,20 @@ import logging
 import os
 import sys
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Optional, Union
+from typing import Any
 
 from loguru import logger
 
 from . import _loguru, _report, _state, stdlib
+from .otel import _api as _otel_api
+from .otel.logs import OtlpLogSink
+from .otel.logs import format_message as otel_format_message
+from .otel.provider import check_mode as check_otel_mode
+from .otel.provider import tracing_for
+from .otel.tracing import active as active_tracing
+from .otel.tracing import set_active as set_tracing
 from .patcher import MARKER as PATCHER_MARKER
 from .patcher import Sanitizer, build_patcher, guarded
 from .patcher.redaction import DEFAULT_REDACT_KEYS, KeyRedactor
@@ -27,13 +35,6 @@ from .sinks.console import ConsoleStream, console_format
 from .sinks.files import ResilientFileSink, make_file_sink
 from .sinks.flat import loguru_text_format, make_flat_format
 from .sinks.naming import resolve_path
-from .otel import _api as _otel_api
-from .otel.logs import OtlpLogSink
-from .otel.logs import format_message as otel_format_message
-from .otel.provider import check_mode as check_otel_mode
-from .otel.provider import tracing_for
-from .otel.tracing import active as active_tracing
-from .otel.tracing import set_active as set_tracing
 
 JSON_FORMATS = ("loguru", "flat")
 COMPRESSIONS = ("gz", "bz2", "xz", "lzma", "tar", "tar.gz", "tar.bz2", "tar.xz", "zip")
@@ -61,13 +62,13 @@ class EnvDefault:
 
 @dataclass(frozen=True)
 class LoggingConfig:
-    log_path: Optional[str]
-    level: Union[str, int]
+    log_path: str | None
+    level: str | int
     json_format: str
     rotation: Any
     retention: Any
     compression: Any
-    console: Union[bool, str]  # True, False, or "json" (flat JSON lines on stdout)
+    console: bool | str  # True, False, or "json" (flat JSON lines on stdout)
     per_process: bool
     intercept_stdlib: bool
     redact_keys: frozenset
@@ -85,11 +86,11 @@ def _from_env(value: Any, parse: Callable[[str], Any]) -> Any:
     return parse(raw.strip())
 
 
-def _parse_level(raw: str) -> Union[str, int]:
+def _parse_level(raw: str) -> str | int:
     return int(raw) if raw.isdigit() else raw
 
 
-def _parse_optional(raw: str) -> Optional[Union[str, int]]:
+def _parse_optional(raw: str) -> str | int | None:
     if raw.lower() in _OFF:
         return None
     return int(raw) if raw.isdigit() else raw
@@ -103,11 +104,11 @@ def _parse_bool(raw: str) -> bool:
     raise ValueError(f"expected one of {', '.join(_TRUE + _FALSE[:-1])}, got {raw!r}")
 
 
-def _parse_console(raw: str) -> Union[bool, str]:
+def _parse_console(raw: str) -> bool | str:
     return "json" if raw.lower() == "json" else _parse_bool(raw)
 
 
-def _check_console(value: Any) -> Union[bool, str]:
+def _check_console(value: Any) -> bool | str:
     if isinstance(value, str) and value.lower() == "json":
         return "json"
     if isinstance(value, bool):
@@ -153,7 +154,7 @@ def _setting(argument: str, value: Any, parse: Callable[[str], Any], check: Call
         raise SettingError(f"{env}={raw!r}" if raw is not None else argument, str(exc), argument) from None
 
 
-def _check_level(level: Any) -> Union[str, int]:
+def _check_level(level: Any) -> str | int:
     if isinstance(level, bool) or not isinstance(level, (str, int)):
         raise ValueError(f"expected a level name or a non-negative int, got {level!r}")
     if isinstance(level, int):
@@ -197,16 +198,16 @@ def _validate_file_option(name: str, value: Any, accepted: str) -> Any:
     return value
 
 
-def _std_level(level: Union[str, int]) -> int:
+def _std_level(level: str | int) -> int:
     return level if isinstance(level, int) else logger.level(level).no
 
 
 class LoggingHandle:
     """What ``setup_logging`` installed. ``close()`` flushes and removes exactly that."""
 
-    def __init__(self, config: LoggingConfig, sink_ids: tuple[int, ...], file_sink: Optional[ResilientFileSink],
-                 patcher: Callable, chained: Optional[Callable], intercept: Optional[logging.Handler],
-                 previous_root_level: Optional[int]) -> None:
+    def __init__(self, config: LoggingConfig, sink_ids: tuple[int, ...], file_sink: ResilientFileSink | None,
+                 patcher: Callable, chained: Callable | None, intercept: logging.Handler | None,
+                 previous_root_level: int | None) -> None:
         self.config = config
         self.sink_ids = sink_ids
         self.file_sink = file_sink
@@ -217,15 +218,15 @@ class LoggingHandle:
         self.generation = GENERATION
         self.pid = os.getpid()
         self.closed = False
-        self.value_redactor: Optional[ValueRedactor] = None
+        self.value_redactor: ValueRedactor | None = None
 
     @property
-    def log_path(self) -> Optional[str]:
+    def log_path(self) -> str | None:
         """The configured path (a pattern: per-process tag and placeholders not applied)."""
         return self.config.log_path
 
     @property
-    def file_path(self) -> Optional[str]:
+    def file_path(self) -> str | None:
         """The file this process writes to (before rotation renames it)."""
         return self.file_sink.path if self.file_sink is not None else None
 
@@ -260,7 +261,7 @@ class LoggingHandle:
             _state.put("setup", None)
             set_tracing(None)  # no spans without an installation (the SDK, if we set it, stays)
 
-    def __enter__(self) -> "LoggingHandle":
+    def __enter__(self) -> LoggingHandle:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -356,8 +357,8 @@ _lock: threading.RLock = _state.persistent("setup_lock", threading.RLock)
 
 def setup_logging(
     *,
-    log_path: Optional[str] = EnvDefault("LOG_FILE", "logs/app.jsonl"),  # type: ignore[assignment]
-    level: Union[str, int] = EnvDefault("LOG_LEVEL", "INFO"),  # type: ignore[assignment]
+    log_path: str | None = EnvDefault("LOG_FILE", "logs/app.jsonl"),  # type: ignore[assignment]
+    level: str | int = EnvDefault("LOG_LEVEL", "INFO"),  # type: ignore[assignment]
     json_format: str = EnvDefault("LOG_FORMAT", "loguru"),  # type: ignore[assignment]
     rotation: Any = EnvDefault("LOG_ROTATION", "10 MB"),
     retention: Any = EnvDefault("LOG_RETENTION", "14 days"),
@@ -365,7 +366,7 @@ def setup_logging(
     console: bool = EnvDefault("LOG_CONSOLE", True),  # type: ignore[assignment]
     intercept_stdlib: bool = True,
     per_process: bool = EnvDefault("LOG_PER_PROCESS", True),  # type: ignore[assignment]
-    redact_keys: Optional[Iterable[str]] = None,
+    redact_keys: Iterable[str] | None = None,
     redact_emails: bool = EnvDefault("LOG_REDACT_EMAILS", True),  # type: ignore[assignment]
     log_ip: bool = EnvDefault("LOG_IP", False),  # type: ignore[assignment]
     otel: str = EnvDefault("LOG_OTEL", "auto"),  # type: ignore[assignment]
@@ -406,7 +407,7 @@ def setup_logging(
         otel=_setting("otel", otel, str, _check_otel),
     )
     with _lock:
-        handle: Optional[LoggingHandle] = _state.get("setup")
+        handle: LoggingHandle | None = _state.get("setup")
         if handle is None or not handle.is_current(config):
             if handle is not None:
                 handle.close()

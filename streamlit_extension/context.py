@@ -8,9 +8,10 @@ each asyncio task sees its own; the variables themselves are created once per pr
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Iterator, Mapping, Optional, Protocol
+from typing import Any, Protocol
 
 from . import _report, _state
 from .validators import is_valid_id
@@ -25,10 +26,10 @@ class OperationFrame:
     context (``live_frame``, the patcher) skips closed frames.
     """
 
-    __slots__ = ("name", "operation_id", "parent_operation_id", "parent", "correlation_id", "closed")
+    __slots__ = ("closed", "correlation_id", "name", "operation_id", "parent", "parent_operation_id")
 
-    def __init__(self, name: str, operation_id: str, parent: Optional["OperationFrame"],
-                 parent_operation_id: Optional[str], correlation_id: Optional[str] = None) -> None:
+    def __init__(self, name: str, operation_id: str, parent: OperationFrame | None,
+                 parent_operation_id: str | None, correlation_id: str | None = None) -> None:
         self.name = name
         self.operation_id = operation_id
         self.parent = parent
@@ -41,7 +42,7 @@ class OperationFrame:
         return f"<OperationFrame {self.name} {self.operation_id} {state}>"
 
 
-def live_frame(frame: Optional[OperationFrame]) -> Optional[OperationFrame]:
+def live_frame(frame: OperationFrame | None) -> OperationFrame | None:
     """``frame``, or its nearest ancestor that hasn't ended."""
     while frame is not None and frame.closed:
         frame = frame.parent
@@ -52,7 +53,7 @@ def live_frame(frame: Optional[OperationFrame]) -> Optional[OperationFrame]:
 # context, or inside a scope that began after them): their ids, and the interaction id each had
 # opened. Rare, so a small FIFO-bounded map; the patcher skips values found here.
 _STALE_LIMIT = 4096
-_stale: dict[str, Optional[str]] = _state.persistent("stale_operations", dict)
+_stale: dict[str, str | None] = _state.persistent("stale_operations", dict)
 
 
 def mark_stale(frame: OperationFrame) -> None:
@@ -65,21 +66,21 @@ def is_stale_operation(operation_id: Any) -> bool:
     return operation_id in _stale
 
 
-def is_stale_correlation(correlation_id: Optional[str]) -> bool:
+def is_stale_correlation(correlation_id: str | None) -> bool:
     return correlation_id is not None and bool(_stale) and correlation_id in _stale.values()
 
 
-correlation_id_var: ContextVar[Optional[str]] = _state.persistent(
+correlation_id_var: ContextVar[str | None] = _state.persistent(
     "correlation_id_var", lambda: ContextVar("streamlit_extension_correlation_id", default=None)
 )
-operation_var: ContextVar[Optional[OperationFrame]] = _state.persistent(
+operation_var: ContextVar[OperationFrame | None] = _state.persistent(
     "operation_var", lambda: ContextVar("streamlit_extension_operation", default=None)
 )
 
 class AmbientSource(Protocol):
     """Where record fields come from when no scope set them (the current Streamlit run)."""
 
-    def fields(self) -> Optional[Mapping[str, Any]]:
+    def fields(self) -> Mapping[str, Any] | None:
         """``correlation_id``, ``session_id``, ``user_id``, ``operation``... or None."""
 
     def set_correlation_id(self, value: str) -> bool:
@@ -89,12 +90,12 @@ class AmbientSource(Protocol):
 _ambient: list[AmbientSource] = _state.persistent("ambient_sources", list)
 
 
-def set_ambient_source(source: Optional[AmbientSource]) -> None:
+def set_ambient_source(source: AmbientSource | None) -> None:
     """Install (or with None, clear) the one ambient source."""
     _ambient[:] = [] if source is None else [source]
 
 
-def ambient_fields() -> Optional[Mapping[str, Any]]:
+def ambient_fields() -> Mapping[str, Any] | None:
     """The ambient fields for the current thread, or None (also if the source fails)."""
     if not _ambient:
         return None
@@ -105,7 +106,7 @@ def ambient_fields() -> Optional[Mapping[str, Any]]:
         return None
 
 
-def current_correlation_id() -> Optional[str]:
+def current_correlation_id() -> str | None:
     """The id of the current scope, else the ambient one (a Streamlit run), else None."""
     value = correlation_id_var.get()
     if value is not None and is_stale_correlation(value):
@@ -117,7 +118,7 @@ def current_correlation_id() -> Optional[str]:
     return value
 
 
-def current_operation_id() -> Optional[str]:
+def current_operation_id() -> str | None:
     """The innermost open operation's id: a tracked operation, else the ambient run's."""
     frame = live_frame(operation_var.get())
     if frame is not None:
@@ -161,7 +162,7 @@ class CorrelationIDManager:
         return new_id(prefix)
 
     @staticmethod
-    def get_current_correlation_id() -> Optional[str]:
+    def get_current_correlation_id() -> str | None:
         return current_correlation_id()
 
     @staticmethod
@@ -185,7 +186,7 @@ class CorrelationIDManager:
 
 
 @contextmanager
-def correlation_scope(correlation_id: Optional[str] = None) -> Iterator[str]:
+def correlation_scope(correlation_id: str | None = None) -> Iterator[str]:
     """Make a correlation id current for everything logged inside; yields it.
 
     With no argument the enclosing id is reused, or a new one is generated at the top level.

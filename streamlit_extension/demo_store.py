@@ -18,11 +18,11 @@ import logging
 import os
 import re
 import sqlite3
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator, Optional
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ def _connect(write: bool = False) -> Iterator[sqlite3.Connection]:
 # -- validation ---------------------------------------------------------------------------------
 
 
-def _clean_key(value: Optional[str], what: str) -> str:
+def _clean_key(value: str | None, what: str) -> str:
     key = (value or "").strip()
     if not key:
         raise ValidationError(f"{what} key is required.")
@@ -126,7 +126,7 @@ def _clean_key(value: Optional[str], what: str) -> str:
     return key
 
 
-def _clean_name(value: Optional[str], what: str) -> str:
+def _clean_name(value: str | None, what: str) -> str:
     name = (value or "").strip()
     if not name:
         raise ValidationError(f"{what} name is required.")
@@ -135,7 +135,7 @@ def _clean_name(value: Optional[str], what: str) -> str:
     return name
 
 
-def _clean_email(value: Optional[str]) -> str:
+def _clean_email(value: str | None) -> str:
     email = (value or "").strip()
     if not email:
         raise ValidationError("E-mail is required.")
@@ -145,7 +145,7 @@ def _clean_email(value: Optional[str]) -> str:
     return email
 
 
-def _clean_status(value: Optional[str], allowed: tuple[str, ...]) -> str:
+def _clean_status(value: str | None, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise ValidationError(f"Status must be one of: {', '.join(allowed)}.")
     return value  # type: ignore[return-value]
@@ -168,13 +168,13 @@ def list_clients() -> list[Client]:
     return [_client(row) for row in rows]
 
 
-def get_client(client_key: str) -> Optional[Client]:
+def get_client(client_key: str) -> Client | None:
     with _connect() as conn:
         row = conn.execute("SELECT * FROM clients WHERE client_key = ?", (client_key,)).fetchone()
     return _client(row) if row else None
 
 
-def insert_client(client_key: Optional[str], name: Optional[str], email: Optional[str], status: Optional[str] = "active") -> Client:
+def insert_client(client_key: str | None, name: str | None, email: str | None, status: str | None = "active") -> Client:
     """Add a client; raises ValidationError for bad input or a key already taken."""
     client = Client(
         _clean_key(client_key, "Client"),
@@ -194,7 +194,7 @@ def insert_client(client_key: Optional[str], name: Optional[str], email: Optiona
     return client
 
 
-def update_client(client_key: str, name: Optional[str], email: Optional[str], status: Optional[str]) -> Client:
+def update_client(client_key: str, name: str | None, email: str | None, status: str | None) -> Client:
     """Change a client's name, e-mail and status (the key never changes)."""
     name, email, status = _clean_name(name, "Client"), _clean_email(email), _clean_status(status, CLIENT_STATUSES)
     with _connect(write=True) as conn:
@@ -228,7 +228,7 @@ def _project(row: sqlite3.Row) -> Project:
     return Project(row["project_key"], row["name"], row["client_key"], row["status"])
 
 
-def _require_client(conn: sqlite3.Connection, client_key: Optional[str]) -> str:
+def _require_client(conn: sqlite3.Connection, client_key: str | None) -> str:
     if not client_key:
         raise ValidationError("Choose a client for the project (create one on the Clients page first).")
     if not conn.execute("SELECT 1 FROM clients WHERE client_key = ?", (client_key,)).fetchone():
@@ -242,7 +242,7 @@ def list_projects() -> list[Project]:
     return [_project(row) for row in rows]
 
 
-def insert_project(project_key: Optional[str], name: Optional[str], client_key: Optional[str], status: Optional[str] = "planned") -> Project:
+def insert_project(project_key: str | None, name: str | None, client_key: str | None, status: str | None = "planned") -> Project:
     """Add a project for an existing client; raises ValidationError otherwise."""
     key, name = _clean_key(project_key, "Project"), _clean_name(name, "Project")
     status = _clean_status(status, PROJECT_STATUSES)
@@ -258,7 +258,7 @@ def insert_project(project_key: Optional[str], name: Optional[str], client_key: 
     return Project(key, name, client_key, status)
 
 
-def update_project(project_key: str, name: Optional[str], client_key: Optional[str], status: Optional[str]) -> Project:
+def update_project(project_key: str, name: str | None, client_key: str | None, status: str | None) -> Project:
     """Change a project's name, client and status (the key never changes)."""
     name, status = _clean_name(name, "Project"), _clean_status(status, PROJECT_STATUSES)
     with _connect(write=True) as conn:

@@ -6,9 +6,9 @@ The traceback is the full formatted one (chained causes included), never ``str(e
 from __future__ import annotations
 
 import traceback
-from typing import Any, Optional
+from typing import Any
 
-ErrorContext = dict[str, Optional[str]]
+ErrorContext = dict[str, str | None]
 
 
 def _type_name(exc_type: type) -> str:
@@ -28,13 +28,13 @@ def error_context(exc: BaseException, tb: Any = None) -> ErrorContext:
     """Describe ``exc`` (with ``tb``, or its own ``__traceback__``) for a log record."""
     try:
         lines = traceback.format_exception(type(exc), exc, tb or exc.__traceback__)
-        text: Optional[str] = "".join(lines)
+        text: str | None = "".join(lines)
     except Exception:  # a broken __str__ or __cause__ chain must not lose the record
         text = None
     return {"type": _type_name(type(exc)), "message": _safe_str(exc), "traceback": text}
 
 
-def normalize_error(error: Any) -> Optional[dict[str, Any]]:
+def normalize_error(error: Any) -> dict[str, Any] | None:
     """Accept an exception, a message or a ready dict; return the record's ``error`` value."""
     if error is None:
         return None
@@ -54,7 +54,7 @@ CONTROL_FLOW_OUTCOMES = {
 }
 
 
-def control_flow_outcome(exc: BaseException) -> Optional[str]:
+def control_flow_outcome(exc: BaseException) -> str | None:
     """The outcome name if ``exc`` is control flow rather than a failure, else None."""
     for cls in type(exc).__mro__:
         outcome = CONTROL_FLOW_OUTCOMES.get(cls.__name__)

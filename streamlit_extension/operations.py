@@ -11,7 +11,8 @@ from __future__ import annotations
 import functools
 import inspect
 import time
-from typing import Any, AsyncGenerator, Callable, Generator, Mapping, Optional, TypeVar, Union
+from collections.abc import AsyncGenerator, Callable, Generator, Mapping
+from typing import Any, TypeVar, Union
 
 from loguru import logger
 
@@ -47,7 +48,7 @@ def _check_expected(expected: Any) -> Expected:
     return expected
 
 
-def _level_no(level: Level) -> Optional[int]:
+def _level_no(level: Level) -> int | None:
     """The numeric level, or None if loguru doesn't know it."""
     try:
         return _levels[level]
@@ -66,7 +67,7 @@ def _enabled(number: int) -> bool:
     return number >= _loguru.min_level()
 
 
-def _active(level: Level) -> Optional[Level]:
+def _active(level: Level) -> Level | None:
     """``level`` if a record at it would be written (an unknown name becomes INFO), else None.
 
     Checked before anything is built, so a disabled call costs about loguru's own.
@@ -92,9 +93,9 @@ def _emit(depth: int, level: Level, message: str, fields: dict[str, Any]) -> Non
 class _Operation:
     """One tracked operation: its ids, its timing, and its ``start`` / end records."""
 
-    __slots__ = ("owner", "name", "metadata", "expected", "frame", "correlation_id", "span", "_started_at", "_ended")
+    __slots__ = ("_ended", "_started_at", "correlation_id", "expected", "frame", "metadata", "name", "owner", "span")
 
-    def __init__(self, owner: "StructuredLogger", name: str, metadata: Optional[Mapping[str, Any]],
+    def __init__(self, owner: StructuredLogger, name: str, metadata: Mapping[str, Any] | None,
                  expected: Expected = ()) -> None:
         self.owner = owner
         self.name = name
@@ -119,8 +120,8 @@ class _Operation:
                           metadata=self.metadata, **self._ids())
         self._started_at = time.perf_counter()
 
-    def end(self, depth: int, exc: Optional[BaseException] = None, tb: Any = None,
-            outcome: Optional[str] = None) -> None:
+    def end(self, depth: int, exc: BaseException | None = None, tb: Any = None,
+            outcome: str | None = None) -> None:
         """Write ``complete`` (with ``outcome`` if given) or, for a real exception, ``failed``."""
         if self._ended:
             return
@@ -150,7 +151,7 @@ class _Operation:
                           duration_ms=duration_ms, metadata=metadata, **self._ids())
         self._end_span(None)
 
-    def _end_span(self, error: Optional[Mapping[str, Any]]) -> None:
+    def _end_span(self, error: Mapping[str, Any] | None) -> None:
         tracing = active_tracing()
         if self.span is not None and tracing is not None:
             tracing.end(self.span, error)
@@ -167,7 +168,7 @@ class _Activation:
     back, so the frame is marked closed and readers skip it.
     """
 
-    __slots__ = ("_operation", "_cid_token", "_op_token", "_ctx", "_span_token")
+    __slots__ = ("_cid_token", "_ctx", "_op_token", "_operation", "_span_token")
 
     def __init__(self, operation: _Operation) -> None:
         self._operation = operation
@@ -233,9 +234,9 @@ class _Activation:
 class _OperationScope:
     """``track_operation``'s context manager: start, then complete or failed, with timing."""
 
-    __slots__ = ("_owner", "_name", "_metadata", "_depth", "_expected", "_operation", "_activation")
+    __slots__ = ("_activation", "_depth", "_expected", "_metadata", "_name", "_operation", "_owner")
 
-    def __init__(self, owner: "StructuredLogger", name: str, metadata: Optional[Mapping[str, Any]], depth: int,
+    def __init__(self, owner: StructuredLogger, name: str, metadata: Mapping[str, Any] | None, depth: int,
                  expected: Expected = ()) -> None:
         self._owner = owner
         self._name = name
@@ -250,7 +251,7 @@ class _OperationScope:
         self._operation.start(self._depth)
         return self._operation.correlation_id
 
-    def __exit__(self, exc_type: Any, exc: Optional[BaseException], tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
         try:
             self._operation.end(self._depth, exc, tb)
         finally:
@@ -265,9 +266,9 @@ class StructuredLogger:
         self.name = name
 
     def _event(self, depth: int, level: Level, message: str, *, operation: str, event: str,
-               duration_ms: Optional[float] = None, success: bool = True,
-               metadata: Optional[Mapping[str, Any]] = None, error: Any = None,
-               frame: Optional[OperationFrame] = None, correlation_id: Optional[str] = None) -> None:
+               duration_ms: float | None = None, success: bool = True,
+               metadata: Mapping[str, Any] | None = None, error: Any = None,
+               frame: OperationFrame | None = None, correlation_id: str | None = None) -> None:
         active = _active(level)
         if active is None:
             return
@@ -287,8 +288,8 @@ class StructuredLogger:
         _emit(depth + 1, active, message, fields)
 
     def _log_operation(self, depth: int, operation: str, level: Level = "INFO", message: str = "",
-                       duration_ms: Optional[float] = None, success: bool = True, error: Any = None,
-                       metadata: Optional[Mapping[str, Any]] = None, **extra_metadata: Any) -> None:
+                       duration_ms: float | None = None, success: bool = True, error: Any = None,
+                       metadata: Mapping[str, Any] | None = None, **extra_metadata: Any) -> None:
         active = _active(level)
         if active is None:
             return
@@ -306,8 +307,8 @@ class StructuredLogger:
         _emit(depth + 1, active, message or operation, fields)
 
     def log_operation(self, operation: str, level: Level = "INFO", message: str = "",
-                      duration_ms: Optional[float] = None, success: bool = True, error: Any = None,
-                      metadata: Optional[Mapping[str, Any]] = None) -> None:
+                      duration_ms: float | None = None, success: bool = True, error: Any = None,
+                      metadata: Mapping[str, Any] | None = None) -> None:
         """Log one record about ``operation``; always carries a correlation id."""
         self._log_operation(1, operation, level, message, duration_ms, success, error, metadata)
 
@@ -321,7 +322,7 @@ class StructuredLogger:
         kwargs.setdefault("success", False)
         self._log_operation(1, operation, kwargs.pop("level", "ERROR"), message, **kwargs)
 
-    def track_operation(self, operation: str, metadata: Optional[Mapping[str, Any]] = None, *,
+    def track_operation(self, operation: str, metadata: Mapping[str, Any] | None = None, *,
                         expected: Expected = ()) -> _OperationScope:
         """Context manager: logs start and complete/failed with ``duration_ms``; yields the correlation id.
 
@@ -334,7 +335,7 @@ class StructuredLogger:
 correlation_logger = StructuredLogger("streamlit_extension")
 
 
-def with_correlation_logging(operation: str, metadata_func: Optional[Callable[..., Any]] = None, *,
+def with_correlation_logging(operation: str, metadata_func: Callable[..., Any] | None = None, *,
                              expected: Expected = ()) -> Callable[[F], F]:
     """Decorate a sync or async function (or generator) so each call is a tracked operation.
 
@@ -347,7 +348,7 @@ def with_correlation_logging(operation: str, metadata_func: Optional[Callable[..
     def decorate(fn: F) -> F:
         warned = False
 
-        def metadata(args: tuple, kwargs: dict) -> Optional[Mapping[str, Any]]:
+        def metadata(args: tuple, kwargs: dict) -> Mapping[str, Any] | None:
             nonlocal warned
             if metadata_func is None:
                 return None
@@ -404,11 +405,11 @@ def with_correlation_logging(operation: str, metadata_func: Optional[Callable[..
 # consumer's own records between items never carry them.
 
 
-def _tracked_generator(inner: Generator, name: str, metadata: Optional[Mapping[str, Any]],
+def _tracked_generator(inner: Generator, name: str, metadata: Mapping[str, Any] | None,
                        expected: Expected = ()) -> Generator:
-    operation: Optional[_Operation] = None
+    operation: _Operation | None = None
     send: Any = None
-    throw: Optional[BaseException] = None
+    throw: BaseException | None = None
     while True:
         if operation is None:
             operation = _Operation(correlation_logger, name, metadata, expected)
@@ -439,11 +440,11 @@ def _tracked_generator(inner: Generator, name: str, metadata: Optional[Mapping[s
             throw = exc
 
 
-async def _tracked_async_generator(inner: AsyncGenerator, name: str, metadata: Optional[Mapping[str, Any]],
+async def _tracked_async_generator(inner: AsyncGenerator, name: str, metadata: Mapping[str, Any] | None,
                                    expected: Expected = ()) -> AsyncGenerator:
-    operation: Optional[_Operation] = None
+    operation: _Operation | None = None
     send: Any = None
-    throw: Optional[BaseException] = None
+    throw: BaseException | None = None
     while True:
         if operation is None:
             operation = _Operation(correlation_logger, name, metadata, expected)

@@ -13,7 +13,7 @@ import hmac
 import os
 import secrets
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from . import _report, _state
 from .validators import is_valid_id
@@ -55,7 +55,7 @@ def pseudonymise(identity: str) -> str:
     return "user_" + digest.hexdigest()[:16]
 
 
-def user_id_of(value: Any) -> Optional[str]:
+def user_id_of(value: Any) -> str | None:
     """A ``user_id`` an app supplied: kept if it is a plain id, else its pseudonym."""
     if value is None or value == "":
         return None

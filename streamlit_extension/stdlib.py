@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from typing import Optional, Union
 
 from loguru import logger
 
@@ -35,18 +34,18 @@ def record_extras(record: logging.LogRecord) -> dict:
 class InterceptHandler(logging.Handler):
     """Re-emit stdlib records through loguru (and so through our patcher and sinks)."""
 
-    def __init__(self, level: Union[int, str] = logging.NOTSET) -> None:
+    def __init__(self, level: int | str = logging.NOTSET) -> None:
         super().__init__(level)
         setattr(self, MARKER, True)
-        self._levels: dict[str, Union[str, int]] = {}
+        self._levels: dict[str, str | int] = {}
 
-    def _level(self, record: logging.LogRecord) -> Union[str, int]:
+    def _level(self, record: logging.LogRecord) -> str | int:
         try:
             return self._levels[record.levelname]
         except KeyError:
             pass
         try:
-            level: Union[str, int] = logger.level(record.levelname).name
+            level: str | int = logger.level(record.levelname).name
         except ValueError:
             level = record.levelno
         self._levels[record.levelname] = level
@@ -155,7 +154,7 @@ def install(level: int) -> tuple[InterceptHandler, int]:
     return handler, previous
 
 
-def uninstall(handler: Optional[logging.Handler], previous_level: Optional[int]) -> None:
+def uninstall(handler: logging.Handler | None, previous_level: int | None) -> None:
     root = logging.getLogger()
     if handler is not None and handler in root.handlers:
         root.removeHandler(handler)

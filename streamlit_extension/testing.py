@@ -22,8 +22,8 @@ As a pytest fixture::
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator, Union
 
 from loguru import logger
 
@@ -32,7 +32,7 @@ from .sinks.flat import make_flat_format
 
 
 @contextmanager
-def capture_logs(level: Union[str, int] = "DEBUG", json_format: str = "flat") -> Iterator[list[dict]]:
+def capture_logs(level: str | int = "DEBUG", json_format: str = "flat") -> Iterator[list[dict]]:
     """Yield a list that fills with each record logged inside, parsed from its JSON line.
 
     ``json_format="flat"`` gives the flat schema; ``"loguru"`` gives loguru's serialized shape.

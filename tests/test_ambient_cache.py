@@ -85,7 +85,8 @@ def test_an_e_mail_signed_in_mid_run_is_pseudonymised_on_the_next_record(log):
     run = by_message(last_run(log))
     assert run["run begins"]["user_id"] == "anonymous"
     pseudonym = run["signed in"]["user_id"]
-    assert pseudonym.startswith("user_") and run["run ends"]["user_id"] == pseudonym
+    assert pseudonym.startswith("user_")
+    assert run["run ends"]["user_id"] == pseudonym
     assert "alice@example.com" not in log.read_text()
 
 
@@ -94,7 +95,8 @@ def test_the_apps_own_session_id_set_mid_run_is_on_the_next_record(log):
     click(at, "own session id", "s1")
     run = by_message(last_run(log))
     streamlits = run["run begins"]["session_id"]
-    assert streamlits and streamlits != "app-s1"
+    assert streamlits
+    assert streamlits != "app-s1"
     assert run["session id set"]["session_id"] == "app-s1"
     assert run["run ends"]["session_id"] == "app-s1"
 
@@ -111,7 +113,9 @@ def test_a_correlation_id_set_mid_run_lasts_for_that_run_only(log):
     at.run()
     following = last_run(log)
     ids = {r["correlation_id"] for r in following}
-    assert len(ids) == 1 and ids != {"req_app_c1"} and ids != {run["run begins"]["correlation_id"]}
+    assert len(ids) == 1
+    assert ids != {"req_app_c1"}
+    assert ids != {run["run begins"]["correlation_id"]}
 
 
 def test_a_worker_keeps_the_fields_it_was_started_with(log):
@@ -134,7 +138,8 @@ def test_every_run_starts_from_nothing_of_the_last_one(log):
     runs = defaultdict(list)
     for r in records:
         runs[r["correlation_id"]].append(r)
-    assert len(runs) == 4 and all(group[0]["event"] == "start" for group in runs.values())
+    assert len(runs) == 4
+    assert all(group[0]["event"] == "start" for group in runs.values())
     users = [[r["user_id"] for r in group if r["message"] in ("run begins", "run ends")] for group in runs.values()]
     assert users == [["anonymous", "anonymous"], ["anonymous", "alice"], ["alice", "anonymous"],
                      ["anonymous", "anonymous"]]
@@ -147,7 +152,8 @@ def test_the_page_st_navigation_picks_mid_run_is_on_the_next_record(log):
     assert [run[m]["page"] for m in ("after navigation", "in alpha", "after page")] == ["Alpha"] * 3
     click(at, "to beta")  # st.switch_page: this run ends, the Beta page's run follows
     run = last_run(log)
-    assert {r["page"] for r in run} == {"Beta"} and "in beta" in by_message(run)
+    assert {r["page"] for r in run} == {"Beta"}
+    assert "in beta" in by_message(run)
 
 
 # -- a real server: many sessions signing in and out at once ----------------------------------
@@ -183,7 +189,8 @@ def test_sessions_signing_in_and_out_at_once_never_see_each_others_fields(tmp_pa
         signed_in = [r for r in mine if r["message"] == "signed in"]
         signed_out = [r for r in mine if r["message"] == "signed out"]
         assert len(signed_in) == len(signed_out) == 2
-        assert all(r["user_id"] == name for r in signed_in) and all(r["user_id"] == "anonymous" for r in signed_out)
+        assert all(r["user_id"] == name for r in signed_in)
+        assert all(r["user_id"] == "anonymous" for r in signed_out)
         runs = defaultdict(list)
         for r in mine:
             runs[r["correlation_id"]].append(r)

@@ -14,7 +14,13 @@ from pathlib import Path
 import pytest
 
 from .helpers import read_json_lines
-from .support.streamlit_server import TRUSTED_USER_HEADERS, StreamlitServer, run_sessions, step_rerun, trusted_user_header_args
+from .support.streamlit_server import (
+    TRUSTED_USER_HEADERS,
+    StreamlitServer,
+    run_sessions,
+    step_rerun,
+    trusted_user_header_args,
+)
 
 pytestmark = pytest.mark.streamlit  # the Streamlit-side set: CI runs it on the floor and 1.56 too
 
@@ -73,7 +79,7 @@ def test_concurrent_sessions_are_told_apart(demo):
         pages = [r for r in mine if r["operation"] == "render_clients_page" and r["event"] == "complete"]
         assert len(pages) == 1 + RERUNS
         for page in pages:  # the page operation nests under its run
-            run = [s for s in starts if s["correlation_id"] == page["correlation_id"]][0]
+            run = next(s for s in starts if s["correlation_id"] == page["correlation_id"])
             assert page["parent_operation_id"] == run["operation_id"]
     assert len(users) == (SESSIONS if TRUSTED_USER_HEADERS else 1)  # distinct people, distinct ids
 
@@ -187,19 +193,19 @@ def test_the_demo_pages_work_on_this_streamlit(demo):
             page = session.last_result
             assert page.contains("New client"), page.texts
             # The "New client" form comes first; an edit form below it has a "Name" too.
-            form = {label: [w for w in page.widgets("text_input") if w.label == label][0].widget_id
+            form = {label: next(w for w in page.widgets("text_input") if w.label == label).widget_id
                     for label in ("Client key", "Name", "E-mail")}
             for label, value in (("Client key", "PAGE1"), ("Name", "Page Corp"), ("E-mail", "page@example.com")):
                 session.stage_widget_value(form[label], value)
             created = await session.click_button("Create client")
             assert created.ok and created.contains("Client PAGE1 created."), created.texts
             # The form comes back empty, under new widget ids (a browser would keep the old ones' values).
-            again = {label: [w for w in created.widgets("text_input") if w.label == label][0]
+            again = {label: next(w for w in created.widgets("text_input") if w.label == label)
                      for label in ("Client key", "Name", "E-mail")}
             assert all(w.widget_id != form[label] and not w.body.value for label, w in again.items())
             for label, value in (("Client key", "PAGE1"), ("Name", "Page Corp"), ("E-mail", "page@example.com")):
                 session.stage_widget_value(again[label].widget_id, value)
-            submit = [w for w in session.last_result.widgets("button") if w.label == "Create client"][0]
+            submit = next(w for w in session.last_result.widgets("button") if w.label == "Create client")
             refused = await session.rerun(triggers=[submit.widget_id])
             assert refused.ok and refused.contains("A client with key 'PAGE1' already exists."), refused.texts
             explorer = await session.select_page("Log Explorer")
@@ -249,20 +255,27 @@ def test_the_log_explorer_is_only_for_configured_people(tmp_path):
 
     with _explorer_server(tmp_path / "off", "") as srv:  # nobody configured: off for everyone
         pages, direct = _explorer_view(srv)
-        assert pages == ["Clients", "Projects"] and not direct.contains(OPENED)
+        assert pages == ["Clients", "Projects"]
+        assert not direct.contains(OPENED)
         assert direct.contains("Log Explorer hidden. The Log Explorer is off. Set LOG_EXPLORER_USERS")
     with _explorer_server(tmp_path / "local", "localhost") as srv:  # local development
         pages, direct = _explorer_view(srv)
-        assert pages == ["Clients", "Projects", "Log Explorer"] and direct.contains(OPENED)
+        assert pages == ["Clients", "Projects", "Log Explorer"]
+        assert direct.contains(OPENED)
         host = _host_address()
         if host is not None:  # the same server, reached from another address: refused
             pages, direct = _explorer_view(f"ws://{host}:{srv.port}/_stcore/stream")
-            assert pages == ["Clients", "Projects"] and not direct.contains(OPENED)
+            assert pages == ["Clients", "Projects"]
+            assert not direct.contains(OPENED)
     if TRUSTED_USER_HEADERS:  # people signed in through a trusted proxy header
         with _explorer_server(tmp_path / "people", "Ann@Example.com") as srv:
             pages, direct = _explorer_view(srv, headers={"X-Forwarded-Email": "ann@example.com"})
-            assert "Log Explorer" in pages and direct.contains(OPENED) and not direct.exceptions
+            assert "Log Explorer" in pages
+            assert direct.contains(OPENED)
+            assert not direct.exceptions
             pages, direct = _explorer_view(srv, headers={"X-Forwarded-Email": "bob@example.com"})
-            assert pages == ["Clients", "Projects"] and not direct.contains(OPENED)
+            assert pages == ["Clients", "Projects"]
+            assert not direct.contains(OPENED)
             log = (tmp_path / "people" / "logs" / "app.jsonl").read_text()
-            assert "ann@example.com" not in log.lower() and "bob@example.com" not in log
+            assert "ann@example.com" not in log.lower()
+            assert "bob@example.com" not in log

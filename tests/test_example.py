@@ -28,5 +28,6 @@ def test_example_writes_one_interaction(tmp_path, json_format):
     assert len({r["correlation_id"] for r in flat}) == 1
     assert [r.get("event") for r in flat] == ["start", "start", None, None, "complete", "complete"]
     legacy = flat[2]
-    assert legacy["message"] == "inserting client ACME" and legacy["table"] == "clients"
+    assert legacy["message"] == "inserting client ACME"
+    assert legacy["table"] == "clients"
     assert "never-written" not in (tmp_path / "logs" / "example.jsonl").read_text()

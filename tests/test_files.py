@@ -44,7 +44,8 @@ def test_default_file_name_is_per_process(tmp_path):
     handle = setup_logging(log_path=str(tmp_path / "app.jsonl"), per_process=True, console=False)
     host = socket.gethostname()
     assert Path(handle.file_path).name == f"app.{process_tag()}.jsonl"
-    assert str(os.getpid()) in handle.file_path and process_tag().startswith(host.split(".")[0][:3])
+    assert str(os.getpid()) in handle.file_path
+    assert process_tag().startswith(host.split(".")[0][:3])
     logger.info("x")
     assert Path(handle.file_path).exists()
     assert handle.log_path == str(tmp_path / "app.jsonl")  # the pattern, as configured
@@ -111,7 +112,8 @@ def test_compression_happens_off_the_callers_thread(tmp_path, monkeypatch):
     handle.close()  # waits for the queued compressions
     assert set(threads) == {"streamlit_extension-compress"}
     archives = sorted(tmp_path.glob("app.*.jsonl.gz"))
-    assert len(archives) >= 5 and not list(tmp_path.glob("*.tmp"))
+    assert len(archives) >= 5
+    assert not list(tmp_path.glob("*.tmp"))
     lines = [line for archive in archives for line in gzip.decompress(archive.read_bytes()).decode().splitlines()]
     lines += path.read_text().splitlines()
     assert sorted(json.loads(line)["message"] for line in lines) == sorted(f"record {i}" for i in range(300))
@@ -221,13 +223,15 @@ def test_log_folder_deleted_while_running_is_recreated(tmp_path, capsys, monkeyp
 def test_size_rotation_counts_bytes_without_asking_the_file(tmp_path):
     from streamlit_extension.sinks.files import SizeRotation, size_rotation
 
-    assert size_rotation("1 KB").limit == 1000 and size_rotation("1 day") == "1 day"
+    assert size_rotation("1 KB").limit == 1000
+    assert size_rotation("1 day") == "1 day"
     handle = setup_logging(log_path=str(tmp_path / "app.jsonl"), json_format="flat", console=False,
                            rotation=4000, compression=None, retention=None)
     for i in range(200):
         logger.info("é{}", i)  # non-ASCII: counted in bytes
     handle.close()
     sizes = [p.stat().st_size for p in tmp_path.iterdir()]
-    assert len(sizes) > 5 and max(sizes) <= 4000
+    assert len(sizes) > 5
+    assert max(sizes) <= 4000
     assert len(all_lines(tmp_path)) == 200
     assert isinstance(size_rotation(4000), SizeRotation)

@@ -75,13 +75,16 @@ def test_a_file_that_shrank_or_was_replaced_is_read_afresh(tmp_path):
     live = tmp_path / "app.jsonl"
     live.write_bytes(data)
     growing = GrowingFile(live)
-    assert growing.update().fresh and growing.reads_from_start == 1
+    assert growing.update().fresh
+    assert growing.reads_from_start == 1
 
     with open(live, "r+b") as handle:  # copytruncate: emptied in place, then written again
         handle.truncate(0)
         handle.write(data[half:])
     again = growing.update()
-    assert again.fresh and again.records == full_read(live)[0] and growing.reads_from_start == 2
+    assert again.fresh
+    assert again.records == full_read(live)[0]
+    assert growing.reads_from_start == 2
 
     # Rewritten in place, longer than before: where the last read stopped is no line boundary now.
     offset = len(data) - half
@@ -89,16 +92,21 @@ def test_a_file_that_shrank_or_was_replaced_is_read_afresh(tmp_path):
     with open(live, "r+b") as handle:
         handle.write(rewrite)
     rewritten = growing.update()
-    assert rewritten.fresh and rewritten.records == full_read(live)[0]
+    assert rewritten.fresh
+    assert rewritten.records == full_read(live)[0]
 
     os.replace(tmp_path / "source.jsonl", live)  # another file under the name (rotation)
     replaced = growing.update()
-    assert replaced.fresh and replaced.records == full_read(live)[0]
-    assert growing.update().records == [] and growing.reads_from_start == 4
+    assert replaced.fresh
+    assert replaced.records == full_read(live)[0]
+    assert growing.update().records == []
+    assert growing.reads_from_start == 4
 
     live.unlink()
     gone = growing.update()
-    assert gone.fresh and gone.records == [] and growing.report().errors == [(str(live), "No such file or directory")]
+    assert gone.fresh
+    assert gone.records == []
+    assert growing.report().errors == [(str(live), "No such file or directory")]
 
 
 def test_read_complete_leaves_a_partial_line_and_reads_a_long_one_whole(tmp_path):

@@ -59,7 +59,8 @@ def test_flat_lifecycle_fields(flat_log):
         assert record["parent_operation_id"] is None
     assert (start["event"], complete["event"]) == ("start", "complete")
     assert start["duration_ms"] is None
-    assert isinstance(complete["duration_ms"], float) and complete["duration_ms"] >= 0
+    assert isinstance(complete["duration_ms"], float)
+    assert complete["duration_ms"] >= 0
 
 
 @freeze_time(FROZEN, tz_offset=0)
@@ -135,7 +136,8 @@ def test_one_record_is_one_strict_json_line(tmp_path, json_format):
         extra = body if json_format == "flat" else body["extra"]
         assert body["message"] == nasty
         meta = extra["metadata"]
-        assert meta["nan"] == "NaN" and meta["inf"] == "-Infinity"
+        assert meta["nan"] == "NaN"
+        assert meta["inf"] == "-Infinity"
         assert meta["set"] == [1]
         assert meta["bytes"] == "\\xff\x00ab"
         assert meta["when"] == "2024-01-02T03:04:05"
@@ -143,10 +145,12 @@ def test_one_record_is_one_strict_json_line(tmp_path, json_format):
         assert meta["uuid"] == "00000000-0000-0000-0000-000000000001"
         assert meta["obj"] == "opaque!"
         assert meta["cycle"] == {"self": "[cycle]"}
-        assert meta["(1, 2)"] == "tuple key" and meta["3"] == "int key"
+        assert meta["(1, 2)"] == "tuple key"
+        assert meta["3"] == "int key"
         assert meta["deep"] == {"list": ["Infinity", {"x": "NaN"}]}
     # The app's own objects are never changed by sanitising.
-    assert metadata["nan"] != metadata["nan"] and (1, 2) in metadata
+    assert metadata["nan"] != metadata["nan"]
+    assert (1, 2) in metadata
 
 
 def test_exception_is_kept_whole_in_both_formats(tmp_path):
@@ -188,7 +192,8 @@ def test_json_formatter_for_stdlib_handlers(tmp_path):
         "timestamp", "level", "message", "correlation_id", "session_id", "user_id", "operation", "event",
         "duration_ms", "success", "metadata", "error", "logger", "module", "function", "line",
     ]
-    assert record["timestamp"].endswith("Z") and len(record["timestamp"]) == 27  # microseconds
+    assert record["timestamp"].endswith("Z")
+    assert len(record["timestamp"]) == 27
     assert record["message"] == "saved row"
     assert record["correlation_id"] == "req_000000000004"
     assert record["user_id"] == "anonymous"

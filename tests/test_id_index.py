@@ -68,12 +68,14 @@ def archives(folder: Path) -> list[Path]:
 def test_index_rules_out_archives_and_finds_everything(tmp_path):
     write_logs(tmp_path, 1500)
     gz = archives(tmp_path)
-    assert len(gz) >= 5 and all(sidecar_path(path).is_file() for path in gz)
+    assert len(gz) >= 5
+    assert all(sidecar_path(path).is_file() for path in gz)
     stats = ReadStats()
     records = lookup(tmp_path, "correlation_id", "req_00000700", stats)
     assert [r["message"] for r in records] == ["first of 700", "second of 700"]
     # One archive (or two, if the id straddles a rotation) plus the live file are opened.
-    assert stats.ruled_out >= len(gz) - 2 and stats.files <= 3
+    assert stats.ruled_out >= len(gz) - 2
+    assert stats.files <= 3
     assert_same_as_scan(tmp_path, sample_every=37)
 
 
@@ -95,7 +97,8 @@ def test_archives_without_an_index_are_scanned(tmp_path):
         sidecar_path(path).unlink()
     stats = ReadStats()
     assert len(lookup(tmp_path, "correlation_id", "req_00000010", stats)) == 2
-    assert stats.ruled_out == 0 and stats.files == len(find_log_files([tmp_path]))
+    assert stats.ruled_out == 0
+    assert stats.files == len(find_log_files([tmp_path]))
     assert_same_as_scan(tmp_path, sample_every=23)
 
 
@@ -130,7 +133,8 @@ def test_an_index_of_another_archive_is_ignored(tmp_path):
     sidecar_path(first).write_bytes(sidecar_path(second).read_bytes())  # a stale index
     data = second.read_bytes()
     second.write_bytes(data[: len(data) * 2 // 3])  # cut short: the readable part must still count
-    assert load_index(first) is None and load_index(second) is None
+    assert load_index(first) is None
+    assert load_index(second) is None
     assert_same_as_scan(tmp_path, sample_every=19)
 
 
@@ -254,7 +258,8 @@ def test_the_collector_gives_up_past_its_limit():
     """Memory stays bounded; the archive then has no index and is scanned (tested above)."""
     collector = IdCollector(limit=50)
     collector.feed(b"".join(b'{"correlation_id": "req_%08d"}\n' % i for i in range(60)))
-    assert collector.finish() is None and not collector.ids
+    assert collector.finish() is None
+    assert not collector.ids
     small = IdCollector(limit=50)
     small.feed(b'{"correlation_id": "req_1"}\n')
     assert small.finish() == {"req_1"}

@@ -15,7 +15,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Optional
 
 import pytest
 from loguru import logger
@@ -116,9 +115,12 @@ def test_trace_spans_rotated_gz_files(app_logs):
     lines = result.stdout.splitlines()
     # The run completed (the page handled the nested failure), and the header says what failed in it.
     assert re.match(rf"^{cid}  complete, 2 errors  \d+\.\dms$", lines[0])
-    assert "session: sess_a" in lines[1] and "user: alice" in lines[1] and "page: Clients" in lines[1]
+    assert "session: sess_a" in lines[1]
+    assert "user: alice" in lines[1]
+    assert "page: Clients" in lines[1]
     body = [line for line in lines[2:] if re.match(r"^\s*\+\d+\.\dms  ", line)]
-    assert ids["ok"] not in result.stdout and "projects listed" not in result.stdout
+    assert ids["ok"] not in result.stdout
+    assert "projects listed" not in result.stdout
 
     def line_of(text: str) -> str:
         return next(line for line in body if text in line)
@@ -152,13 +154,15 @@ def test_trace_json(app_logs):
     header, records = data["header"], data["records"]
     assert header["correlation_id"] == ids["failed"]
     assert (header["session_id"], header["user_id"], header["page"]) == ("sess_a", "alice", "Clients")
-    assert header["outcome"] == "complete, 2 errors" and header["records"] == len(records)
+    assert header["outcome"] == "complete, 2 errors"
+    assert header["records"] == len(records)
     assert (header["failures"], header["refused"]) == (2, 0)
     assert isinstance(header["duration_ms"], float)
     assert all(r["correlation_id"] == ids["failed"] for r in records)
     assert [r["timestamp"] for r in records] == sorted(r["timestamp"] for r in records)
     spans = {s["operation"]: s for s in header["spans"]}
-    assert spans["db_write"]["depth"] == 2 and spans["db_write"]["outcome"] == "failed"
+    assert spans["db_write"]["depth"] == 2
+    assert spans["db_write"]["outcome"] == "failed"
     assert spans["db_write"]["error"]["message"] == "disk on fire"
     assert any(r["message"] == EVIL for r in records)  # JSON keeps the value, escaped by JSON itself
 
@@ -167,8 +171,10 @@ def test_trace_unknown_id(app_logs):
     folder, _ = app_logs
     result = run_cli("trace", "req_000000000000", folder)
     assert result.returncode == 1
-    assert "req_000000000000" in result.stderr and "not found" in result.stderr
-    assert result.stdout == "" and "Traceback" not in result.stderr
+    assert "req_000000000000" in result.stderr
+    assert "not found" in result.stderr
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
 
 
 def test_trace_needle_is_checked_against_the_field(tmp_path):
@@ -178,7 +184,8 @@ def test_trace_needle_is_checked_against_the_field(tmp_path):
         flat_record("2024-05-01T12:00:00.001Z", correlation_id="req_b", message="about req_aaaaaaaaaaaa"),
     ])
     result = run_cli("trace", "req_aaaaaaaaaaaa", path)
-    assert result.returncode == 1 and "req_aaaaaaaaaaaa" in result.stderr
+    assert result.returncode == 1
+    assert "req_aaaaaaaaaaaa" in result.stderr
 
 
 # --- session -------------------------------------------------------------------------------
@@ -189,19 +196,24 @@ def test_session_lists_interactions(app_logs):
     result = run_cli("session", "sess_a", folder)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert "sess_a" in lines[0] and "alice" in lines[0] and "interactions: 2" in lines[0]
+    assert "sess_a" in lines[0]
+    assert "alice" in lines[0]
+    assert "interactions: 2" in lines[0]
     rows = lines[1:]
     assert [ids["ok"] in rows[0], ids["failed"] in rows[1]] == [True, True]
     assert ids["other"] not in result.stdout
     assert all(re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}  Clients  req_", row) for row in rows)
-    assert re.search(r"\d+\.\d+ms  complete$", rows[0]) and re.search(r"\d+\.\d+ms  complete, 2 errors$", rows[1])
+    assert re.search(r"\d+\.\d+ms  complete$", rows[0])
+    assert re.search(r"\d+\.\d+ms  complete, 2 errors$", rows[1])
 
     as_json = json.loads(run_cli("session", "sess_b", folder, "--json").stdout)
     assert [(i["correlation_id"], i["page"], i["user_id"], i["outcome"]) for i in as_json] == [
         (ids["other"], "Projects", "bob", "complete")]
 
     missing = run_cli("session", "sess_nope", folder)
-    assert missing.returncode == 1 and "sess_nope" in missing.stderr and "Traceback" not in missing.stderr
+    assert missing.returncode == 1
+    assert "sess_nope" in missing.stderr
+    assert "Traceback" not in missing.stderr
 
 
 # --- stats ---------------------------------------------------------------------------------
@@ -243,9 +255,12 @@ def test_stats_percentiles(tmp_path):
 def test_stats_on_real_logs(app_logs):
     folder, _ = app_logs
     rows = {row["operation"]: row for row in json.loads(run_cli("stats", folder, "--json").stdout)}
-    assert rows["script_run"]["count"] == 3 and rows["script_run"]["errors"] == 0
-    assert rows["db_write"]["errors"] == 1 and rows["db_write"]["error_rate"] == 1.0
-    assert rows["load_clients"]["count"] == 1 and rows["load_clients"]["p99"] >= 0
+    assert rows["script_run"]["count"] == 3
+    assert rows["script_run"]["errors"] == 0
+    assert rows["db_write"]["errors"] == 1
+    assert rows["db_write"]["error_rate"] == 1.0
+    assert rows["load_clients"]["count"] == 1
+    assert rows["load_clients"]["p99"] >= 0
 
 
 # --- tail ----------------------------------------------------------------------------------
@@ -276,23 +291,26 @@ def test_tail_once_with_filters(unrotated_logs):
 
     live = next(folder.glob("*.jsonl"))  # named per process by the library
     human = run_cli("tail", live, "--once", "-n", 50)
-    assert human.returncode == 0 and human.stderr == ""
+    assert human.returncode == 0
+    assert human.stderr == ""
     assert "\x1b" not in human.stdout  # not a terminal: no colour
     assert "\\x1b[2J client\\nFORGED line" in human.stdout
     assert re.search(rf"^\d\d:\d\d:\d\d\.\d{{3}} ERROR +{ids['failed']} alice  db_write:failed \d", human.stdout, re.M)
     assert "    RuntimeError: disk on fire" in human.stdout
     coloured = run_cli("tail", folder, "--once", "--color", "always")
-    assert "\x1b[" in coloured.stdout and "\x1b[2J" not in coloured.stdout
+    assert "\x1b[" in coloured.stdout
+    assert "\x1b[2J" not in coloured.stdout
 
     bad = run_cli("tail", folder, "--once", "--level", "LOUD")
-    assert bad.returncode == 2 and "LOUD" in bad.stderr
+    assert bad.returncode == 2
+    assert "LOUD" in bad.stderr
 
 
 def test_tail_follows_rotation(tmp_path):
     folder = tmp_path / "logs"
     handle = setup_logging(log_path=str(folder / "app.jsonl"), json_format="flat", rotation=1500, compression="gz",
                            console=False)
-    proc: Optional[subprocess.Popen] = None
+    proc: subprocess.Popen | None = None
     try:
         logger.info("marker")
         proc = subprocess.Popen(
@@ -402,7 +420,7 @@ def test_tail_follows_every_process_across_rotations(tmp_path):
     folder.mkdir()
     count = 60
     writers = [start_writer(folder, name, count, wait=True) for name in ("alpha", "beta")]
-    follower: Optional[Follower] = None
+    follower: Follower | None = None
     try:
         wait_until(lambda: sum(p.read_text().count("\n") for p in folder.glob("*.jsonl")) == 2, what="first records")
         # The backlog is the last N records over every process's current file.
@@ -465,10 +483,12 @@ def test_bad_paths_exit_2_without_traceback(tmp_path, kind):
 def test_usage_errors():
     assert run_cli().returncode == 2
     helped = run_cli("--help")
-    assert helped.returncode == 0 and all(word in helped.stdout for word in ("trace", "session", "tail", "stats"))
+    assert helped.returncode == 0
+    assert all(word in helped.stdout for word in ("trace", "session", "tail", "stats"))
     assert run_cli("trace").returncode == 2  # the id is required
     empty_id = run_cli("trace", "", "logs")
-    assert empty_id.returncode == 2 and "Traceback" not in empty_id.stderr
+    assert empty_id.returncode == 2
+    assert "Traceback" not in empty_id.stderr
 
 
 def test_damage_is_reported_not_fatal(tmp_path):
@@ -488,19 +508,24 @@ def test_damage_is_reported_not_fatal(tmp_path):
 
     result = run_cli("trace", cid, tmp_path / "logs")
     assert result.returncode == 0
-    assert all(f"record {n}" in result.stdout for n in range(3)) and "old " not in result.stdout
+    assert all(f"record {n}" in result.stdout for n in range(3))
+    assert "old " not in result.stdout
     warning = result.stderr.splitlines()
     assert len(warning) == 1 and warning[0].startswith("warning: "), result.stderr
     # 2 in app.1.jsonl (corrupt, torn), 1 torn line where the .gz was cut, and the cut itself.
-    assert "skipped 3 damaged lines in 2 files" in warning[0] and "app.1.jsonl: 2" in warning[0]
-    assert "could not read" in warning[0] and "app.0.jsonl.gz (stopped early" in warning[0]
+    assert "skipped 3 damaged lines in 2 files" in warning[0]
+    assert "app.1.jsonl: 2" in warning[0]
+    assert "could not read" in warning[0]
+    assert "app.0.jsonl.gz (stopped early" in warning[0]
 
     stats = run_cli("stats", path, "--json")
-    assert stats.returncode == 0 and json.loads(stats.stdout)[0]["count"] == 1
+    assert stats.returncode == 0
+    assert json.loads(stats.stdout)[0]["count"] == 1
     assert stats.stderr.strip() == f"warning: skipped 2 damaged lines in {path}"
 
     tail = run_cli("tail", path, "--once", "--json", "-n", 50)
-    assert tail.returncode == 0 and len(tail.stdout.splitlines()) == 3
+    assert tail.returncode == 0
+    assert len(tail.stdout.splitlines()) == 3
     # The unterminated last line of a followed file may still be being written: not damage yet.
     assert tail.stderr.strip() == f"warning: skipped 1 damaged line in {path}"
 
@@ -518,7 +543,8 @@ def test_progress_bar_only_on_a_terminal_after_a_delay():
     bar = Progress(4, "trace", stream=terminal, delay=0.0)
     bar.advance()
     bar.close()
-    assert "trace [" in terminal.getvalue() and "1/4 files" in terminal.getvalue()
+    assert "trace [" in terminal.getvalue()
+    assert "1/4 files" in terminal.getvalue()
     assert terminal.getvalue().endswith("\r\x1b[K")  # cleared before the output is printed
 
     quick = FakeTerminal()
@@ -551,7 +577,8 @@ def test_options_go_anywhere(app_logs):
     assert run_cli("session", session, "--json", folder).returncode == 0
     assert run_cli("stats", "--json", folder, folder).returncode == 0
     unknown = run_cli("trace", ids["failed"], "--jsn", folder)
-    assert unknown.returncode == 2 and "unrecognized arguments: --jsn" in unknown.stderr
+    assert unknown.returncode == 2
+    assert "unrecognized arguments: --jsn" in unknown.stderr
 
 
 def test_tail_hides_web_server_lines_unless_asked(tmp_path):

@@ -38,11 +38,14 @@ def test_nesting_rebuilds_the_tree(log):
     ((page_id, page_parent),) = by_op["page"]
     ((load_id, load_parent),) = by_op["load"]
     ((save_id, save_parent),) = by_op["save"]
-    assert page_parent is None and load_parent == page_id and save_parent == page_id
+    assert page_parent is None
+    assert load_parent == page_id
+    assert save_parent == page_id
     assert len({page_id, load_id, save_id}) == 3
     # The plain loguru call inside carries the operation scope too.
-    plain = [r for r in records if r["message"] == "in page"][0]
-    assert plain["operation"] == "page" and plain["event"] is None
+    plain = next(r for r in records if r["message"] == "in page")
+    assert plain["operation"] == "page"
+    assert plain["event"] is None
     assert [r["event"] for r in records if r["operation"] == "page" and r["event"]] == ["start", "complete"]
 
 
@@ -69,8 +72,9 @@ def test_failure_is_logged_with_traceback_and_reraised_unchanged(log):
         with correlation_logger.track_operation("create_client", {"client_key": "c9"}):
             validate()
     assert caught.value is error
-    start, failed = log()
-    assert failed["event"] == "failed" and failed["level"] == "ERROR"
+    _start, failed = log()
+    assert failed["event"] == "failed"
+    assert failed["level"] == "ERROR"
     assert failed["success"] is False
     assert failed["metadata"] == {"client_key": "c9"}
     assert failed["error"]["type"] == "ValueError"
@@ -89,7 +93,8 @@ def test_control_flow_exceptions_complete_with_outcome(log):
         with correlation_logger.track_operation("script_run"):
             raise RerunException()
     _, end = log()
-    assert end["event"] == "complete" and end["success"] is True
+    assert end["event"] == "complete"
+    assert end["success"] is True
     assert end["metadata"] == {"outcome": "rerun"}
 
 
@@ -173,8 +178,11 @@ def test_log_operation_fields_and_unknown_kwargs(log):
     assert (first["level"], first["message"], first["duration_ms"], first["success"]) == ("WARNING", "slow", 12.5, False)
     assert first["error"] == {"type": None, "message": "timeout", "traceback": None}
     assert first["metadata"] == {"rows": 3}
-    assert second["metadata"] == {"rows": 4} and second["operation"] == "import"
-    assert third["level"] == "ERROR" and third["success"] is False and third["error"]["type"] == "KeyError"
+    assert second["metadata"] == {"rows": 4}
+    assert second["operation"] == "import"
+    assert third["level"] == "ERROR"
+    assert third["success"] is False
+    assert third["error"]["type"] == "KeyError"
 
 
 def test_unknown_level_falls_back_to_info(log, capsys):
@@ -218,8 +226,10 @@ def test_expected_exceptions_are_warnings_without_traceback_and_still_failed(log
     assert summary == [("create_client", "complete", "INFO", None), ("create_client", "failed", "WARNING", True),
                        ("create_client", "failed", "ERROR", None), ("signup", "failed", "WARNING", True)]
     refused = ends[1]
-    assert refused["message"] == "create_client refused: Duplicate" and refused["success"] is False
-    assert refused["error"]["traceback"] is None and refused["error"]["message"] == "key exists"
+    assert refused["message"] == "create_client refused: Duplicate"
+    assert refused["success"] is False
+    assert refused["error"]["traceback"] is None
+    assert refused["error"]["message"] == "key exists"
     assert "Traceback" in ends[2]["error"]["traceback"]  # a real fault keeps its traceback
     with pytest.raises(TypeError, match="expected: exception classes"):
         correlation_logger.track_operation("x", expected=("ValueError",))

@@ -19,9 +19,9 @@ import pytest
 
 pytest.importorskip("opentelemetry.sdk", reason="the 'otel' extra is not installed")
 
-from .helpers import read_json_lines  # noqa: E402
-from .support.otlp_receiver import OtlpReceiver  # noqa: E402
-from .support.streamlit_server import StreamlitServer, StreamlitSession  # noqa: E402
+from .helpers import read_json_lines
+from .support.otlp_receiver import OtlpReceiver
+from .support.streamlit_server import StreamlitServer, StreamlitSession
 
 pytestmark = pytest.mark.streamlit  # the Streamlit-side set: CI runs it on the floor and 1.56 too
 
@@ -51,22 +51,28 @@ def check_click(receiver: OtlpReceiver, log_file: Path, client_key: str) -> dict
     assert receiver.wait_for(lambda r: sum(s.trace_id == trace_id for s in r.spans) >= 3)
     spans = {s.name: s for s in receiver.spans if s.trace_id == trace_id}
     root = [s for s in spans.values() if s.name.startswith("script_run")]
-    assert len(root) == 1 and root[0].parent_span_id == ""  # a root span per run
+    assert len(root) == 1
+    assert root[0].parent_span_id == ""
     run, page, create = root[0], spans["render_clients_page"], spans["create_client"]
     assert run.name == "script_run Clients"
-    assert page.parent_span_id == run.span_id and create.parent_span_id == page.span_id
-    assert run.attributes["correlation_id"] == cid and run.attributes["page"] == "Clients"
+    assert page.parent_span_id == run.span_id
+    assert create.parent_span_id == page.span_id
+    assert run.attributes["correlation_id"] == cid
+    assert run.attributes["page"] == "Clients"
     assert run.attributes["session.id"] == done["session_id"]
-    assert run.attributes["enduser.pseudo.id"] == done["user_id"] and "@" not in run.attributes["enduser.pseudo.id"]
-    assert run.resource["service.name"] == "demo-app" and run.resource["service.instance.id"]
+    assert run.attributes["enduser.pseudo.id"] == done["user_id"]
+    assert "@" not in run.attributes["enduser.pseudo.id"]
+    assert run.resource["service.name"] == "demo-app"
+    assert run.resource["service.instance.id"]
     # Each record's span_id is the innermost operation's span at the time.
     assert {r["span_id"] for r in click if r["operation"] == "create_client"} == {create.span_id}
     assert receiver.wait_for(lambda r: sum(log.trace_id == trace_id for log in r.logs) >= len(click))
     logs = [log for log in receiver.logs if log.trace_id == trace_id]
     assert sorted(log.body for log in logs) == sorted(r["message"] for r in click)
     assert all(log.attributes["correlation_id"] == cid for log in logs)
-    completed = [log for log in logs if log.body == "create_client completed"][0]
-    assert completed.severity_text == "INFO" and completed.severity_number == 9
+    completed = next(log for log in logs if log.body == "create_client completed")
+    assert completed.severity_text == "INFO"
+    assert completed.severity_number == 9
     assert completed.span_id == create.span_id
     return {"trace_id": trace_id, "correlation_id": cid, "spans": spans}
 
@@ -75,7 +81,7 @@ def create_client_over_protocol(server: StreamlitServer, key: str, headers=None)
     async def scenario() -> str:
         async with StreamlitSession(server, headers=headers or {}, timeout=60) as session:
             page = session.last_result
-            form = {label: [w for w in page.widgets("text_input") if w.label == label][0].widget_id
+            form = {label: next(w for w in page.widgets("text_input") if w.label == label).widget_id
                     for label in ("Client key", "Name", "E-mail")}
             for label, value in (("Client key", key), ("Name", "Otel Corp"), ("E-mail", "ops@otel.example")):
                 session.stage_widget_value(form[label], value)
@@ -93,7 +99,7 @@ def test_a_real_server_click_is_one_trace_with_its_logs(tmp_path):
             create_client_over_protocol(server, "OTEL1", headers={"traceparent": traceparent})
             click = check_click(receiver, tmp_path / "logs" / "app.jsonl", "OTEL1")
             console = server.logs(max_chars=1_000_000)
-    run = [s for s in click["spans"].values() if s.name.startswith("script_run")][0]
+    run = next(s for s in click["spans"].values() if s.name.startswith("script_run"))
     # The handshake's traceparent is per connection: a link, not the parent.
     assert run.links == [("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7")]
     assert click["trace_id"] != "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -166,7 +172,7 @@ with correlation_scope("req_0123456789ab"):
     assert done.returncode == 0, done.stderr
     headers = json.loads(done.stdout)
     (calling,) = [r for r in read_json_lines(tmp_path / "app.jsonl") if r["message"] == "calling"]
-    version, trace_id, span_id, flags = headers["traceparent"].split("-")
+    _version, trace_id, span_id, _flags = headers["traceparent"].split("-")
     assert (trace_id, span_id) == (calling["trace_id"], calling["span_id"])
     assert headers["baggage"] == "correlation_id=req_0123456789ab"
     assert headers["X-Request-ID"] == "req_0123456789ab"
@@ -223,7 +229,8 @@ print(json.dumps({"slowest": slowest}))
     assert len([r for r in records if r["message"].startswith("record ")]) == 200
     # The exporter's own complaints go to stderr, never back through loguru into the exporter.
     assert not [r for r in records if str(r["logger"]).startswith("opentelemetry")]
-    assert "deadlock" not in done.stderr and "RecursionError" not in done.stderr
+    assert "deadlock" not in done.stderr
+    assert "RecursionError" not in done.stderr
     assert "opentelemetry" in done.stderr  # the exporter's complaint, said on stderr
 
 
@@ -258,8 +265,10 @@ with correlation_scope("req_0123456789ab"):
     assert done.returncode == 0, done.stderr
     (line,) = done.stdout.splitlines()
     record = json.loads(line)
-    assert record["message"] == "to the collector" and record["correlation_id"] == "req_0123456789ab"
-    assert not (tmp_path / "logs").exists() and not (tmp_path / "app.jsonl").exists()
+    assert record["message"] == "to the collector"
+    assert record["correlation_id"] == "req_0123456789ab"
+    assert not (tmp_path / "logs").exists()
+    assert not (tmp_path / "app.jsonl").exists()
 
 
 def test_bad_otel_settings_are_named():
@@ -281,13 +290,13 @@ def test_instrumented_requests_carry_the_interaction_without_outgoing_headers(tm
     """With opentelemetry-instrumentation-requests, a plain requests call from an operation
     carries its trace and (as baggage) its correlation id."""
     pytest.importorskip("opentelemetry.instrumentation.requests", reason="opentelemetry-instrumentation-requests missing")
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
     import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     seen: list[dict] = []
 
     class Backend(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             seen.append(dict(self.headers))
             self.send_response(204)
             self.end_headers()
@@ -349,5 +358,5 @@ trace.get_tracer_provider().force_flush()
         assert done.returncode == 0, done.stderr
         assert receiver.wait_for(lambda r: any(s.name == "op" for s in r.spans))
         (inside,) = [r for r in read_json_lines(tmp_path / "app.jsonl") if r["message"] == "inside"]
-        assert inside["trace_id"] == [s for s in receiver.spans if s.name == "op"][0].trace_id
+        assert inside["trace_id"] == next(s for s in receiver.spans if s.name == "op").trace_id
         assert receiver.logs == []

@@ -45,7 +45,8 @@ def test_structured_logger_signatures():
     # The spec's parameters, in order; anything added since is keyword-only, so no call changes meaning.
     params = list(inspect.signature(StructuredLogger.track_operation).parameters.values())
     assert [p.name for p in params[:3]] == ["self", "operation", "metadata"]
-    assert [p.name for p in params[3:]] == ["expected"] and params[3].kind is inspect.Parameter.KEYWORD_ONLY
+    assert [p.name for p in params[3:]] == ["expected"]
+    assert params[3].kind is inspect.Parameter.KEYWORD_ONLY
     for name in ("info", "warning", "error"):
         assert list(inspect.signature(getattr(StructuredLogger, name)).parameters) == ["self", "operation", "message", "kwargs"]
     assert isinstance(correlation_logger, StructuredLogger)

@@ -28,8 +28,10 @@ def test_mixed_formats_plain_and_gz_merge_in_time_order(tmp_path):
     records = list(read_records([tmp_path], stats=stats))
     assert [r["message"] for r in records] == ["oldest", "middle", "first"]
     newest = records[-1]
-    assert newest["correlation_id"] == "req_mixed000001" and newest["client_id"] == 1
-    assert newest["timestamp"].endswith("Z") and newest["level"] == "INFO"
+    assert newest["correlation_id"] == "req_mixed000001"
+    assert newest["client_id"] == 1
+    assert newest["timestamp"].endswith("Z")
+    assert newest["level"] == "INFO"
     assert newest["function"] == "test_mixed_formats_plain_and_gz_merge_in_time_order"
     assert (stats.files, stats.records, stats.skipped_total) == (3, 3, 0)
 
@@ -54,7 +56,8 @@ def test_truncated_gzip_keeps_what_it_could_read(tmp_path):
     stats = ReadStats()
     records = list(read_records([tmp_path], stats=stats))
     assert 0 < len(records) < 50
-    assert stats.errors and "stopped early" in stats.errors[0][1]
+    assert stats.errors
+    assert "stopped early" in stats.errors[0][1]
 
 
 def test_needle_prefilter_reads_only_matching_records(tmp_path):
@@ -63,8 +66,10 @@ def test_needle_prefilter_reads_only_matching_records(tmp_path):
     (tmp_path / "app.jsonl").write_text(lines)
     stats = ReadStats()
     found = list(read_records([tmp_path], needle="req_000000000003", stats=stats))
-    assert len(found) == 100 and {r["correlation_id"] for r in found} == {"req_000000000003"}
-    assert stats.lines == 700 and stats.records == 100  # the other 600 were never parsed
+    assert len(found) == 100
+    assert {r["correlation_id"] for r in found} == {"req_000000000003"}
+    assert stats.lines == 700
+    assert stats.records == 100
 
 
 def test_a_file_being_written_is_fine(tmp_path):
@@ -96,7 +101,7 @@ def test_interaction_nesting_and_stats_from_real_logs(tmp_path):
     assert [(s.operation, s.depth, s.outcome) for s in interaction.spans] == [
         ("page", 0, "complete"), ("load", 1, "complete"), ("save", 1, "failed")]
     assert interaction.outcome == "complete"  # "save" failed, but "page" caught it and completed
-    loading = [r for r in interaction.records if r["message"] == "loading"][0]
+    loading = next(r for r in interaction.records if r["message"] == "loading")
     assert interaction.depth_of(loading) == 2
     assert interaction.errors[0]["error"]["type"] == "KeyError"
     by_op = {s.operation: s for s in operation_stats(records)}
@@ -125,11 +130,12 @@ def test_an_operation_shorter_than_a_millisecond_lies_inside_its_parent(tmp_path
     for cid in {r["correlation_id"] for r in records}:
         interaction = build_interaction(cid, records)
         spans = {s.operation: s for s in interaction.spans}
-        root = [r for r in records if r["correlation_id"] == cid and r["operation"] == "root" and r["event"] == "complete"][0]
+        root = next(r for r in records if r["correlation_id"] == cid and r["operation"] == "root" and r["event"] == "complete")
         assert interaction.duration_ms == root["duration_ms"]
         for parent, child in (("root", "child"), ("child", "grandchild")):
             p, c = spans[parent], spans[child]
-            assert p.start_ms <= c.start_ms and c.start_ms + c.duration_ms <= p.start_ms + p.duration_ms + 1e-9
+            assert p.start_ms <= c.start_ms
+            assert c.start_ms + c.duration_ms <= p.start_ms + p.duration_ms + 1e-9
 
 
 def test_millisecond_timestamps_of_older_files_sort_with_microsecond_ones(tmp_path):
@@ -154,7 +160,8 @@ def test_a_child_is_drawn_inside_its_parent_even_when_the_clocks_disagree():
     interaction = build_interaction("req_000000000001", records)
     save, write = interaction.spans
     assert (save.start_ms, save.duration_ms) == (0.0, 0.842)
-    assert save.start_ms <= write.start_ms and write.start_ms + write.duration_ms <= save.start_ms + save.duration_ms
+    assert save.start_ms <= write.start_ms
+    assert write.start_ms + write.duration_ms <= save.start_ms + save.duration_ms
     assert interaction.duration_ms == 0.842  # the header: the root operation's own duration
 
 

@@ -61,10 +61,12 @@ def test_generator_closed_from_another_thread_never_raises_and_leaves_nothing_be
     assert errors == []
     assert "different Context" not in capsys.readouterr().err
     after = [r for r in records if r["message"] == "after the stream"]
-    assert after[0]["operation"] is None and after[0]["correlation_id"] == "req_consumer"
+    assert after[0]["operation"] is None
+    assert after[0]["correlation_id"] == "req_consumer"
     ends = [r for r in records if r["operation"] == "stream_answer" and r["event"] in ("complete", "failed")]
-    assert [e["event"] for e in ends] == ["complete"] and ends[0]["metadata"] == {"outcome": "closed"}
-    start = [r for r in records if r["operation"] == "stream_answer" and r["event"] == "start"][0]
+    assert [e["event"] for e in ends] == ["complete"]
+    assert ends[0]["metadata"] == {"outcome": "closed"}
+    start = next(r for r in records if r["operation"] == "stream_answer" and r["event"] == "start")
     # Ended in another thread, the end record still belongs to its interaction and operation.
     assert (ends[0]["correlation_id"], ends[0]["operation_id"]) == ("req_consumer", start["operation_id"])
 
@@ -90,8 +92,9 @@ def test_async_generator_left_with_break_never_raises_into_the_loop(flat):
     asyncio.run(main())
     records = flat()
     assert loop_errors == []
-    later = [r for r in records if r["message"] == "task goes on"][0]
-    assert later["operation"] is None and later["correlation_id"] == "req_task"
+    later = next(r for r in records if r["message"] == "task goes on")
+    assert later["operation"] is None
+    assert later["correlation_id"] == "req_task"
 
 
 def test_out_of_order_exits_in_one_context_leave_no_dead_operation(flat):
@@ -108,10 +111,11 @@ def test_out_of_order_exits_in_one_context_leave_no_dead_operation(flat):
             logger.info("inside outer")
         logger.info("after outer")
     records = flat()
-    inside = [r for r in records if r["message"] == "inside outer"][0]
-    after = [r for r in records if r["message"] == "after outer"][0]
+    inside = next(r for r in records if r["message"] == "inside outer")
+    after = next(r for r in records if r["message"] == "after outer")
     assert inside["operation"] == "outer"
-    assert after["operation"] is None and after["correlation_id"] == "req_order"
+    assert after["operation"] is None
+    assert after["correlation_id"] == "req_order"
 
 
 # -- 3. the decorator on generator functions ----------------------------------------------------
@@ -134,8 +138,10 @@ def test_decorated_generator_spans_the_iteration(flat):
     assert messages[0] == ("created, not started", None, None)  # nothing at call time
     assert messages[1] == ("stream_rows started", "stream_rows", "start")
     assert [m for m in messages if m[0].startswith("row ")] == [(f"row {i}", "stream_rows", None) for i in range(3)]
-    end = [r for r in records if r["event"] == "complete"][0]
-    assert end["operation"] == "stream_rows" and end["metadata"] == {"n": 3} and end["duration_ms"] >= 0
+    end = next(r for r in records if r["event"] == "complete")
+    assert end["operation"] == "stream_rows"
+    assert end["metadata"] == {"n": 3}
+    assert end["duration_ms"] >= 0
     assert messages[-1] == ("consumer after", None, None)
 
 
@@ -157,9 +163,11 @@ def test_decorated_generator_failure_and_early_close(flat):
             break
     records = flat()
     failed = [r for r in records if r["operation"] == "explode" and r["event"] == "failed"]
-    assert len(failed) == 1 and failed[0]["error"]["type"] == "KeyError"
+    assert len(failed) == 1
+    assert failed[0]["error"]["type"] == "KeyError"
     closed = [r for r in records if r["operation"] == "endless" and r["event"] == "complete"]
-    assert len(closed) == 1 and closed[0]["metadata"] == {"outcome": "closed"}
+    assert len(closed) == 1
+    assert closed[0]["metadata"] == {"outcome": "closed"}
 
 
 def test_decorated_async_generator_spans_the_iteration(flat):
@@ -232,7 +240,8 @@ def test_fork_after_setup_gives_each_child_its_own_file(tmp_path):
     done = subprocess.run([sys.executable, str(script), str(logs)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     pids = json.loads(done.stdout)
-    assert "records were lost" not in done.stderr and "deleted" not in done.stderr
+    assert "records were lost" not in done.stderr
+    assert "deleted" not in done.stderr
     by_pid: dict[int, list[str]] = {}
     for path in logs.iterdir():
         assert not path.name.endswith(".tmp"), f"partial archive left: {path.name}"
@@ -376,7 +385,8 @@ def test_an_int_beyond_the_digit_limit_is_converted_not_fatal(tmp_path, capsys, 
     (line,) = _lines(path)
     record = json.loads(line)
     extra = record["record"]["extra"] if json_format == "loguru" else record
-    assert extra["correlation_id"] == "req_bigint" and extra["small"] == 12
+    assert extra["correlation_id"] == "req_bigint"
+    assert extra["small"] == 12
     assert extra["big"] == hex(big)[:66] + f"…[int of {len(hex(big)) - 2} hex digits]"
     assert extra["nested"] == {"big": [extra["big"]]}
     assert "Logging error" not in capsys.readouterr().err
@@ -401,10 +411,12 @@ def test_an_exception_whose_str_raises_is_still_logged(tmp_path, capsys, json_fo
             logging.getLogger("legacy").error("stdlib saw it", exc_info=True)
     handle.close()
     lines = _lines(path)
-    assert len(lines) == 2 and all("req_unprintable" in line for line in lines)
+    assert len(lines) == 2
+    assert all("req_unprintable" in line for line in lines)
     assert all("Unprintable" in line for line in lines)
     err = capsys.readouterr().err
-    assert "Logging error" not in err and "no str for you" not in err.split("Traceback")[0]
+    assert "Logging error" not in err
+    assert "no str for you" not in err.split("Traceback")[0]
 
 
 # -- 12, 13. secrets and e-mails as keys, and in bound id fields ---------------------------------
@@ -442,7 +454,8 @@ def test_an_email_bound_as_user_id_becomes_the_same_pseudonym_st_user_gets(tmp_p
     assert "jane.doe@example.org" not in path.read_text().lower()
     by_message = {r["message"]: r for r in records}
     expected = user_from_info({"email": "jane.doe@example.org"})  # what st.user with that e-mail gives
-    assert by_message["bound user"]["user_id"] == expected and expected.startswith("user_")
+    assert by_message["bound user"]["user_id"] == expected
+    assert expected.startswith("user_")
     assert by_message["plain user id stays"]["user_id"] == "bob"
     assert by_message["bound session"]["session_id"] == "[REDACTED]"
     ops = {r["operation"] for r in records if r["event"] == "start"}
@@ -465,7 +478,8 @@ def test_two_generations_converge_on_one_installation_and_lose_nothing(tmp_path,
     handles = {id(first.setup_logging(**options))}
     monkeypatch.delitem(sys.modules, "streamlit_extension.configure")
     second = importlib.import_module("streamlit_extension.configure")
-    assert second is not first and second.GENERATION > first.GENERATION
+    assert second is not first
+    assert second.GENERATION > first.GENERATION
 
     stop = threading.Event()
     sent = {"loguru": 0, "stdlib": 0}
@@ -497,7 +511,8 @@ def test_two_generations_converge_on_one_installation_and_lose_nothing(tmp_path,
     assert len(handles) == 2  # the first installation, and the new generation's, once
     assert sorted(messages) == sorted([f"loguru {n}" for n in range(sent["loguru"])]
                                       + [f"stdlib {n}" for n in range(sent["stdlib"])])
-    assert sent["loguru"] > 100 and sent["stdlib"] > 100
+    assert sent["loguru"] > 100
+    assert sent["stdlib"] > 100
 
 
 # -- 10. a stdlib record logged while another is being written ------------------------------------
@@ -548,12 +563,14 @@ def test_a_record_logged_while_another_is_written_is_kept(tmp_path, json_format)
                     "function": r["record"]["function"]} for r in records]
     saving = [r for r in records if r["message"].startswith("saving <Row")]
     sql = [r for r in records if r["message"].startswith("SELECT")]
-    assert len(saving) == 25 and len(sql) == 25  # none dropped, none twice
+    assert len(saving) == 25
+    assert len(sql) == 25
     assert all(r["correlation_id"] == "req_nested" for r in saving + sql)
     assert {r["function"] for r in sql} == {"__repr__"}  # the nested record keeps its own origin
     looping = [r for r in records if r["message"].startswith(("again", "looping"))]
     assert [r["message"] for r in looping] == ["looping <Loop>", "again <Loop>"]  # the repeat is the loop
-    assert result["dropped"] >= 1 and "dropped" in done.stderr  # cut, and counted
+    assert result["dropped"] >= 1
+    assert "dropped" in done.stderr
 
 
 # -- 11. another library takes loguru's patcher slot ----------------------------------------------
@@ -574,7 +591,8 @@ def test_redaction_survives_a_library_replacing_the_patcher(tmp_path, capsys, js
     for secret in ("hunter2", "jane.doe@example.org", "zQ7xK2mP9vL4nR8t"):
         assert secret not in out
     lines = _lines(path)
-    assert len(lines) == 2 and all("req_patched" in line and "tracing" in line for line in lines)
+    assert len(lines) == 2
+    assert all("req_patched" in line and "tracing" in line for line in lines)
     assert "loguru's patcher was replaced" in out
     # The next setup_logging() (every Streamlit rerun) puts ours back, chaining theirs.
     again = setup_logging(log_path=str(path), json_format=json_format, console=False)

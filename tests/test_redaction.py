@@ -92,7 +92,8 @@ def test_value_patterns_are_masked(kind):
 
     text, secret = SHAPED[kind]
     masked = ValueRedactor().redact(text)
-    assert secret not in masked and "[REDACTED]" in masked
+    assert secret not in masked
+    assert "[REDACTED]" in masked
 
 
 @pytest.mark.parametrize("text", [
@@ -148,7 +149,7 @@ def test_oversized_values_are_capped_with_a_marker(tmp_path):
     assert "[truncated: record size limit]" in record["many"]
 
 
-@pytest.mark.parametrize("log_ip, expected", [
+@pytest.mark.parametrize(("log_ip", "expected"), [
     (False, "client [IP] and [IP] via [IP]"),
     (True, "client 192.168.10.0/24 and 2001:db8:85a3::/48 via 127.0.0.0/24"),
 ])
@@ -163,7 +164,7 @@ def test_ip_addresses_are_masked_unless_enabled_then_truncated(tmp_path, log_ip,
     assert second["message"] == "at 12:30:45 version 1.2.3"
 
 
-@pytest.mark.parametrize("log_ip, expected", [(False, "[IP]:54321"), (True, "::/48:54321")])
+@pytest.mark.parametrize(("log_ip", "expected"), [(False, "[IP]:54321"), (True, "::/48:54321")])
 def test_ipv6_client_with_a_port_as_the_web_server_writes_it(tmp_path, log_ip, expected):
     """uvicorn's access lines put an IPv6 client and its port together, unbracketed."""
     import logging

@@ -3,7 +3,6 @@ nothing private leaks. Results are tabulated in docs/reliability.md."""
 
 from __future__ import annotations
 
-import gzip
 import json
 import logging
 import os
@@ -12,7 +11,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -70,7 +68,8 @@ def test_planted_secrets_never_appear_anywhere(tmp_path_factory, capsys, json_fo
     assert secret not in out
     assert secret.replace(" ", "") not in out  # nor its digits run together
     for line in path.read_text(encoding="utf-8").split("\n")[:-1]:
-        assert "\x85" not in line and "\u2028" not in line  # no line break for str.splitlines either
+        assert "\x85" not in line
+        assert "\u2028" not in line
         json.loads(line)  # still one strict JSON line each
 
 
@@ -89,7 +88,8 @@ def test_thirty_two_threads_hammer_rotation_and_compression(tmp_path, per_thread
     handle.close()
     stats = ReadStats()
     records = list(read_records([tmp_path], stats=stats))
-    assert stats.skipped_total == 0 and not stats.errors  # zero corrupt
+    assert stats.skipped_total == 0
+    assert not stats.errors
     assert len(records) == threads * per_thread  # zero lost
     assert len({(r["n"], r["i"]) for r in records}) == threads * per_thread
     assert all(r["correlation_id"] == f"req_hammer{r['n']:04d}" for r in records)  # zero cross-talk
@@ -122,7 +122,8 @@ def test_kill_9_mid_write_truncates_at_most_the_last_line(tmp_path):
     records = list(read_records([path], stats=stats))
     assert len(records) > 100
     assert [r["i"] for r in records] == list(range(len(records)))  # nothing missing before the end
-    assert stats.skipped_total <= 1 and set(stats.skipped) <= {"incomplete last line"}
+    assert stats.skipped_total <= 1
+    assert set(stats.skipped) <= {"incomplete last line"}
 
 
 def test_a_sink_that_raises_never_reaches_the_app(tmp_path, capsys):
@@ -167,10 +168,13 @@ def test_hostile_text_stays_one_strict_line_and_console_is_escaped(tmp_path, cap
     logger.bind(meta={"v": hostile}).info(hostile)
     handle.close()
     lines = path.read_text(encoding="utf-8").split("\n")
-    assert len(lines) == 2 and lines[1] == ""
+    assert len(lines) == 2
+    assert lines[1] == ""
     assert json.loads(lines[0])["message"] == hostile
     err = capsys.readouterr().err
-    assert "\x1b[2J" not in err and "\r\nINFO forged" not in err and "\x00" not in err
+    assert "\x1b[2J" not in err
+    assert "\r\nINFO forged" not in err
+    assert "\x00" not in err
 
 
 @pytest.mark.parametrize("content", [
@@ -202,4 +206,5 @@ def test_deep_nesting_is_capped_not_fatal(tmp_path):
     depth, node = 0, record["deep"]
     while isinstance(node, dict):
         node, depth = node["d"], depth + 1
-    assert node == "[depth limit]" and depth < 40
+    assert node == "[depth limit]"
+    assert depth < 40

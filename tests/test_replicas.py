@@ -22,9 +22,9 @@ import pytest
 
 pytest.importorskip("opentelemetry.sdk", reason="the 'otel' extra is not installed")
 
-from .helpers import read_json_lines  # noqa: E402
-from .support.otlp_receiver import OtlpReceiver  # noqa: E402
-from .support.streamlit_server import StreamlitServer, StreamlitSession  # noqa: E402
+from .helpers import read_json_lines
+from .support.otlp_receiver import OtlpReceiver
+from .support.streamlit_server import StreamlitServer, StreamlitSession
 
 pytestmark = pytest.mark.streamlit  # the Streamlit-side set: CI runs it on the floor and 1.56 too
 
@@ -99,7 +99,7 @@ def create_client(url: str, route: int, key: str) -> str:
     async def scenario() -> str:
         async with StreamlitSession(url, headers={"Cookie": f"route={route}"}, timeout=90) as session:
             page = session.last_result
-            form = {label: [w for w in page.widgets("text_input") if w.label == label][0].widget_id
+            form = {label: next(w for w in page.widgets("text_input") if w.label == label).widget_id
                     for label in ("Client key", "Name", "E-mail")}
             for label, value in (("Client key", key), ("Name", f"Replica {route}"), ("E-mail", "ops@replica.example")):
                 session.stage_widget_value(form[label], value)
@@ -151,7 +151,8 @@ def test_replicas_behind_nginx_and_a_backend_make_one_story_per_click(tmp_path):
     for name, records in folders.items():
         for r in records:
             where[r["session_id"]].add(name)
-    assert all(len(where[sid]) == 1 for sid in session_ids) and {n for sid in session_ids for n in where[sid]} == {"a", "b"}
+    assert all(len(where[sid]) == 1 for sid in session_ids)
+    assert {n for sid in session_ids for n in where[sid]} == {"a", "b"}
 
     backend_records = read_json_lines(tmp_path / "backend" / "backend.jsonl")
     for key in keys:

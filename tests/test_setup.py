@@ -40,7 +40,8 @@ def test_changed_settings_replace_the_installation(tmp_path):
     a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     first = setup_logging(log_path=str(a), console=False)
     second = setup_logging(log_path=str(b), console=False, json_format="flat")
-    assert first.closed and not second.closed
+    assert first.closed
+    assert not second.closed
     logger.info("to b")
     assert not a.exists() or a.read_text() == ""
     assert read_json_lines(b)[0]["message"] == "to b"
@@ -66,7 +67,8 @@ def test_module_reimport_reinstalls_once(tmp_path, monkeypatch):
     reloaded = importlib.import_module("streamlit_extension.configure")
     assert reloaded is not configure
     new = reloaded.setup_logging(log_path=str(path), console=False)
-    assert old.closed and new is not old
+    assert old.closed
+    assert new is not old
     assert reloaded.setup_logging(log_path=str(path), console=False) is new
     logging.getLogger("legacy").warning("once")
     logger.info("twice?")
@@ -99,7 +101,8 @@ def test_empty_log_file_env_means_no_file(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("LOG_FILE", "")
     handle = setup_logging(console=False)
-    assert handle.log_path is None and handle.sink_ids == ()
+    assert handle.log_path is None
+    assert handle.sink_ids == ()
     logger.info("nowhere")
     assert not (tmp_path / "logs").exists()
 
@@ -112,7 +115,7 @@ def test_default_path_is_logs_app_jsonl(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "kwargs, names",
+    ("kwargs", "names"),
     [
         ({"json_format": "xml"}, ["json_format", "loguru", "flat"]),
         ({"rotation": "every blue moon"}, ["rotation", "10 MB"]),
@@ -255,7 +258,7 @@ def test_app_patcher_is_chained_not_replaced(tmp_path):
     assert seen == [{"app_field": "kept"}]  # the app's patcher is back, ours is gone
 
 
-@pytest.mark.parametrize("variable, raw, reason", [
+@pytest.mark.parametrize(("variable", "raw", "reason"), [
     ("LOG_LEVEL", "LOUD", "expected one of TRACE, DEBUG, INFO"),
     ("LOG_FORMAT", "xml", "expected one of loguru, flat"),
     ("LOG_ROTATION", "every blue moon", "cannot use 'every blue moon'"),

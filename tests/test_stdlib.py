@@ -120,7 +120,8 @@ def test_bad_format_args_do_not_lose_the_line(path):
         legacy.removeHandler(ours)
         legacy.propagate = True
     (record,) = read_json_lines(path)
-    assert "two %s %s" in record["message"] and "only-one" in record["message"]
+    assert "two %s %s" in record["message"]
+    assert "only-one" in record["message"]
 
 
 def test_intercept_can_be_turned_off(path):

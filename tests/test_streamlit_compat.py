@@ -76,13 +76,14 @@ def test_without_each_capability_every_run_still_has_id_start_and_end(tmp_path, 
     assert len(runs) == RUNS
     for cid, records in runs.items():
         assert cid.startswith("req_")
-        assert [r["event"] for r in records][0] == "start"
+        assert next(r["event"] for r in records) == "start"
         assert [r["event"] for r in records][1] in ("complete", "failed")
         assert {r["session_id"] for r in records} == {sid}
     failed = [records[1] for records in runs.values() if records[1]["event"] == "failed"]
     assert len(failed) == 1, "the run that raised is the one failed run"
     if capability != "uncaught_errors":
-        assert failed[0]["error"]["type"] == "ValueError" and failed[0]["error"]["message"] == "page exploded"
+        assert failed[0]["error"]["type"] == "ValueError"
+        assert failed[0]["error"]["message"] == "page exploded"
     # Said once, naming the capability and what is lost; never a blanket failure.
     notices = [line for line in console.splitlines() if f"({capability}:" in line]
     assert len(notices) == 1 and "lost:" in notices[0], console[-3000:]

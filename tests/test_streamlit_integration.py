@@ -70,7 +70,8 @@ def test_each_run_is_one_interaction_with_start_and_end(server):
         assert lifecycle[-1]["metadata"] == {"page": "integration_app"}
         assert {r["operation_id"] for r in group if r["operation"] == "script_run"} == {lifecycle[0]["operation_id"]}
         messages = [r["message"] for r in group]
-        assert "page start" in messages and "legacy page line" in messages
+        assert "page start" in messages
+        assert "legacy page line" in messages
     (user_id,) = {r["user_id"] for r in records}
     # A trusted proxy header names the person where Streamlit has them; otherwise nobody does.
     assert user_id.startswith("user_") if TRUSTED_USER_HEADERS else user_id == "anonymous"
@@ -89,14 +90,17 @@ def test_rerun_stop_and_failure_outcomes(server):
             return session.session_id, result
 
     sid, boom = asyncio.run(scenario())
-    assert boom.exceptions and "page exploded" in boom.exceptions[0]  # Streamlit still shows it
+    assert boom.exceptions
+    assert "page exploded" in boom.exceptions[0]
     ends = [r for r in records_of(server, sid) if r["operation"] == "script_run" and r["event"] in ("complete", "failed")]
     outcomes = [(r["event"], (r["metadata"] or {}).get("outcome")) for r in ends]
     assert outcomes == [("complete", None), ("complete", "rerun"), ("complete", None), ("complete", "stop"),
                         ("complete", None), ("failed", None)]
     failed = ends[-1]
-    assert failed["level"] == "ERROR" and failed["success"] is False
-    assert failed["error"]["type"] == "ValueError" and failed["error"]["message"] == "page exploded"
+    assert failed["level"] == "ERROR"
+    assert failed["success"] is False
+    assert failed["error"]["type"] == "ValueError"
+    assert failed["error"]["message"] == "page exploded"
     assert 'raise ValueError("page exploded")' in failed["error"]["traceback"]
     # The rerun's two runs share a thread but not an id.
     assert len({r["correlation_id"] for r in ends}) == 6
@@ -115,7 +119,7 @@ def test_session_state_user_id_wins(server):
 def test_worker_threads_keep_the_pages_correlation(server):
     sid = drive(server, [lambda s: s.click_button("work")])
     records = records_of(server, sid)
-    spawn = [r for r in records if r["operation"] == "spawn" and r["event"] == "start"][0]
+    spawn = next(r for r in records if r["operation"] == "spawn" and r["event"] == "start")
     workers = [r for r in records if r["message"] in ("worker thread", "pool task 0", "pool task 1", "pool task 2")]
     assert len(workers) == 4
     for r in workers:
@@ -124,7 +128,9 @@ def test_worker_threads_keep_the_pages_correlation(server):
         assert (r["operation"], r["operation_id"]) == ("spawn", spawn["operation_id"])
     # A plain thread has no context: it is logged, honestly, without the page's ids.
     bare = [r for r in read_json_lines(server.log_file) if r["message"] == "bare thread"]
-    assert bare and bare[-1]["correlation_id"] is None and bare[-1]["session_id"] is None
+    assert bare
+    assert bare[-1]["correlation_id"] is None
+    assert bare[-1]["session_id"] is None
     # Nothing of ours asked Streamlit for a context that thread doesn't have.
     assert "missing ScriptRunContext" not in server.logs(max_chars=10_000_000) + server.log_file.read_text()
 
@@ -143,7 +149,8 @@ def test_streamlits_own_loggers_are_routed_exactly_once(server):
     sid = drive(server, [lambda s: s.rerun()])
     probes = [r for r in records_of(server, sid) if r["message"] == "streamlit probe line"]
     assert len(probes) == 2  # one per run, never duplicated
-    assert probes[0]["logger"] == "streamlit.probe" and probes[0]["level"] == "WARNING"
+    assert probes[0]["logger"] == "streamlit.probe"
+    assert probes[0]["level"] == "WARNING"
     assert probes[0]["correlation_id"] != probes[1]["correlation_id"]
     # Streamlit's own console handler no longer prints it in its own format.
     assert "WARNING streamlit.probe: streamlit probe line" not in server.logs()
@@ -176,12 +183,15 @@ def test_hostile_ids_are_rejected_and_never_echoed(server):
     sid = drive(server, [lambda s: s.set_text_input("session_id", hostile), lambda s: s.rerun()],
                 headers={"X-Request-ID": "bad id\twith tab", "traceparent": "00-" + "0" * 32 + "-" + "0" * 16 + "-01"})
     records = records_of(server, sid)
-    assert records and all(r["session_id"] == sid for r in records)  # Streamlit's id, not the hostile one
+    assert records
+    assert all(r["session_id"] == sid for r in records)
     assert all(r.get("request_id") is None and r.get("trace_id") is None for r in records)
     text = server.log_file.read_text()
-    assert "forged" not in text and "bad id" not in text
+    assert "forged" not in text
+    assert "bad id" not in text
     console = server.logs(max_chars=50_000_000)
-    assert "forged" not in console and "bad id" not in console
+    assert "forged" not in console
+    assert "bad id" not in console
     assert "ignored an invalid x-request-id header" in console.lower()
     assert "ignored an invalid session_id in session state" in console
 
@@ -254,11 +264,13 @@ def test_web_server_access_lines_reach_the_log_once_with_addresses_masked(tmp_pa
     pages = [r for r in access if '"GET / HTTP' in r["message"]]
     printed = [line for line in console.splitlines() if '"GET / HTTP' in line]
     requests_printed = [line for line in console.splitlines() if '"GET ' in line]  # not Streamlit's "Network URL"
-    assert host not in (tmp_path / "app.jsonl").read_text() and not any(host in line for line in requests_printed)
+    assert host not in (tmp_path / "app.jsonl").read_text()
+    assert not any(host in line for line in requests_printed)
     assert "INFO:     " not in console  # uvicorn's own format, printed beside ours
     assert not [r for r in access if "/_stcore/health" in r["message"]]  # a health check is not news
     if access:  # uvicorn (1.57+): each page request once in the file and once on the console, masked
-        assert len(pages) == requests and len(printed) == requests
+        assert len(pages) == requests
+        assert len(printed) == requests
         assert all(r["message"].startswith("[IP]:") for r in pages)
     else:
         assert printed == []

@@ -26,7 +26,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from playwright.sync_api import Page, TimeoutError as PlaywrightTimeout, expect, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "streamlit_extension" / "app.py"

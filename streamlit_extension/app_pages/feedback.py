@@ -6,7 +6,8 @@ shown after the ``st.rerun()`` that redraws the page with fresh data.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 

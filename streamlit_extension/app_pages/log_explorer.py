@@ -30,12 +30,13 @@ import threading
 import time
 from collections import Counter, OrderedDict
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
+from streamlit_extension.app_pages.explorer_access import explorer_access
 from streamlit_extension.logs import (
     LogPathError,
     ReadStats,
@@ -45,7 +46,6 @@ from streamlit_extension.logs import (
 )
 from streamlit_extension.logs.follow import GrowingFile
 from streamlit_extension.logs.reader import SERVER_LOGGERS
-from streamlit_extension.app_pages.explorer_access import explorer_access
 from streamlit_extension.logs.timeline import Interaction, OperationStats, is_expected, percentile
 from streamlit_extension.utils.correlation_logging import correlation_logger
 
@@ -60,7 +60,7 @@ DEFAULT_LOG_FILE = "logs/app.jsonl"
 LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 LEVEL_NUMBERS = {"TRACE": 5, "DEBUG": 10, "INFO": 20, "SUCCESS": 25, "WARNING": 30, "WARN": 30,
                  "ERROR": 40, "CRITICAL": 50, "FATAL": 50}
-TIME_RANGES: dict[str, Optional[datetime.timedelta]] = {
+TIME_RANGES: dict[str, datetime.timedelta | None] = {
     "All time": None,
     "Last 15 minutes": datetime.timedelta(minutes=15),
     "Last hour": datetime.timedelta(hours=1),
@@ -107,19 +107,19 @@ def level_number(name: Any) -> int:
     return LEVEL_NUMBERS.get(str(name).upper(), 0)
 
 
-def _text(value: Any) -> Optional[str]:
+def _text(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
     return str(value)
 
 
-def _number(value: Any) -> Optional[float]:
+def _number(value: Any) -> float | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     return None
 
 
-def _error(value: Any) -> Optional[dict[str, Any]]:
+def _error(value: Any) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         return None
     slim: dict[str, Any] = {key: _text(value.get(key)) for key in ("type", "message", "traceback")}
@@ -128,7 +128,7 @@ def _error(value: Any) -> Optional[dict[str, Any]]:
     return slim
 
 
-def _metadata(value: Any) -> Optional[str]:
+def _metadata(value: Any) -> str | None:
     if value is None:
         return None
     try:
@@ -166,7 +166,7 @@ def read_report(stats: ReadStats) -> dict:
 
 
 @st.cache_data(show_spinner="Reading log files…", max_entries=512, ttl=datetime.timedelta(hours=6))
-def load_archive(path: str, size: int, mtime_ns: int, inode: int, needle: Optional[str]) -> tuple[pd.DataFrame, dict]:
+def load_archive(path: str, size: int, mtime_ns: int, inode: int, needle: str | None) -> tuple[pd.DataFrame, dict]:
     """One compressed file's records (those whose line contains ``needle``, if given) and what the read saw.
 
     ``size``/``mtime_ns``/``inode`` are only the cache key: an archive is written once.
@@ -187,7 +187,7 @@ class LiveFile:
     so a session still using the previous one is unaffected.
     """
 
-    def __init__(self, path: str, needle: Optional[str]) -> None:
+    def __init__(self, path: str, needle: str | None) -> None:
         self.lock = threading.Lock()
         self.source = GrowingFile(path, needle)
         self.frame = records_frame(())
@@ -210,9 +210,9 @@ class LiveFiles:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.files: "OrderedDict[tuple[str, Optional[str]], LiveFile]" = OrderedDict()
+        self.files: OrderedDict[tuple[str, str | None], LiveFile] = OrderedDict()
 
-    def get(self, path: str, needle: Optional[str]) -> LiveFile:
+    def get(self, path: str, needle: str | None) -> LiveFile:
         with self.lock:
             live = self.files.pop((path, needle), None) or LiveFile(path, needle)
             live.used = time.monotonic()
@@ -234,7 +234,7 @@ def live_files() -> LiveFiles:
     return LiveFiles()
 
 
-def load_file(path: Path, info: os.stat_result, needle: Optional[str]) -> tuple[pd.DataFrame, dict]:
+def load_file(path: Path, info: os.stat_result, needle: str | None) -> tuple[pd.DataFrame, dict]:
     """One file's frame and read report: a plain file read on from where it was, an archive from the cache."""
     if path.suffix == ".gz":
         return load_archive(str(path), info.st_size, info.st_mtime_ns, info.st_ino, needle)
@@ -245,7 +245,7 @@ def load_file(path: Path, info: os.stat_result, needle: Optional[str]) -> tuple[
     return live.load()
 
 
-def safe_needle(value: str) -> Optional[str]:
+def safe_needle(value: str) -> str | None:
     """``value`` if its bytes appear verbatim in a JSON line (no escaping), else None."""
     if value and value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
         return value
@@ -257,7 +257,7 @@ def split_folders(folder: str) -> list[str]:
     return [part.strip() for part in folder.split(",") if part.strip()]
 
 
-def load_folder(folder: str, needle: Optional[str], since: Optional[pd.Timestamp]) -> tuple[pd.DataFrame, dict]:
+def load_folder(folder: str, needle: str | None, since: pd.Timestamp | None) -> tuple[pd.DataFrame, dict]:
     """All records under ``folder`` (one or more, comma-separated; or files), in time order;
     raises LogPathError if one is missing."""
     files = find_log_files(split_folders(folder))
@@ -383,7 +383,7 @@ def _missing(value: Any) -> bool:
 # -- the page's sections ------------------------------------------------------------------------
 
 
-def _filters() -> Optional[dict]:
+def _filters() -> dict | None:
     """The filter widgets; None (after a message) if the custom range is unusable."""
     with st.container(border=True):
         c1, c2, c3 = st.columns(3)
@@ -622,7 +622,7 @@ def histogram_bins(durations: pd.Series) -> Any:
     return alt.Bin(maxbins=40, extent=[max(low - pad, 0.0), high + pad])
 
 
-def _durations(view: pd.DataFrame, operation_filter: Optional[str]) -> None:
+def _durations(view: pd.DataFrame, operation_filter: str | None) -> None:
     st.subheader("Durations per operation")
     ends = view[view["event"].isin(["complete", "failed"]) & view["operation"].notna()]
     ends = ends.loc[:, ["operation", "event", "duration_ms", "error"]].astype({"operation": object, "event": object})

@@ -6,7 +6,8 @@ Like the Clients page, each change is a decorated operation (``create_project``,
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 

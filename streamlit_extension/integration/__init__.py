@@ -8,7 +8,8 @@ reruns, sessions and module reloads.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .. import _report, _state
 from ..configure import LoggingHandle, SettingError, fallback_setting, setup_logging

@@ -19,8 +19,9 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
+from typing import Any
 
 import streamlit
 from streamlit import runtime
@@ -99,7 +100,7 @@ def available(name: str) -> bool:
     return name not in _missing
 
 
-def lose(name: str, reason: Optional[BaseException] = None) -> None:
+def lose(name: str, reason: BaseException | None = None) -> None:
     """Mark ``name`` missing for this process and say once what that costs."""
     if name in _missing:
         return
@@ -224,7 +225,7 @@ def _wrap_module_handler(module: Any, name: str) -> None:
     setattr(module, name, handler)
 
 
-def run_error_flag(ctx: Any) -> Optional[bool]:
+def run_error_flag(ctx: Any) -> bool | None:
     """True/False if Streamlit recorded that the last run raised; None if unknown."""
     if not available("run_error_flag"):
         return None
@@ -252,7 +253,7 @@ def peek_session_state(ctx: Any, keys: Iterable[str]) -> dict[str, Any]:
     return {} if found is None else found
 
 
-def try_peek_session_state(ctx: Any, keys: Iterable[str]) -> Optional[dict[str, Any]]:
+def try_peek_session_state(ctx: Any, keys: Iterable[str]) -> dict[str, Any] | None:
     """``peek_session_state``, but None when the state's lock was busy (the values are unknown,
     not absent): what is derived from them then must not be kept."""
     if not available("session_state_peek"):
@@ -282,7 +283,7 @@ _PLAIN_TYPES = (str, int, type(None))
 _token_unreadable: list[bool] = []  # set once SessionState turns out to have another shape
 
 
-def session_state_token(ctx: Any, keys: tuple[str, ...]) -> Optional[tuple]:
+def session_state_token(ctx: Any, keys: tuple[str, ...]) -> tuple | None:
     """A cheap stand-in for ``peek_session_state(ctx, keys)``: while two tokens are equal
     (``==``), so are the values, and whatever was derived from them can be reused.
 
@@ -341,7 +342,7 @@ class ThreadWatcher:
         self._pending: list[tuple[threading.Thread, Callable[[], None]]] = []
         self._lock = threading.Lock()
         self._wake = threading.Event()
-        self._thread: Optional[threading.Thread] = None
+        self._thread: threading.Thread | None = None
 
     def watch(self, thread: threading.Thread, on_end: Callable[[], None]) -> None:
         with self._lock:
@@ -376,7 +377,7 @@ def page_config_still_to_come(ctx: Any) -> bool:
 # --------------------------------------------------------------------------- page and identity
 
 
-def page_name(ctx: Any) -> Optional[str]:
+def page_name(ctx: Any) -> str | None:
     """The running page's name (``st.navigation``/``pages/``), or None outside a page.
 
     The page whose script runs now (``active_script_hash``) first: some runners (AppTest) keep
@@ -393,7 +394,7 @@ def page_name(ctx: Any) -> Optional[str]:
     return None
 
 
-def script_name(ctx: Any) -> Optional[str]:
+def script_name(ctx: Any) -> str | None:
     """The main script's stem: what a single-page app is called."""
     path = getattr(ctx, "main_script_path", None)
     return os.path.splitext(os.path.basename(path))[0] if path else None
@@ -420,7 +421,7 @@ def page_key(ctx: Any) -> Any:
 PLACEHOLDER_EMAIL = "test@example.com"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _secrets_load_is_racy() -> bool:
     """Before 1.44, loading ``st.secrets`` flips a shared "suppress errors" flag without a lock,
     so two sessions loading at once can show "No secrets found" as an error on a page."""
@@ -471,7 +472,7 @@ def request_headers(ctx: Any) -> list[tuple[str, str]]:
 _LOOPBACK = ("127.0.0.1", "::1")
 
 
-def client_address(ctx: Any) -> Optional[str]:
+def client_address(ctx: Any) -> str | None:
     """The client's IP, None on localhost: ``st.context.ip_address`` (1.45+), else the
     handshake's address with the same rule."""
     context = getattr(streamlit, "context", None)
@@ -522,7 +523,7 @@ def streamlit_logger_count() -> int:
     return len(registry) if registry is not None else len(logging.root.manager.loggerDict)
 
 
-def console_handler(log: logging.Logger) -> Optional[logging.Handler]:
+def console_handler(log: logging.Logger) -> logging.Handler | None:
     """The console handler Streamlit attached to ``log``; None if it has none we can tell apart."""
     if not available("streamlit_loggers"):
         return None
@@ -542,10 +543,33 @@ def on_config_parsed(callback: Callable[[], None]) -> bool:
 
 
 __all__ = [
-    "CAPABILITIES", "DISABLE_ENV", "PLACEHOLDER_EMAIL", "STREAMLIT_VERSION", "ThreadWatcher",
-    "add_script_run_ctx", "available", "client_address", "console_handler",
-    "hook_uncaught_errors", "lose", "missing", "on_config_parsed",
-    "page_key", "page_name", "script_name", "peek_session_state", "read_disabled", "request_headers",
-    "run_error_flag", "run_marker", "runner_events", "script_run_ctx", "session_state_token", "stop_requested",
-    "streamlit_logger_count", "streamlit_loggers", "try_peek_session_state", "user_info",
+    "CAPABILITIES",
+    "DISABLE_ENV",
+    "PLACEHOLDER_EMAIL",
+    "STREAMLIT_VERSION",
+    "ThreadWatcher",
+    "add_script_run_ctx",
+    "available",
+    "client_address",
+    "console_handler",
+    "hook_uncaught_errors",
+    "lose",
+    "missing",
+    "on_config_parsed",
+    "page_key",
+    "page_name",
+    "peek_session_state",
+    "read_disabled",
+    "request_headers",
+    "run_error_flag",
+    "run_marker",
+    "runner_events",
+    "script_name",
+    "script_run_ctx",
+    "session_state_token",
+    "stop_requested",
+    "streamlit_logger_count",
+    "streamlit_loggers",
+    "try_peek_session_state",
+    "user_info",
 ]

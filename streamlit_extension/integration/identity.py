@@ -7,7 +7,8 @@ headers are accepted only when valid, and a rejected value is never echoed.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Mapping, NamedTuple, Optional
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
 
 from .. import _report
 from ..pseudonyms import pseudonymise
@@ -17,7 +18,7 @@ REQUEST_ID_HEADERS = ("x-request-id", "x-correlation-id")
 _TRACEPARENT = re.compile(r"(?P<version>[0-9a-f]{2})-(?P<trace>[0-9a-f]{32})-(?P<span>[0-9a-f]{16})-[0-9a-f]{2}")
 
 
-def user_from_info(user_info: Optional[Mapping[str, Any]]) -> Optional[str]:
+def user_from_info(user_info: Mapping[str, Any] | None) -> str | None:
     """The pseudonymised ``email`` (else ``sub``) of an authenticated user, or None."""
     if not user_info:
         return None
@@ -34,7 +35,7 @@ class Traceparent(NamedTuple):
     sampled: bool
 
 
-def parse_traceparent(value: str) -> Optional[Traceparent]:
+def parse_traceparent(value: str) -> Traceparent | None:
     """A valid W3C ``traceparent``'s parts, or None."""
     match = _TRACEPARENT.fullmatch(value.strip())
     if match is None or match["version"] == "ff":
@@ -44,13 +45,13 @@ def parse_traceparent(value: str) -> Optional[Traceparent]:
     return Traceparent(match["trace"], match["span"], bool(int(value.strip()[-2:], 16) & 1))
 
 
-def valid_trace_id(traceparent: str) -> Optional[str]:
+def valid_trace_id(traceparent: str) -> str | None:
     """The trace id of a W3C ``traceparent``, or None if it is not valid."""
     parsed = parse_traceparent(traceparent)
     return parsed.trace_id if parsed else None
 
 
-def incoming_traceparent(headers: Iterable[tuple[str, str]]) -> Optional[Traceparent]:
+def incoming_traceparent(headers: Iterable[tuple[str, str]]) -> Traceparent | None:
     """The handshake's ``traceparent`` (per connection, not per click: a span link, not a parent)."""
     for name, value in headers:
         if name.lower() == "traceparent":

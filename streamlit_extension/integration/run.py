@@ -12,27 +12,28 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
 from contextvars import ContextVar
 from types import MappingProxyType
-from typing import Any, Mapping, NamedTuple, Optional
+from typing import Any, NamedTuple
 
 from loguru import logger
 
 from .. import _report, _state
 from ..context import new_id
 from ..errors import error_context
-from ..patcher.correlation import ANONYMOUS
+from ..otel import tracing as otel_tracing
+from ..pseudonyms import user_id_of
+from ..schema import ANONYMOUS
 from ..validators import is_valid_id
 from . import compat
-from ..pseudonyms import user_id_of
-from ..otel import tracing as otel_tracing
 from .identity import Traceparent, incoming_traceparent, request_fields, user_from_info
 
 RUN_ATTR = "_streamlit_extension_run"
 OPERATION = "script_run"
 
 # In a worker thread started through ``threads``: the page's fields, frozen at submit time.
-carried_fields: ContextVar[Optional[Mapping[str, Any]]] = _state.persistent(
+carried_fields: ContextVar[Mapping[str, Any] | None] = _state.persistent(
     "carried_fields", lambda: ContextVar("streamlit_extension_carried", default=None)
 )
 _create_lock = _state.persistent("run_create_lock", threading.Lock)
@@ -46,8 +47,24 @@ _UNKNOWN_FAILURE = {"type": None, "message": "uncaught exception (details not av
 class RunState:
     """What we know about one script run."""
 
-    __slots__ = ("marker", "thread", "correlation_id", "operation_id", "started", "base", "page_key", "page",
-                 "user_id", "failure", "finished", "connection", "span", "span_token", "_cache", "__weakref__")
+    __slots__ = (
+        "__weakref__",
+        "_cache",
+        "base",
+        "connection",
+        "correlation_id",
+        "failure",
+        "finished",
+        "marker",
+        "operation_id",
+        "page",
+        "page_key",
+        "span",
+        "span_token",
+        "started",
+        "thread",
+        "user_id",
+    )
 
     def __init__(self, ctx: Any) -> None:
         self.marker = compat.run_marker(ctx)
@@ -56,10 +73,10 @@ class RunState:
         self.operation_id = new_id("op")
         self.started = time.perf_counter()
         self.page_key: Any = object()
-        self.page: Optional[str] = None
+        self.page: str | None = None
         # Claims don't change within a run; reading st.user per record would cost a copy each.
         self.user_id = user_from_info(compat.user_info(ctx))
-        self.failure: Optional[dict] = None
+        self.failure: dict | None = None
         self.finished = False
         self.connection = _connection(ctx)
         self.base = {
@@ -71,7 +88,7 @@ class RunState:
         self.span: Any = None
         self.span_token: Any = None
         # (session-state token, page key, correlation id, fields): see ``fields``.
-        self._cache: Optional[tuple] = None
+        self._cache: tuple | None = None
 
     def is_current(self, ctx: Any) -> bool:
         """Is ``ctx`` still in this run?"""
@@ -81,7 +98,7 @@ class RunState:
         # (our own end record among them) stay with it until a start event says otherwise.
         return not self.finished or threading.current_thread() is self.thread
 
-    def page_name(self, ctx: Any, key: Any = None) -> Optional[str]:
+    def page_name(self, ctx: Any, key: Any = None) -> str | None:
         if key is None:
             key = compat.page_key(ctx)
         if key != self.page_key:
@@ -122,7 +139,7 @@ class Connection(NamedTuple):
     """What the websocket handshake said, fixed for the connection's life."""
 
     fields: dict[str, str]  # request_id, trace_id, client_ip: on every record of the session
-    traceparent: Optional[Traceparent]  # the caller's trace: a span link of every run
+    traceparent: Traceparent | None  # the caller's trace: a span link of every run
 
 
 _connections: dict[str, Connection] = {}
@@ -160,7 +177,7 @@ def _read_connection(ctx: Any) -> Connection:
 _IDENTITY_KEYS = ("session_id", "user_id")
 
 
-def _identity(ctx: Any, values: Mapping[str, Any], info_user_id: Optional[str]) -> tuple[str, str]:
+def _identity(ctx: Any, values: Mapping[str, Any], info_user_id: str | None) -> tuple[str, str]:
     """``session_id`` and ``user_id`` from the app's session-state ``values`` (``_IDENTITY_KEYS``)."""
     app_session = values.get("session_id")
     session_id = ctx.session_id
@@ -176,7 +193,7 @@ def _identity(ctx: Any, values: Mapping[str, Any], info_user_id: Optional[str]) 
 _building = threading.local()
 
 
-def current_run(ctx: Any) -> Optional[RunState]:
+def current_run(ctx: Any) -> RunState | None:
     """The RunState of ``ctx``'s current run, starting one if the run is new.
 
     None only for a record logged while a run's own identity is being read (st.user or
@@ -226,7 +243,7 @@ def _start_span(run: RunState, ctx: Any) -> None:
         run.span_token = tracing.attach(run.span, run.correlation_id)
 
 
-def _end_span(run: RunState, ctx: Any, error: Optional[dict]) -> None:
+def _end_span(run: RunState, ctx: Any, error: dict | None) -> None:
     tracing = otel_tracing.active()
     if run.span is None or tracing is None:
         return
@@ -238,15 +255,15 @@ def _end_span(run: RunState, ctx: Any, error: Optional[dict]) -> None:
         tracing.detach(run.span_token)
 
 
-def _metadata(run: RunState, ctx: Any, outcome: Optional[str]) -> dict[str, Any]:
+def _metadata(run: RunState, ctx: Any, outcome: str | None) -> dict[str, Any]:
     metadata: dict[str, Any] = {"page": run.page_name(ctx)}
     if outcome:
         metadata["outcome"] = outcome
     return metadata
 
 
-def _emit(run: RunState, ctx: Any, level: str, message: str, event: str, duration_ms: Optional[float],
-          success: bool, error: Optional[dict], outcome: Optional[str] = None) -> None:
+def _emit(run: RunState, ctx: Any, level: str, message: str, event: str, duration_ms: float | None,
+          success: bool, error: dict | None, outcome: str | None = None) -> None:
     try:
         fields = {
             **run.fields(ctx),
@@ -262,8 +279,8 @@ def _emit(run: RunState, ctx: Any, level: str, message: str, event: str, duratio
         _report.notice_once("run-emit", f"a script_run record failed ({_report.describe(exc)})")
 
 
-def _finish(run: RunState, ctx: Any, event_name: Optional[str], outcome: Optional[str] = None,
-            exception: Optional[BaseException] = None) -> None:
+def _finish(run: RunState, ctx: Any, event_name: str | None, outcome: str | None = None,
+            exception: BaseException | None = None) -> None:
     with _create_lock:  # the runner's event and the thread watcher may both get here
         if run.finished:
             return
@@ -356,7 +373,7 @@ def _show_pending(ctx: Any) -> None:
 class StreamlitRunSource:
     """The ambient source (see ``context``) backed by the current script run."""
 
-    def fields(self) -> Optional[Mapping[str, Any]]:
+    def fields(self) -> Mapping[str, Any] | None:
         carried = carried_fields.get()
         if carried is not None:
             return carried

@@ -8,7 +8,8 @@ up in a message, a value or a traceback.
 from __future__ import annotations
 
 import threading
-from typing import Any, Iterator, Optional
+from collections.abc import Iterator
+from typing import Any
 
 from .. import _report, _state
 from ..patcher.values import ValueRedactor
@@ -42,7 +43,7 @@ def secret_values() -> list[str]:
 _lock = _state.persistent("secrets_lock", threading.Lock)
 
 
-def register_secrets(redactor: Optional[ValueRedactor]) -> None:
+def register_secrets(redactor: ValueRedactor | None) -> None:
     """Register ``st.secrets`` with ``redactor``, once per redactor.
 
     One thread at a time: ``load_if_toml_exists`` isn't thread-safe before Streamlit 1.44

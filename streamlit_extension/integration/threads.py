@@ -11,11 +11,11 @@ from __future__ import annotations
 import concurrent.futures
 import contextvars
 import threading
-from typing import Any, Callable, TypeVar
-
-from .compat import add_script_run_ctx, script_run_ctx
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from ..context import ambient_fields, correlation_id_var, current_correlation_id
+from .compat import add_script_run_ctx, script_run_ctx
 from .run import carried_fields
 
 T = TypeVar("T")

@@ -21,8 +21,9 @@ import os
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, TextIO
+from typing import Any, TextIO
 
 from ..sinks.console import escape_control
 from .follow import POLL_SECONDS, Tail
@@ -36,7 +37,7 @@ _END_EVENTS = ("complete", "failed")
 OUTCOME_STYLE = {"failed": "red", "complete": "green", "rerun": "green", "stop": "yellow"}
 
 
-def outcome_style(summary: str) -> Optional[str]:
+def outcome_style(summary: str) -> str | None:
     """``complete, 1 error`` reads as a problem, not as green."""
     if "error" in summary:
         return "red"
@@ -87,7 +88,7 @@ class Style:
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
 
-    def __call__(self, text: str, name: Optional[str]) -> str:
+    def __call__(self, text: str, name: str | None) -> str:
         code = self.CODES.get(name or "")
         return f"\x1b[{code}m{text}\x1b[0m" if self.enabled and code else text
 
@@ -106,7 +107,7 @@ def use_color(mode: str, stream: TextIO) -> bool:
 class Progress:
     """``files done/total`` on stderr: only on a terminal, and only once a scan takes a moment."""
 
-    def __init__(self, total: int, label: str, stream: Optional[TextIO] = None, delay: float = PROGRESS_DELAY) -> None:
+    def __init__(self, total: int, label: str, stream: TextIO | None = None, delay: float = PROGRESS_DELAY) -> None:
         self.stream = stream if stream is not None else sys.stderr
         self.enabled = _isatty(self.stream)
         self.total, self.label, self.delay = total, label, delay
@@ -163,7 +164,7 @@ def log_files(paths: Sequence[str]) -> list[Path]:
     return list(unique.values())
 
 
-def scan(files: Sequence[Path], needle: Optional[str], stats: ReadStats, label: str) -> Iterator[dict[str, Any]]:
+def scan(files: Sequence[Path], needle: str | None, stats: ReadStats, label: str) -> Iterator[dict[str, Any]]:
     """Records of ``files``, one file after the other, with a progress bar on a slow scan.
 
     One ``read_records`` call per file rather than one merged call: the merge opens every file
@@ -186,7 +187,7 @@ def scan(files: Sequence[Path], needle: Optional[str], stats: ReadStats, label: 
         progress.close()
 
 
-def damage_summary(stats: ReadStats) -> Optional[str]:
+def damage_summary(stats: ReadStats) -> str | None:
     """One line about what the reader had to skip or could not read, or None."""
     damaged: Counter = Counter(stats.skipped_by_file)
     parts = []
@@ -522,7 +523,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Like ``parse_args``, with options anywhere: ``trace ID --json logs/`` works too.
 
     argparse stops filling a positional list at the first option; the paths after it come back
@@ -538,7 +539,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return args
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     out = sys.stdout
     try:

@@ -23,13 +23,13 @@ import os
 import time
 import zlib
 from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterable, Iterator, Optional, Union
+from typing import Any, BinaryIO
 
 from ..sinks.naming import logical_name, split_rotated
-from .reader import (MAX_LINE_BYTES, LogPathError, ReadStats, find_log_files, matching_lines, parse_line,
-                     read_records)
+from .reader import MAX_LINE_BYTES, LogPathError, ReadStats, find_log_files, matching_lines, parse_line, read_records
 
 Record = dict[str, Any]
 FileId = tuple[int, int]  # (st_dev, st_ino): a file, whatever its name
@@ -96,7 +96,7 @@ def _continues(handle: BinaryIO, offset: int) -> bool:
     return handle.read(1) == b"\n"
 
 
-def read_to_end(handle: BinaryIO, offset: int, limit: int, until: Optional[int] = None) -> Iterator[Lines]:
+def read_to_end(handle: BinaryIO, offset: int, limit: int, until: int | None = None) -> Iterator[Lines]:
     """``read_complete`` from ``offset`` again and again up to the end (or past ``until``, a size seen
     before: a busy writer can't keep the caller reading)."""
     while True:
@@ -107,7 +107,7 @@ def read_to_end(handle: BinaryIO, offset: int, limit: int, until: Optional[int] 
             return
 
 
-def parse_lines(lines: Lines, path: Path, stats: ReadStats, needle: Optional[bytes] = None) -> list[Record]:
+def parse_lines(lines: Lines, path: Path, stats: ReadStats, needle: bytes | None = None) -> list[Record]:
     """The records of ``lines`` (only lines containing ``needle``, if given), counted as the reader counts."""
     if lines.oversized:
         stats.skip(path, "oversized line")
@@ -125,7 +125,7 @@ def note_incomplete(stats: ReadStats, path: Path) -> None:
     stats.skip(path, "incomplete last line")
 
 
-def needle_bytes(needle: Optional[str]) -> Optional[bytes]:
+def needle_bytes(needle: str | None) -> bytes | None:
     # Matched against the raw line, so escaped as the JSON writer would have (as the reader does).
     return json.dumps(needle, ensure_ascii=False)[1:-1].encode() if needle else None
 
@@ -149,10 +149,10 @@ class GrowingFile:
     the name (rotation) or a file that shrank or was rewritten is read afresh.
     """
 
-    def __init__(self, path: Union[str, Path], needle: Optional[str] = None) -> None:
+    def __init__(self, path: str | Path, needle: str | None = None) -> None:
         self.path = Path(path)
         self.needle = needle_bytes(needle)
-        self.identity: Optional[FileId] = None
+        self.identity: FileId | None = None
         self.offset = 0
         self.partial = False
         self.stats = ReadStats()
@@ -190,7 +190,7 @@ class GrowingFile:
             note_incomplete(stats, self.path)
         return stats
 
-    def _start_over(self, identity: Optional[FileId]) -> None:
+    def _start_over(self, identity: FileId | None) -> None:
         self.identity, self.offset, self.partial = identity, 0, False
         self.stats = ReadStats(files=1 if identity is not None else 0)
         self.reads_from_start += 1
@@ -278,7 +278,7 @@ def _finished_forms(path: Path) -> list[Path]:
     return [path] if path.suffix == ".gz" else [path, path.with_name(path.name + ".gz")]
 
 
-def first_line(path: Path) -> Optional[bytes]:
+def first_line(path: Path) -> bytes | None:
     """The start of a rotated file's first line (None if unreadable): with its timestamp, enough to
     tell two log files apart."""
     for candidate in _finished_forms(path):
@@ -452,7 +452,7 @@ class Tail:
         records.extend(self._missed_rotations())
         return records
 
-    def _open(self, path: str) -> Optional[FollowedFile]:
+    def _open(self, path: str) -> FollowedFile | None:
         try:
             followed = FollowedFile(Path(path), self.stats)
         except OSError as exc:

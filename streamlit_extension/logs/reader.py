@@ -18,16 +18,17 @@ import os
 import threading
 import zlib
 from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Optional, Union
+from typing import Any, Union
 
-from ..sinks.flat import CORRELATION_FIELDS, OPERATION_FIELDS, add_extras, iso_utc
+from ..schema import CORRELATION_FIELDS, DEFAULT_PATH, OPERATION_FIELDS
+from ..sinks.flat import add_extras, iso_utc
 from ..sinks.id_index import INDEXED_FIELDS, may_hold
 
 PathLike = Union[str, Path]
-DEFAULT_PATH = "logs"
 PATTERNS = ("*.jsonl", "*.jsonl.gz")
 CHUNK_SIZE = 1 << 20
 MAX_LINE_BYTES = 16 << 20  # a longer "line" is damage, not a record
@@ -63,7 +64,7 @@ class ReadStats:
         self.skipped[reason] += count
         self.skipped_by_file[str(path)] += count
 
-    def merge(self, other: "ReadStats") -> None:
+    def merge(self, other: ReadStats) -> None:
         """Add what another read (e.g. of one file, on another thread) saw."""
         self.files += other.files
         self.lines += other.lines
@@ -114,12 +115,12 @@ class FilePool:
     open-file limit.
     """
 
-    def __init__(self, limit: Optional[int] = None) -> None:
+    def __init__(self, limit: int | None = None) -> None:
         self.limit = limit if limit is not None else default_open_limit()
-        self._open: "OrderedDict[FileCursor, Any]" = OrderedDict()
+        self._open: OrderedDict[FileCursor, Any] = OrderedDict()
         self.most_open = 0
 
-    def handle(self, cursor: "FileCursor") -> Any:
+    def handle(self, cursor: FileCursor) -> Any:
         handle = self._open.get(cursor)
         if handle is not None:
             self._open.move_to_end(cursor)
@@ -142,7 +143,7 @@ class FilePool:
         self.most_open = max(self.most_open, len(self._open))
         return handle
 
-    def release(self, cursor: "FileCursor") -> None:
+    def release(self, cursor: FileCursor) -> None:
         handle = self._open.pop(cursor, None)
         if handle is not None:
             handle.close()
@@ -168,12 +169,12 @@ def default_open_limit() -> int:
 class FileCursor:
     """A position in one file, read in chunks through a ``FilePool``."""
 
-    __slots__ = ("path", "offset", "inode", "_pool")
+    __slots__ = ("_pool", "inode", "offset", "path")
 
     def __init__(self, path: Path, pool: FilePool) -> None:
         self.path = path
         self.offset = 0
-        self.inode: Optional[int] = None
+        self.inode: int | None = None
         self._pool = pool
 
     def read(self, size: int) -> bytes:
@@ -229,7 +230,7 @@ def _chunks(cursor: FileCursor, path: Path, stats: ReadStats) -> Iterator[bytes]
         yield data
 
 
-def matching_lines(block: bytes, needle: bytes, start: int = 0, stop: Optional[int] = None) -> Iterator[bytes]:
+def matching_lines(block: bytes, needle: bytes, start: int = 0, stop: int | None = None) -> Iterator[bytes]:
     """Each line of ``block[start:stop]`` (complete lines) containing ``needle``, once; the
     lines without it are never split out."""
     stop = len(block) if stop is None else stop
@@ -242,8 +243,8 @@ def matching_lines(block: bytes, needle: bytes, start: int = 0, stop: Optional[i
         at = block.find(needle, end, stop)
 
 
-def raw_lines(path: Path, needle: Optional[bytes], stats: ReadStats,
-              pool: Optional[FilePool] = None) -> Iterator[bytes]:
+def raw_lines(path: Path, needle: bytes | None, stats: ReadStats,
+              pool: FilePool | None = None) -> Iterator[bytes]:
     """Complete lines of one file (only those containing ``needle``, if given). Never raises.
 
     A chunk is searched where it lies, not copied: only the line that straddles two chunks is
@@ -308,7 +309,7 @@ def _iso_from_epoch(value: Any) -> str:
     return iso_utc(datetime.datetime.fromtimestamp(float(value), datetime.timezone.utc))
 
 
-def normalize(obj: Any) -> Optional[dict[str, Any]]:
+def normalize(obj: Any) -> dict[str, Any] | None:
     """A parsed line as a flat record, or None if it isn't one of our records."""
     if not isinstance(obj, dict):
         return None
@@ -336,7 +337,7 @@ def normalize(obj: Any) -> Optional[dict[str, Any]]:
     return None
 
 
-def parse_line(line: bytes, path: Path, stats: ReadStats) -> Optional[dict[str, Any]]:
+def parse_line(line: bytes, path: Path, stats: ReadStats) -> dict[str, Any] | None:
     """One raw line as a flat record, or None (damage is counted in ``stats``)."""
     if not line.strip():
         return None
@@ -352,8 +353,8 @@ def parse_line(line: bytes, path: Path, stats: ReadStats) -> Optional[dict[str, 
     return record
 
 
-def _file_records(path: Path, needle: Optional[str], stats: ReadStats,
-                  pool: Optional[FilePool] = None) -> Iterator[dict[str, Any]]:
+def _file_records(path: Path, needle: str | None, stats: ReadStats,
+                  pool: FilePool | None = None) -> Iterator[dict[str, Any]]:
     # Matched against the raw line, so escape it as the JSON writer would have.
     needle_bytes = json.dumps(needle, ensure_ascii=False)[1:-1].encode() if needle else None
     for line in raw_lines(path, needle_bytes, stats, pool):
@@ -365,8 +366,8 @@ def _file_records(path: Path, needle: Optional[str], stats: ReadStats,
 def read_records(
     paths: Iterable[PathLike] = (DEFAULT_PATH,),
     *,
-    needle: Optional[str] = None,
-    stats: Optional[ReadStats] = None,
+    needle: str | None = None,
+    stats: ReadStats | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Every record under ``paths``, flat-shaped, in time order across files.
 
@@ -379,7 +380,7 @@ def read_records(
     return _merged(files, needle, stats, FilePool())
 
 
-def _merged(files: list[Path], needle: Optional[str], stats: ReadStats, pool: FilePool) -> Iterator[dict[str, Any]]:
+def _merged(files: list[Path], needle: str | None, stats: ReadStats, pool: FilePool) -> Iterator[dict[str, Any]]:
     streams = [_file_records(path, needle, stats, pool) for path in files]
     try:
         yield from heapq.merge(*streams, key=lambda record: record["timestamp"])
@@ -392,9 +393,9 @@ def records_with_id(
     field_name: str,
     value: str,
     *,
-    stats: Optional[ReadStats] = None,
-    on_file_done: Optional[Callable[[], None]] = None,
-    workers: Optional[int] = None,
+    stats: ReadStats | None = None,
+    on_file_done: Callable[[], None] | None = None,
+    workers: int | None = None,
     processes: bool = False,
 ) -> list[dict[str, Any]]:
     """The records of ``files`` (as ``find_log_files`` lists them) whose ``field_name``

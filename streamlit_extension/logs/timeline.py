@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime
 import math
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Optional
+from typing import Any
 
 RUN_OPERATION = "script_run"
 _END_EVENTS = ("complete", "failed")
@@ -27,12 +28,12 @@ class Span:
 
     operation: str
     operation_id: str
-    parent_operation_id: Optional[str]
+    parent_operation_id: str | None
     depth: int
     start_ms: float
-    duration_ms: Optional[float]
+    duration_ms: float | None
     outcome: str  # "complete", "failed", "refused" (an expected failure), "rerun", "stop" or "running"
-    error: Optional[dict] = None
+    error: dict | None = None
 
 
 @dataclass
@@ -41,12 +42,12 @@ class Interaction:
 
     correlation_id: str
     records: list[dict[str, Any]]
-    session_id: Optional[str] = None
-    user_id: Optional[str] = None
-    page: Optional[str] = None
-    started: Optional[str] = None
-    duration_ms: Optional[float] = None
-    outcome: Optional[str] = None
+    session_id: str | None = None
+    user_id: str | None = None
+    page: str | None = None
+    started: str | None = None
+    duration_ms: float | None = None
+    outcome: str | None = None
     spans: list[Span] = field(default_factory=list)
     depths: dict[str, int] = field(default_factory=dict)
 
@@ -61,7 +62,7 @@ class Interaction:
         return sum(span.outcome == "refused" for span in self.spans)
 
     @property
-    def summary(self) -> Optional[str]:
+    def summary(self) -> str | None:
         """The outcome with what went wrong inside it: ``failed``, ``complete, 1 error``,
         ``complete, 1 refused``; the same in every reader."""
         if self.outcome is None or self.outcome == "failed":
@@ -92,7 +93,7 @@ def _most_common(values: Iterable[Any]) -> Any:
 
 
 def _depths(records: list[dict[str, Any]]) -> dict[str, int]:
-    parents: dict[str, Optional[str]] = {}
+    parents: dict[str, str | None] = {}
     for r in records:
         op_id = r.get("operation_id")
         if op_id and op_id not in parents:
@@ -221,9 +222,9 @@ class OperationStats:
     operation: str
     count: int
     errors: int  # failures that are faults
-    p50: Optional[float]
-    p95: Optional[float]
-    p99: Optional[float]
+    p50: float | None
+    p95: float | None
+    p99: float | None
     expected: int = 0  # failures the operation declared expected (users' mistakes)
 
     @property
@@ -231,7 +232,7 @@ class OperationStats:
         return self.errors / self.count if self.count else 0.0
 
 
-def percentile(sorted_values: list[float], q: float) -> Optional[float]:
+def percentile(sorted_values: list[float], q: float) -> float | None:
     """Nearest-rank percentile of already sorted values."""
     if not sorted_values:
         return None

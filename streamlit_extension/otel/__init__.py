@@ -8,15 +8,13 @@ Everything here is optional: without the ``otel`` extra only ``outgoing_headers`
 
 from __future__ import annotations
 
-from typing import Optional
-
 from ..context import current_correlation_id
 from . import _api
 
 REQUEST_ID_HEADER = "X-Request-ID"
 
 
-def outgoing_headers(correlation_id: Optional[str] = None) -> dict[str, str]:
+def outgoing_headers(correlation_id: str | None = None) -> dict[str, str]:
     """Headers for a call from a page to a backend service, so it joins this interaction.
 
     ``traceparent`` for the current span (OpenTelemetry on), ``baggage`` with ``correlation_id``,

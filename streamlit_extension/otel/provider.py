@@ -16,7 +16,6 @@ A ``TracerProvider`` or ``LoggerProvider`` the app set itself is never replaced.
 from __future__ import annotations
 
 import os
-from typing import Optional
 
 from .. import _report, _state
 from ..sinks.naming import process_tag
@@ -36,7 +35,7 @@ def check_mode(mode: str) -> str:
     return mode
 
 
-def tracing_for(mode: str) -> Optional[Tracing]:
+def tracing_for(mode: str) -> Tracing | None:
     """The Tracing this mode gives (configuring the SDK first when asked), or None."""
     if mode == "off" or not _api.API:
         return None

@@ -9,7 +9,8 @@ nothing more when there is none.
 from __future__ import annotations
 
 import traceback
-from typing import Any, Mapping, Optional, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from .. import _report, _state
 from . import _api
@@ -35,7 +36,7 @@ class Tracing:
             _report.notice_once("otel-start", f"could not start a span ({_report.describe(exc)})")
             return None
 
-    def attach(self, span: Any, correlation_id: Optional[str] = None) -> Any:
+    def attach(self, span: Any, correlation_id: str | None = None) -> Any:
         """Make ``span`` current here, with ``correlation_id`` as baggage; a token for ``detach``."""
         try:
             ctx = _api.trace.set_span_in_context(span)
@@ -63,7 +64,7 @@ class Tracing:
             pass
 
     @staticmethod
-    def end(span: Any, error: Optional[Mapping[str, Any]] = None) -> None:
+    def end(span: Any, error: Mapping[str, Any] | None = None) -> None:
         """End ``span``; with ``error`` ({type, message, traceback}) as an ERROR with an exception event."""
         if span is None:
             return
@@ -96,15 +97,15 @@ def _attributes(values: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def error_from_exception(exc: BaseException) -> dict[str, Optional[str]]:
+def error_from_exception(exc: BaseException) -> dict[str, str | None]:
     return {"type": type(exc).__name__, "message": str(exc),
             "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))}
 
 
-def active() -> Optional[Tracing]:
+def active() -> Tracing | None:
     """The Tracing ``setup_logging`` turned on, or None."""
     return _state.get("tracing")
 
 
-def set_active(tracing: Optional[Tracing]) -> None:
+def set_active(tracing: Tracing | None) -> None:
     _state.put("tracing", tracing)

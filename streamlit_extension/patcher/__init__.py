@@ -7,12 +7,13 @@ still written with what could be computed; loguru itself would let the exception
 
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
 
 from .. import _report
+from ..schema import REDACTED
 from .correlation import add_correlation
 from .errors import add_error_context
-from .redaction import REDACTED, KeyRedactor
+from .redaction import KeyRedactor
 from .sanitize import Sanitizer, json_safe
 
 Step = Callable[[dict], None]
@@ -20,7 +21,7 @@ MARKER = "_streamlit_extension_patcher"
 PATCHED = "se_patched"  # a top-level record key (loguru's serializer never copies it)
 
 
-def _safe_fallback(record: dict, redactor: Optional[KeyRedactor]) -> None:
+def _safe_fallback(record: dict, redactor: KeyRedactor | None) -> None:
     """After a failed sanitize step: keep plain values only; no repr that could hold a secret."""
     extra = record["extra"]
     for key, value in list(extra.items()):
@@ -36,7 +37,7 @@ def _safe_fallback(record: dict, redactor: Optional[KeyRedactor]) -> None:
             extra[key] = json_safe(value, None)
 
 
-def build_patcher(sanitizer: Sanitizer, chained: Optional[Callable] = None, *,
+def build_patcher(sanitizer: Sanitizer, chained: Callable | None = None, *,
                   trace_ids: bool = False) -> Callable[[dict], None]:
     """Compose our steps; ``chained`` is a patcher the app had installed, run first;
     ``trace_ids`` adds the current span's ids (OpenTelemetry on)."""
@@ -91,4 +92,4 @@ def guarded(format_fn: Callable[[dict], str], patcher: Callable[[dict], None]) -
     return format_record
 
 
-__all__ = ["KeyRedactor", "MARKER", "PATCHED", "Sanitizer", "build_patcher", "guarded"]
+__all__ = ["MARKER", "PATCHED", "KeyRedactor", "Sanitizer", "build_patcher", "guarded"]

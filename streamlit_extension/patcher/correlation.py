@@ -6,9 +6,16 @@ ambient source (a Streamlit run); then the honest fallbacks ``null`` / ``"anonym
 
 from __future__ import annotations
 
-from ..context import ambient_fields, correlation_id_var, is_stale_correlation, is_stale_operation, live_frame, operation_var
+from ..context import (
+    ambient_fields,
+    correlation_id_var,
+    is_stale_correlation,
+    is_stale_operation,
+    live_frame,
+    operation_var,
+)
+from ..schema import ANONYMOUS
 
-ANONYMOUS = "anonymous"
 _OPERATION_KEYS = ("operation", "operation_id", "parent_operation_id")
 
 

@@ -10,9 +10,7 @@ tokens, card numbers in messages) is a later step of the patcher.
 from __future__ import annotations
 
 import re
-from typing import Iterable
-
-REDACTED = "[REDACTED]"
+from collections.abc import Iterable
 
 DEFAULT_REDACT_KEYS: frozenset[str] = frozenset(
     {

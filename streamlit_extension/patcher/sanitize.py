@@ -12,11 +12,12 @@ import copy
 import datetime
 import math
 import sys
-from typing import Any, Optional
+from typing import Any
 
 from ..pseudonyms import user_id_of
+from ..schema import OWN_FIELDS, REDACTED
 from ..validators import is_valid_id
-from .redaction import REDACTED, KeyRedactor
+from .redaction import KeyRedactor
 from .values import ValueRedactor
 
 MAX_DEPTH = 32
@@ -29,11 +30,6 @@ BUDGET_KEY = "…"  # where a mapping cut at the record limit says so
 
 _PLAIN = (str, int, bool, type(None))
 _CLEAN_LIMIT = 4096
-# Fields we generate or validate ourselves: a plain id there is not scanned again.
-OWN_FIELDS = frozenset({
-    "correlation_id", "session_id", "user_id", "operation", "operation_id", "parent_operation_id",
-    "event", "page", "request_id", "trace_id", "span_id", "logger_name", "duration_ms", "success",
-})
 
 
 # str() and json refuse ints beyond this many digits (ValueError): such a value is written in hex.
@@ -74,7 +70,7 @@ def _text(value: Any) -> str:
 class Sanitizer:
     """Redacts, bounds and JSON-proofs a record's message and extras."""
 
-    def __init__(self, keys: Optional[KeyRedactor] = None, values: Optional[ValueRedactor] = None, *,
+    def __init__(self, keys: KeyRedactor | None = None, values: ValueRedactor | None = None, *,
                  max_field: int = MAX_FIELD_CHARS, max_record: int = MAX_RECORD_CHARS, max_depth: int = MAX_DEPTH) -> None:
         self.keys = keys
         self.values = values
@@ -114,7 +110,7 @@ class Sanitizer:
         budget[0] -= len(name) + 4
         return name
 
-    def value(self, value: Any, budget: list[int], depth: int = 0, path: Optional[set] = None) -> Any:
+    def value(self, value: Any, budget: list[int], depth: int = 0, path: set | None = None) -> Any:
         """A JSON-safe copy of ``value``."""
         cls = type(value)
         if cls is str:
@@ -173,10 +169,10 @@ class Sanitizer:
             return self.string(f"{type(value).__name__}: {_text(value)}", budget)
         return self.string(_text(value), budget)
 
-    def extra(self, extra: dict, budget: Optional[list[int]] = None) -> None:
+    def extra(self, extra: dict, budget: list[int] | None = None) -> None:
         """Make a record's ``extra`` dict safe in place (its top-level dict is per record)."""
         budget = budget if budget is not None else [self.max_record]
-        keys, max_field = self.keys, self.max_field
+        keys = self.keys
         # The key cache is read inline: this loop runs for every field of every record.
         secret = keys._cache.get if keys is not None else None
         renamed = None
@@ -226,7 +222,7 @@ class Sanitizer:
             record["exception"] = _redacted_exception(exception, self.values)
 
 
-def _redacted_exception(exception: Any, values: Optional[ValueRedactor]) -> Any:
+def _redacted_exception(exception: Any, values: ValueRedactor | None) -> Any:
     """The record's exception with a masked message, for sinks that print loguru's own view.
 
     One whose ``str()`` raises gets a stand-in that prints, or loguru's serializer would drop the
@@ -255,7 +251,7 @@ def _redacted_exception(exception: Any, values: Optional[ValueRedactor]) -> Any:
 _PLAIN_SANITIZER = Sanitizer()
 
 
-def json_safe(value: Any, redactor: Optional[KeyRedactor] = None) -> Any:
+def json_safe(value: Any, redactor: KeyRedactor | None = None) -> Any:
     """A JSON-safe copy of ``value`` (secret keys masked if ``redactor`` is given)."""
     sanitizer = _PLAIN_SANITIZER if redactor is None else Sanitizer(redactor)
     return sanitizer.value(value, [sanitizer.max_record])

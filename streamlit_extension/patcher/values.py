@@ -15,9 +15,10 @@ from __future__ import annotations
 import ipaddress
 import itertools
 import re
-from typing import Callable, Iterable, Optional
+from collections.abc import Callable, Iterable
 
-MASK = "[REDACTED]"
+from ..schema import REDACTED
+
 MIN_SECRET_LENGTH = 6  # shorter registered values would mask ordinary words
 
 _BEARER = re.compile(r"(?i)\b(bearer|basic|token)(\s+)[A-Za-z0-9._~+/=-]{8,}")
@@ -64,7 +65,7 @@ def _card(match: re.Match) -> str:
         for size in range(13, min(len(digits) - start, 19) + 1):
             window = digits[start : start + size]
             if len(set(window)) > 1 and luhn_valid(window):
-                return MASK
+                return REDACTED
     return text
 
 
@@ -135,21 +136,21 @@ class ValueRedactor:
         address = _ip(truncate=ip == "truncate")
         # In this order: a private-key block or JWT is masked whole before its parts match others.
         rules: dict[str, Callable[[str], str]] = {
-            "pem": lambda t: _PRIVATE_KEY.sub(MASK, t),
-            "jwt": lambda t: _JWT.sub(MASK, t),
-            "bearer": lambda t: _BEARER.sub(lambda m: m.group(1) + m.group(2) + MASK, t),
-            "query": lambda t: _QUERY.sub(lambda m: m.group(1) + MASK, t),
-            "url": lambda t: _URL_CREDENTIALS.sub(lambda m: m.group(1) + MASK + "@", t),
-            "aws": lambda t: _AWS_KEY.sub(MASK, t),
+            "pem": lambda t: _PRIVATE_KEY.sub(REDACTED, t),
+            "jwt": lambda t: _JWT.sub(REDACTED, t),
+            "bearer": lambda t: _BEARER.sub(lambda m: m.group(1) + m.group(2) + REDACTED, t),
+            "query": lambda t: _QUERY.sub(lambda m: m.group(1) + REDACTED, t),
+            "url": lambda t: _URL_CREDENTIALS.sub(lambda m: m.group(1) + REDACTED + "@", t),
+            "aws": lambda t: _AWS_KEY.sub(REDACTED, t),
             "card": lambda t: _CARD.sub(_card, t),
-            "email": lambda t: _EMAIL.sub(MASK, t),
+            "email": lambda t: _EMAIL.sub(REDACTED, t),
             "ip": lambda t: _IPV4.sub(address, _IPV6.sub(address, _IPV6_PORT.sub(_with_port(address), t))),
         }
         if not emails:
             del rules["email"]
         self._rules = rules
         self._known: set[str] = set()
-        self._secrets: Optional[re.Pattern] = None
+        self._secrets: re.Pattern | None = None
         self._memo: dict[str, str] = {}
         self.register(secrets)
 
@@ -176,7 +177,7 @@ class ValueRedactor:
 
     def _redact(self, text: str) -> str:
         if self._secrets is not None:
-            text = self._secrets.sub(MASK, text)
+            text = self._secrets.sub(REDACTED, text)
         lowered = text.lower()
         kinds = set()
         if _ANY_TRIGGER.search(lowered) is not None:

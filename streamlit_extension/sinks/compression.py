@@ -21,11 +21,13 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 from .. import _report, _state
-from .id_index import SUFFIX as INDEX_SUFFIX, IdCollector, sidecar_path, write_index
+from .id_index import SUFFIX as INDEX_SUFFIX
+from .id_index import IdCollector, sidecar_path, write_index
 
 TMP_SUFFIX = ".tmp"
 CHUNK_SIZE = 256 << 10
@@ -39,7 +41,7 @@ OPENERS: dict[str, Callable] = {
 }
 
 
-def compress_file(path: str, extension: str) -> Optional[str]:
+def compress_file(path: str, extension: str) -> str | None:
     """Compress ``path`` to ``path.<extension>`` atomically; the plain file goes last."""
     target = f"{path}.{extension}"
     temporary = target + TMP_SUFFIX
@@ -112,12 +114,12 @@ class BackgroundCompressor:
             raise ValueError(f"background compression supports {', '.join(OPENERS)}, not {extension!r}")
         self.extension = extension
         self._pid = os.getpid()
-        self._queue: "queue.Queue[str]" = queue.Queue()
+        self._queue: queue.Queue[str] = queue.Queue()
         self._lock = threading.Lock()
-        self._worker: Optional[threading.Thread] = None
+        self._worker: threading.Thread | None = None
 
     @classmethod
-    def for_option(cls, compression: Any) -> Optional["BackgroundCompressor"]:
+    def for_option(cls, compression: Any) -> BackgroundCompressor | None:
         """A compressor for a ``compression=`` string it supports ("gz", ".xz"...), else None."""
         if isinstance(compression, str) and compression.strip().lstrip(".") in OPENERS:
             return cls(compression.strip().lstrip("."))
@@ -169,7 +171,7 @@ class BackgroundCompressor:
         return f"BackgroundCompressor({self.extension!r})"
 
 
-def _pending() -> "set[BackgroundCompressor]":
+def _pending() -> set[BackgroundCompressor]:
     return _state.persistent("compressors", set)
 
 

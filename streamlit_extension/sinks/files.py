@@ -14,11 +14,10 @@ import json
 import os
 import time
 import weakref
-from typing import Any, Optional
+from typing import Any
 
-from .. import _loguru, _report
+from .. import _loguru, _report, _state
 from .._loguru import FileSink
-from .. import _state
 from .compression import BackgroundCompressor, remove_stale_temporaries
 from .flat import iso_utc
 from .naming import resolve_path
@@ -64,7 +63,7 @@ def size_rotation(rotation: Any) -> Any:
     return rotation  # a time, a duration, a callable: loguru's own rotation parses it
 
 
-def _forkable() -> "weakref.WeakSet[ResilientFileSink]":
+def _forkable() -> weakref.WeakSet[ResilientFileSink]:
     """Every live file sink, told in a forked child that it is inherited (once per process)."""
     sinks = _state.persistent("file_sinks", weakref.WeakSet)
     if not _state.get("fork_hook") and hasattr(os, "register_at_fork"):
@@ -79,7 +78,7 @@ def _inherited() -> None:
 
 
 def make_file_sink(path: str, *, rotation: Any = None, retention: Any = None, compression: Any = None,
-                   pattern: Optional[str] = None) -> FileSink:
+                   pattern: str | None = None) -> FileSink:
     """loguru's FileSink, opened on first write; raises ValueError/TypeError on bad options.
 
     ``pattern`` is the name before per-process resolution: retention covers every process's
@@ -104,7 +103,7 @@ class ResilientFileSink:
     compressions and its counters are left to the parent.
     """
 
-    def __init__(self, path: str, *, pattern: Optional[str] = None, per_process: bool = False, **options: Any) -> None:
+    def __init__(self, path: str, *, pattern: str | None = None, per_process: bool = False, **options: Any) -> None:
         self.path = path
         self._pattern = pattern
         self._per_process = per_process
@@ -119,7 +118,7 @@ class ResilientFileSink:
         self.compressor = BackgroundCompressor.for_option(options.get("compression")) if options.get("rotation") else None
         self._sink_options = {**options, "compression": self.compressor or options.get("compression"),
                               "pattern": self._pattern}
-        self._sink: Optional[FileSink] = make_file_sink(self.path, **self._sink_options)
+        self._sink: FileSink | None = make_file_sink(self.path, **self._sink_options)
         self._pid = os.getpid()
         self._forked = False
         self._failing = False

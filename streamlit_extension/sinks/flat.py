@@ -10,16 +10,12 @@ from __future__ import annotations
 import datetime
 import json
 import math
-from typing import Any, Optional
+from typing import Any
 
 from ..patcher.redaction import KeyRedactor
 from ..patcher.sanitize import json_safe
+from ..schema import FLAT_FIELDS
 
-# Record fields every flat line carries, in this order (null when absent).
-CORRELATION_FIELDS = ("correlation_id", "session_id", "user_id")
-OPERATION_FIELDS = ("operation", "event", "duration_ms", "success", "metadata", "error")
-SOURCE_FIELDS = ("logger", "module", "function", "line")
-FLAT_FIELDS = ("timestamp", "level", "message", *CORRELATION_FIELDS, *OPERATION_FIELDS, *SOURCE_FIELDS)
 _RESERVED = frozenset(FLAT_FIELDS) | {"logger_name", "extra"}
 
 _UTC = datetime.timezone.utc
@@ -75,7 +71,7 @@ def add_extras(out: dict, extra: dict) -> dict:
     return out
 
 
-def encode_line(obj: dict, redactor: Optional[KeyRedactor] = None) -> str:
+def encode_line(obj: dict, redactor: KeyRedactor | None = None) -> str:
     """One strict-JSON line without the newline. Never raises for odd values."""
     try:
         line = _encode(obj)
@@ -118,7 +114,7 @@ def loguru_text_format(record: dict) -> str:
     return LOGURU_TEXT
 
 
-def make_flat_format(redactor: Optional[KeyRedactor]):
+def make_flat_format(redactor: KeyRedactor | None):
     """A loguru ``format`` function writing the flat line (loguru's file sink stays in use)."""
 
     def flat_format(record: dict) -> str:

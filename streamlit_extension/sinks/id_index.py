@@ -19,8 +19,8 @@ import json
 import math
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable, Optional, Union
 
 SUFFIX = ".idx"
 VERSION = 1
@@ -33,7 +33,7 @@ MAX_IDS = 250_000  # ~25 MB of set at most while collecting; a 10 MB file holds 
 _ID_VALUE = re.compile(rb'"(?:' + b"|".join(f.encode() for f in INDEXED_FIELDS) + rb')": ?"((?:[^"\\\n]|\\.)*)"')
 
 
-def sidecar_path(archive: Union[str, Path]) -> Path:
+def sidecar_path(archive: str | Path) -> Path:
     return Path(f"{archive}{SUFFIX}")
 
 
@@ -58,7 +58,7 @@ class IdCollector:
         self._pending = block[cut:]
         self._scan(block[:cut])
 
-    def finish(self) -> Optional[set[str]]:
+    def finish(self) -> set[str] | None:
         if not self.overflowed:
             self._scan(self._pending)
         self._pending = b""
@@ -87,12 +87,12 @@ def _positions(value: str, bits: int, hashes: int) -> list[int]:
 class BloomFilter:
     """A fixed-size Bloom filter of strings (double hashing over one BLAKE2b digest)."""
 
-    def __init__(self, bits: int, hashes: int, array: Optional[bytearray] = None) -> None:
+    def __init__(self, bits: int, hashes: int, array: bytearray | None = None) -> None:
         self.bits, self.hashes = bits, hashes
         self.array = array if array is not None else bytearray((bits + 7) // 8)
 
     @classmethod
-    def sized_for(cls, count: int, rate: float = FALSE_POSITIVE_RATE) -> "BloomFilter":
+    def sized_for(cls, count: int, rate: float = FALSE_POSITIVE_RATE) -> BloomFilter:
         count = max(count, 1)
         bits = max(64, math.ceil(-count * math.log(rate) / math.log(2) ** 2))
         return cls(bits, max(1, round(bits / count * math.log(2))))
@@ -105,7 +105,7 @@ class BloomFilter:
         return all(self.array[at >> 3] & (1 << (at & 7)) for at in _positions(value, self.bits, self.hashes))
 
 
-def write_index(archive: Union[str, Path], ids: Iterable[str]) -> Path:
+def write_index(archive: str | Path, ids: Iterable[str]) -> Path:
     """Write ``archive``'s sidecar atomically (a temporary name, then a rename)."""
     ids = list(ids)
     bloom = BloomFilter.sized_for(len(ids))
@@ -121,7 +121,7 @@ def write_index(archive: Union[str, Path], ids: Iterable[str]) -> Path:
     return target
 
 
-def load_index(archive: Union[str, Path]) -> Optional[BloomFilter]:
+def load_index(archive: str | Path) -> BloomFilter | None:
     """``archive``'s filter, or None when there is no usable index for it (then scan it)."""
     path = sidecar_path(archive)
     try:
@@ -141,7 +141,7 @@ def load_index(archive: Union[str, Path]) -> Optional[BloomFilter]:
         return None
 
 
-def may_hold(archive: Union[str, Path], value: str) -> bool:
+def may_hold(archive: str | Path, value: str) -> bool:
     """False only when ``archive`` has a valid index and ``value`` is certainly not in it."""
     bloom = load_index(archive)
     return bloom is None or value in bloom

@@ -11,7 +11,6 @@ import os
 import re
 import socket
 from pathlib import Path
-from typing import Optional
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 # loguru renames a rotated file to <root>.<YYYY-MM-DD_HH-MM-SS_ffffff>[.N]<ext>
@@ -49,7 +48,7 @@ def rotated_file_regex(pattern: str) -> re.Pattern:
     return re.compile(rf"{re.escape(stem)}(?:[.\-_][A-Za-z0-9_.-]*?)?\.{_STAMP}{re.escape(suffix)}(?:\.(?:{archives}))?")
 
 
-def split_rotated(name: str) -> Optional[tuple[str, tuple[str, int]]]:
+def split_rotated(name: str) -> tuple[str, tuple[str, int]] | None:
     """A rotated file's name -> (the live file's name, a key that sorts its rotations in order).
 
     ``app.h-1.2026-01-02_03-04-05_000006.2.jsonl`` -> (``app.h-1.jsonl``, (``2026-…_000006``, 2));

@@ -12,7 +12,7 @@ import datetime
 import os
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from .. import _loguru, _report
 from .id_index import sidecar_path
@@ -25,8 +25,8 @@ class AppRetention:
     def __init__(self, pattern: str, folder: str, retention: Any) -> None:
         self._folder = Path(folder)
         self._regex = rotated_file_regex(pattern)
-        self.count: Optional[int] = None
-        self.seconds: Optional[float] = None
+        self.count: int | None = None
+        self.seconds: float | None = None
         if isinstance(retention, bool):
             raise TypeError("retention must be a duration, a count or a callable, not a bool")
         if isinstance(retention, int):

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import datetime
 import logging
-from typing import Any, Iterable, Optional
+from collections.abc import Iterable
+from typing import Any
 
 from ..context import ambient_fields, current_correlation_id
 from ..errors import error_context
-from ..patcher.correlation import ANONYMOUS
 from ..patcher.redaction import DEFAULT_REDACT_KEYS, KeyRedactor
 from ..patcher.sanitize import Sanitizer
 from ..patcher.values import ValueRedactor
+from ..schema import ANONYMOUS, CORRELATION_FIELDS, OPERATION_FIELDS
+from ..sinks.flat import add_extras, encode_line, iso_utc
 from ..stdlib import record_extras
-from ..sinks.flat import CORRELATION_FIELDS, OPERATION_FIELDS, add_extras, encode_line, iso_utc
 
 
 class CorrelationFilter(logging.Filter):
@@ -37,7 +38,7 @@ class CorrelationFilter(logging.Filter):
 class JSONFormatter(logging.Formatter):
     """Formats a stdlib record as one flat strict-JSON line, with secret keys redacted."""
 
-    def __init__(self, *args: Any, redact_keys: Optional[Iterable[str]] = None, redact_emails: bool = True,
+    def __init__(self, *args: Any, redact_keys: Iterable[str] | None = None, redact_emails: bool = True,
                  **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._redactor = KeyRedactor(DEFAULT_REDACT_KEYS if redact_keys is None else redact_keys)

@@ -18,7 +18,7 @@ from streamlit_extension import correlation_logger, correlation_scope, setup_log
 
 
 class Handler(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
         traceparent = self.headers.get("traceparent") or ""
         trace_id = traceparent.split("-")[1] if traceparent.count("-") == 3 else None

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def apptest_runs_file_pages() -> bool:
     from streamlit.testing.v1 import AppTest
 

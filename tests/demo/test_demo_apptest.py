@@ -9,9 +9,10 @@ tests run one after another (no xdist here).
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Iterator, Optional
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -48,7 +49,7 @@ def demo_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Simple
 # -- helpers ------------------------------------------------------------------------------------
 
 
-def start(page: Optional[str] = None) -> AppTest:
+def start(page: str | None = None) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
     assert not at.exception, at.exception
     if page is not None:
@@ -121,7 +122,8 @@ def test_every_apptest_run_is_one_interaction_on_every_version(demo_env: SimpleN
     by_run: dict[str, list[str]] = {}
     for r in runs:
         by_run.setdefault(r["correlation_id"], []).append(r["event"])
-    assert len(by_run) == 3 and all(cid.startswith("req_") for cid in by_run)
+    assert len(by_run) == 3
+    assert all(cid.startswith("req_") for cid in by_run)
     assert all(events == ["start", "complete"] for events in by_run.values()), by_run
     assert [r["user_id"] for r in runs if r["event"] == "start"] == ["anonymous", "anonymous", "bob"]
     assert len({r["session_id"] for r in runs}) == 1  # AppTest has one (hard-coded) session id
@@ -219,7 +221,8 @@ def test_client_emails_never_reach_the_log(demo: SimpleNamespace) -> None:
     click(at, "Save changes")
     create_client_via_ui(at, "BAD", email="bad address@acme")
     text = demo.log.read_text(encoding="utf-8")
-    assert "acme.example" not in text and "bad address" not in text
+    assert "acme.example" not in text
+    assert "bad address" not in text
 
 
 # -- projects -----------------------------------------------------------------------------------
@@ -307,7 +310,8 @@ def test_one_interaction_shares_one_correlation_id(demo: SimpleNamespace) -> Non
 
     complete = one(op(recs, "create_client", "complete"), "create_client complete")
     cid = complete["correlation_id"]
-    assert cid.startswith("req_") and complete["metadata"] == {"client_key": "ACME"}
+    assert cid.startswith("req_")
+    assert complete["metadata"] == {"client_key": "ACME"}
     same = [r for r in recs if r["correlation_id"] == cid]
     events = {(r.get("operation"), r.get("event")) for r in same}
     assert {("script_run", "start"), ("render_clients_page", "start"), ("create_client", "start"),
@@ -316,12 +320,14 @@ def test_one_interaction_shares_one_correlation_id(demo: SimpleNamespace) -> Non
     page_done = one([r for r in same if r.get("operation") == "render_clients_page" and r.get("event") == "complete"], "page complete")
     assert page_done["metadata"] == {"outcome": "rerun"}
     assert {r["user_id"] for r in same} == {"alice"}
-    assert len({r["session_id"] for r in same}) == 1 and None not in {r["session_id"] for r in same}
+    assert len({r["session_id"] for r in same}) == 1
+    assert None not in {r["session_id"] for r in same}
     # Other runs (the first render, the rerun after the save) are other interactions.
     assert len({r["correlation_id"] for r in op(recs, "render_clients_page", "start")}) == 4
 
     legacy = one([r for r in recs if r["logger"] == "streamlit_extension.demo_store"], "demo_store line")
-    assert legacy["message"] == "inserted client ACME" and legacy["table"] == "clients"
+    assert legacy["message"] == "inserted client ACME"
+    assert legacy["table"] == "clients"
     assert legacy["correlation_id"] == cid
     assert legacy["operation"] == "create_client"  # it happened inside the operation
 
@@ -332,7 +338,8 @@ def test_a_refused_create_is_logged_as_failed_in_its_interaction(demo: SimpleNam
     recs = records(demo)
     failed = one(op(recs, "create_client", "failed"), "create_client failed")
     # A user's mistake the operation declared expected: failed, at WARNING, without a traceback.
-    assert failed["level"] == "WARNING" and failed["message"] == "create_client refused: ValidationError"
+    assert failed["level"] == "WARNING"
+    assert failed["message"] == "create_client refused: ValidationError"
     assert failed["error"] == {"type": VALIDATION_ERROR, "message": "Client name is required.", "traceback": None,
                                "expected": True}
     page = [r for r in op(recs, "render_clients_page", "complete") if r["correlation_id"] == failed["correlation_id"]]
@@ -348,7 +355,8 @@ def test_a_bad_setting_is_one_clear_error_on_the_page_not_a_traceback(demo_env: 
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
     assert not at.exception, at.exception  # the page still works
     (error,) = [e.value for e in at.error]
-    assert "LOG_LEVEL='LOUD': expected one of TRACE, DEBUG, INFO" in error and "Fix the setting" in error
+    assert "LOG_LEVEL='LOUD': expected one of TRACE, DEBUG, INFO" in error
+    assert "Fix the setting" in error
     assert "LOG_LEVEL='LOUD'" in capfd.readouterr().err  # and said on stderr
     runs = [r for r in records(demo_env) if r.get("operation") == "script_run"]
     assert [r["event"] for r in runs] == ["start", "complete"]  # logging runs on, at the default level

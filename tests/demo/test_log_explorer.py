@@ -11,9 +11,10 @@ import datetime
 import gzip
 import json
 import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -21,8 +22,8 @@ from loguru import logger
 from streamlit.testing.v1 import AppTest
 
 from streamlit_extension.logs import read_records
-from tests.helpers import current_key
 from streamlit_extension.utils.correlation_logging import correlation_logger, setup_logging
+from tests.helpers import current_key
 
 pytestmark = pytest.mark.streamlit  # the Streamlit-side set: CI runs it on the floor and 1.56 too
 
@@ -151,7 +152,8 @@ def test_filter_by_correlation_id_shows_one_interaction_its_timeline_and_error(d
     run(at)
 
     rows = table(at)
-    assert rows and {r["correlation_id"] for r in rows} == {cid}
+    assert rows
+    assert {r["correlation_id"] for r in rows} == {cid}
     assert {(r["operation"], r["event"]) for r in rows} >= {
         ("script_run", "start"), ("render_clients_page", "start"), ("create_client", "start"),
         ("create_client", "failed"), ("render_clients_page", "complete"), ("script_run", "complete")}
@@ -164,11 +166,13 @@ def test_filter_by_correlation_id_shows_one_interaction_its_timeline_and_error(d
     assert [(b["operation"], b["depth"], b["outcome"]) for b in bars] == [
         ("script_run", 0, "complete"), ("render_clients_page", 1, "complete"), ("create_client", 2, "refused")]
     assert all(b["end_ms"] > b["start_ms"] for b in bars)
-    assert bars[2]["row"].endswith("└─ create_client") and bars[2]["row"] != bars[1]["row"]
+    assert bars[2]["row"].endswith("└─ create_client")
+    assert bars[2]["row"] != bars[1]["row"]
     assert any("**Outcome** complete, 1 refused" in m for m in texts(at.markdown))
 
     [expander] = [e for e in at.expander if "ValidationError" in e.label]
-    assert "already exists" in expander.label and "WARNING" in expander.label
+    assert "already exists" in expander.label
+    assert "WARNING" in expander.label
     assert not [c for c in expander.code if c.value.startswith("Traceback")]
     assert any("Expected: the operation declares this a user's mistake" in c.value for c in expander.caption)
 
@@ -178,7 +182,8 @@ def test_filter_by_correlation_id_shows_one_interaction_its_timeline_and_error(d
     [show] = [b for e in at.expander if "ValidationError" in e.label for b in e.button]
     show.click()
     run(at)
-    assert at.text_input(key="lx_cid").value == cid and {r["correlation_id"] for r in table(at)} == {cid}
+    assert at.text_input(key="lx_cid").value == cid
+    assert {r["correlation_id"] for r in table(at)} == {cid}
 
     # The duration histogram of the operation picked in the filter; the refusal counted apart.
     at.selectbox(key="lx_operation").set_value("create_client")
@@ -203,7 +208,7 @@ def test_rotated_gzip_and_loguru_files_damage_and_redaction(demo: SimpleNamespac
             with correlation_logger.track_operation("sync_job"):
                 with correlation_logger.track_operation("push_rows", {"token": "tok-secret"}):
                     raise RuntimeError("upstream refused the push")
-        return [r for r in read_records([demo.tmp / "new"]) if r.get("operation") == "sync_job"][0]["correlation_id"]
+        return next(r for r in read_records([demo.tmp / "new"]) if r.get("operation") == "sync_job")["correlation_id"]
 
     # A rotated, compressed file in loguru's own serialize=True format ...
     old_cid, old_file = write_log(demo.tmp / "old", "loguru", old_interaction)
@@ -218,7 +223,9 @@ def test_rotated_gzip_and_loguru_files_damage_and_redaction(demo: SimpleNamespac
     assert "fetched rows from the rotated file" in messages  # from the .gz
     assert "push_rows failed: RuntimeError" in messages  # from the plain file
     [warning] = texts(at.warning)
-    assert "Skipped 1 damaged line" in warning and "corrupt line" in warning and "app" in warning
+    assert "Skipped 1 damaged line" in warning
+    assert "corrupt line" in warning
+    assert "app" in warning
 
     at.text_input(key="lx_cid").input(old_cid)
     run(at)
@@ -226,22 +233,26 @@ def test_rotated_gzip_and_loguru_files_damage_and_redaction(demo: SimpleNamespac
     assert {r["correlation_id"] for r in rows} == {old_cid}
     assert [(b["operation"], b["depth"], b["outcome"]) for b in timeline(at)] == [
         ("nightly_import", 0, "complete"), ("fetch_rows", 1, "complete")]
-    start = [r for r in rows if r["operation"] == "nightly_import" and r["event"] == "start"][0]
+    start = next(r for r in rows if r["operation"] == "nightly_import" and r["event"] == "start")
     assert json.loads(start["metadata"]) == {"api_key": "[REDACTED]", "batch": 7}
     page = all_text(at)
-    assert "[REDACTED]" in page and not any(secret in page for secret in SECRETS)
+    assert "[REDACTED]" in page
+    assert not any(secret in page for secret in SECRETS)
 
     at.text_input(key="lx_cid").input(new_cid)
     run(at)
     assert [(b["operation"], b["depth"], b["outcome"]) for b in timeline(at)] == [
         ("sync_job", 0, "failed"), ("push_rows", 1, "failed")]
     expanders = [e for e in at.expander if "RuntimeError" in e.label]
-    assert expanders and all("upstream refused the push" in e.label for e in expanders)
+    assert expanders
+    assert all("upstream refused the push" in e.label for e in expanders)
     tracebacks = [c.value for e in expanders for c in e.code if c.value.startswith("Traceback")]
-    assert tracebacks and all('raise RuntimeError("upstream refused the push")' in t for t in tracebacks)
+    assert tracebacks
+    assert all('raise RuntimeError("upstream refused the push")' in t for t in tracebacks)
     assert any('"token": "[REDACTED]"' in c.value for e in expanders for c in e.code)
     page = all_text(at)
-    assert "[REDACTED]" in page and not any(secret in page for secret in SECRETS)
+    assert "[REDACTED]" in page
+    assert not any(secret in page for secret in SECRETS)
 
 
 def test_new_files_show_up_on_the_next_run(demo: SimpleNamespace) -> None:
@@ -253,7 +264,7 @@ def test_new_files_show_up_on_the_next_run(demo: SimpleNamespace) -> None:
             logger.info("a record in a file that appeared later")
         return cid
 
-    cid, path = write_log(demo.tmp / "later", "flat", interaction)
+    _cid, path = write_log(demo.tmp / "later", "flat", interaction)
     gzip_into(path, demo.logs / "app.host-9.2026-01-02_00-00-00_000000.jsonl.gz")
     [refresh] = [b for b in at.button if b.label == "Refresh"]
     refresh.click()
@@ -268,7 +279,8 @@ def test_new_files_show_up_on_the_next_run(demo: SimpleNamespace) -> None:
     else:  # before st.datetime_input (1.56): a date and a time input each
         at.date_input(key="lx_from_date").set_value(tomorrow.date())
     run(at)
-    assert any("ends before it starts" in i for i in texts(at.info)) and not at.dataframe
+    assert any("ends before it starts" in i for i in texts(at.info))
+    assert not at.dataframe
     at.selectbox(key="lx_range").set_value("Last 15 minutes")
     at.text_input(key="lx_user").input("nobody-has-this-id")
     run(at)
@@ -282,7 +294,8 @@ def test_a_missing_folder_is_an_info_message(demo: SimpleNamespace) -> None:
     at.text_input(key="lx_folder").input(str(demo.tmp / "no-such-folder"))
     run(at)
     assert any("no log folder" in i for i in texts(at.info)), texts(at.info)
-    assert not at.dataframe and not charts(at)
+    assert not at.dataframe
+    assert not charts(at)
 
     (demo.tmp / "empty").mkdir()
     at.text_input(key="lx_folder").input(str(demo.tmp / "empty"))
@@ -343,7 +356,8 @@ def test_several_replicas_folders_are_read_as_one(demo: SimpleNamespace) -> None
     at.text_input(key="lx_folder").input(f"{demo.tmp / 'replica-1' / 'logs'}, {demo.tmp / 'replica-2' / 'logs'}")
     run(at)
     messages = [r["message"] for r in table(at)]
-    assert "work on replica 1" in messages and "work on replica 2" in messages
+    assert "work on replica 1" in messages
+    assert "work on replica 2" in messages
     assert {r["correlation_id"] for r in table(at) if r["message"].startswith("work on")} == set(cids)
 
 
@@ -360,7 +374,8 @@ def test_web_server_lines_are_hidden_unless_asked(demo: SimpleNamespace) -> None
     at.selectbox(key="lx_range").set_value("All time")
     run(at)
     messages = [r["message"] for r in table(at)]
-    assert "created client ACME" in messages and not any("GET /static" in m for m in messages)
+    assert "created client ACME" in messages
+    assert not any("GET /static" in m for m in messages)
     at.checkbox(key="lx_server").check()
     run(at)
     assert any("GET /static" in r["message"] for r in table(at))
@@ -388,7 +403,8 @@ def test_polish_one_sample_histogram_table_widths_and_the_apps_interaction_first
         "any user", "any session", "any interaction (req_…)"]  # not values that look filled in
     records_table = at.dataframe[0]  # the Records table comes first
     columns = json.loads(records_table.proto.columns)
-    assert columns["message"]["width"] == "large" and "timestamp" in columns
+    assert columns["message"]["width"] == "large"
+    assert "timestamp" in columns
 
 
 def test_a_grown_live_file_is_read_from_where_it_was_and_equals_a_fresh_read(tmp_path: Path) -> None:
@@ -448,5 +464,6 @@ def test_records_appended_to_the_live_file_between_two_runs_show_up(demo: Simple
     assert "a nightly job's record" in {r["message"] for r in table(at)}
     name, fresh, messages = reads[-1]
     # Read on from where the last run stopped: only what was appended since, the new record in it.
-    assert (name, fresh) == (live.name, False) and "a nightly job's record" in messages
+    assert (name, fresh) == (live.name, False)
+    assert "a nightly job's record" in messages
     assert "render_clients_page started" not in messages  # logged by the first run, read by the first read

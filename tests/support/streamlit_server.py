@@ -76,6 +76,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 __all__ = [
+    "TRUSTED_USER_HEADERS",
     "Interaction",
     "PageRef",
     "RenderedElement",
@@ -93,7 +94,6 @@ __all__ = [
     "step_select_page",
     "step_set_text_input",
     "trusted_user_header_args",
-    "TRUSTED_USER_HEADERS",
 ]
 
 LOOPBACK: Final = "127.0.0.1"

@@ -1,0 +1,45 @@
+"""The record vocabulary: every field name a log line carries and every value with a fixed meaning.
+
+Writers (the patcher, the flat sink, the stdlib ``JSONFormatter``) and readers (``logs.reader``,
+the CLI, the Log Explorer) take names, order, level numbers, markers and the default folder from
+here. To add a column to every flat line, add its name to one of the groups below and set it in
+the patcher (``patcher/correlation.py``); the writers and readers follow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+# Flat lines carry these top-level fields in this order (null when absent).
+CORRELATION_FIELDS = ("correlation_id", "session_id", "user_id")
+OPERATION_FIELDS = ("operation", "event", "duration_ms", "success", "metadata", "error")
+SOURCE_FIELDS = ("logger", "module", "function", "line")
+FLAT_FIELDS = ("timestamp", "level", "message", *CORRELATION_FIELDS, *OPERATION_FIELDS, *SOURCE_FIELDS)
+
+# Extras we generate or validate ourselves: a plain value there is not scanned for secrets again.
+OWN_FIELDS = frozenset(
+    {
+        *CORRELATION_FIELDS,
+        "operation", "operation_id", "parent_operation_id", "event", "duration_ms", "success",
+        "page", "request_id", "trace_id", "span_id", "logger_name",
+    }
+)
+
+ANONYMOUS = "anonymous"  # user_id when nobody is signed in
+REDACTED = "[REDACTED]"  # what a secret is replaced with, by key or by shape
+
+# loguru's level numbers (stdlib's, plus TRACE and SUCCESS); the aliases stdlib records may carry.
+LEVELS: Mapping[str, int] = MappingProxyType(
+    {"TRACE": 5, "DEBUG": 10, "INFO": 20, "SUCCESS": 25, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
+)
+LEVEL_ALIASES: Mapping[str, str] = MappingProxyType({"WARN": "WARNING", "FATAL": "CRITICAL"})
+
+
+def level_number(name: object) -> int | None:
+    """The number of a level name (any case, aliases included), or ``None`` for an unknown one."""
+    key = str(name).strip().upper()
+    return LEVELS.get(LEVEL_ALIASES.get(key, key))
+
+
+DEFAULT_PATH = "logs"  # the folder files are written to and read from unless told otherwise
