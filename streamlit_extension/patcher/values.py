@@ -2,12 +2,16 @@
 
 Key redaction (``redaction``) catches ``{"password": ...}``; this catches the same secrets
 inside messages, metadata values, exception messages and tracebacks: bearer tokens, JWTs,
-``key=value`` secrets in URLs and query strings, credentials in URLs, AWS access keys,
-private-key blocks, card numbers (Luhn-checked, so ordinary numbers survive), e-mail addresses
-(on by default), IP addresses (masked, or truncated to their /24 or /48 network when IP logging
-is on) and any literal value registered as secret (``st.secrets``). A few substring tests on the
-lower-cased text pick the rules that can apply, and short strings (ids, keys, page names) are
-memoised, so ordinary text costs a few microseconds at most.
+``name=value`` secrets in URLs and query strings (the name judged by the key deny-list),
+credentials in URLs, AWS access keys, private-key blocks, card numbers (Luhn-checked, so
+ordinary numbers survive), e-mail addresses (on by default), IP addresses (masked, or truncated
+to their /24 or /48 network when IP logging is on) and any literal value registered as secret
+(``st.secrets``).
+
+Each shape is one ``Rule`` in ``rules()``: its regex, its replacement and the cheap tests that
+decide whether it can apply at all (a few substring tests on the lower-cased text, a digit
+count). Short strings (ids, keys, page names) are memoised, so ordinary text costs a few
+microseconds at most.
 """
 
 from __future__ import annotations
@@ -16,29 +20,40 @@ import ipaddress
 import itertools
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TypeAlias
 
 from ..schema import REDACTED
+from .redaction import KeyRedactor
 
 MIN_SECRET_LENGTH = 6  # shorter registered values would mask ordinary words
+# Names that hold secrets in URLs and query strings but are too common as record keys (``key``,
+# ``auth``) for the key deny-list; matched against the name's last ``.``/``-`` part.
+QUERY_ONLY_KEYS = frozenset({"pwd", "key", "auth", "sig", "signature", "accesstoken", "refreshtoken", "idtoken"})
 
 _BEARER = re.compile(r"(?i)\b(bearer|basic|token)(\s+)[A-Za-z0-9._~+/=-]{8,}")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
-_QUERY = re.compile(
-    r"(?i)(\b(?:password|passwd|pwd|secret|client[_-]?secret|token|access[_-]?token|refresh[_-]?token"
-    r"|id[_-]?token|api[_-]?key|apikey|key|auth|authorization|signature|sig|session[_-]?token|ssn)=)[^&\s#;\"']+"
-)
+_QUERY = re.compile(r"\b([A-Za-z][A-Za-z0-9_.-]*)=[^&\s#;\"']+")  # any name=value; the name decides
+_NAME_PARTS = re.compile(r"[.-]")
 _URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s@/]+@")
-_AWS_KEY = re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b")
+_AWS_PREFIXES = ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA")
+_AWS_KEY = re.compile(rf"\b(?:{'|'.join(_AWS_PREFIXES)})[A-Z0-9]{{16}}\b")
 _PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?:.*?-----END [A-Z0-9 ]*PRIVATE KEY-----|.*)", re.S)
 _CARD = re.compile(r"\d(?:[ -]?\d){12,}")  # any run of 13+ digits, spaces or dashes between
-_IPV4 = re.compile(r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\d./])")
-_IPV6 = re.compile(r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{1,4})?(?![0-9A-Fa-f:./])")
+_CARD_HINT = re.compile(r"\d[\d -]{12}")  # a loose, cheap superset of a 13-digit run
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_IPV4 = re.compile(rf"(?<![\d.])(?:{_OCTET}\.){{3}}{_OCTET}(?![\d./])")
+_IPV6 = re.compile(
+    r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{1,4})?(?![0-9A-Fa-f:./])"
+)
 # An IPv6 address written as host:port without brackets (uvicorn's access lines: "::1:54321").
 _IPV6_PORT = re.compile(r"(?<![0-9A-Fa-f:])((?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}):(\d{1,5})(?![0-9A-Fa-f:.])")
+_IP_HINT = re.compile(r"\d\.\d|[0-9A-Fa-f]:[0-9A-Fa-f]{1,4}:")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 
 
 def luhn_valid(digits: str) -> bool:
+    """The Luhn checksum of a string of ASCII digits (what card numbers satisfy)."""
     total = 0
     for index, char in enumerate(reversed(digits)):
         value = ord(char) - 48
@@ -48,7 +63,7 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-def _card(match: re.Match) -> str:
+def _card(match: re.Match[str]) -> str:
     """Mask the run if a 13-19 digit stretch of it looks like a card: it starts a group (or
     anywhere in an unseparated run), its first digit is 2-6 (the card networks), and it passes
     Luhn. A card glued to other digits is caught; UUIDs and long zero runs are not."""
@@ -69,13 +84,14 @@ def _card(match: re.Match) -> str:
     return text
 
 
-def _ip(truncate: bool) -> Callable[[re.Match], str]:
+
+def _ip(truncate: bool) -> Callable[[re.Match[str]], str]:
     """Mask an IP address, or with ``truncate`` keep its network (/24 for IPv4, /48 for IPv6)."""
 
-    def replace(match: re.Match) -> str:
+    def replace(match: re.Match[str]) -> str:
         text = match.group()
         try:
-            address = ipaddress.ip_address(text)
+            address: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(text)
         except ValueError:
             return text  # a time like 12:30:45, not an address
         if not truncate:
@@ -95,10 +111,10 @@ def _is_address(text: str) -> bool:
     return True
 
 
-def _with_port(address: Callable[[re.Match], str]) -> Callable[[re.Match], str]:
+def _with_port(address: Callable[[re.Match[str]], str]) -> Callable[[re.Match[str]], str]:
     """Apply ``address`` to the host part of an unbracketed ``ipv6:port``; keep the port."""
 
-    def replace(match: re.Match) -> str:
+    def replace(match: re.Match[str]) -> str:
         host = _IPV6.fullmatch(match.group(1))
         if host is None or _is_address(match.group()):  # then ":7334" is its last group, not a port
             return match.group()
@@ -108,49 +124,96 @@ def _with_port(address: Callable[[re.Match], str]) -> Callable[[re.Match], str]:
     return replace
 
 
-# Which rules can apply, from substring tests on the lower-cased text (a regex alternation of
-# these literals is several times slower in CPython); digits gate the card and IP rules.
-_LITERAL_TRIGGERS = (
-    ("-----begin", "pem"), ("eyj", "jwt"), ("bearer", "bearer"), ("basic", "bearer"), ("token", "bearer"),
-    ("=", "query"), ("://", "url"), ("akia", "aws"), ("asia", "aws"), ("agpa", "aws"), ("aida", "aws"),
-    ("aroa", "aws"), ("anpa", "aws"), ("anva", "aws"), ("aipa", "aws"), ("@", "email"), ("::", "ip"),
-)
-# One pass that says whether any of them occurs: most text holds none, and a regex search is
-# about 2x cheaper than the 17 substring tests on a typical message.
-_ANY_TRIGGER = re.compile("|".join(re.escape(marker) for marker, _ in _LITERAL_TRIGGERS))
+def _query(keys: KeyRedactor) -> Callable[[re.Match[str]], str]:
+    """Mask the value of a ``name=value`` pair whose name is a secret's."""
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if _NAME_PARTS.split(name)[-1].lower() in QUERY_ONLY_KEYS or keys.is_secret(name):
+            return f"{name}={REDACTED}"
+        return match.group()
+
+    return replace
+
+
+def _after_scheme(match: re.Match[str]) -> str:
+    """``Bearer abc...`` -> ``Bearer [REDACTED]``: the scheme and its spacing stay."""
+    return match.group(1) + match.group(2) + REDACTED
+
+
+def _after_user(match: re.Match[str]) -> str:
+    """``https://ann:pw@host`` -> ``https://ann:[REDACTED]@host``."""
+    return match.group(1) + REDACTED + "@"
+
+
+Replacement: TypeAlias = str | Callable[[re.Match[str]], str]
+
+
+@dataclass(frozen=True, eq=False)
+class Rule:
+    """One secret shape.
+
+    It runs on a text when one of its ``triggers`` (lower-case substrings) occurs there, or when
+    the text has at least ``min_digits`` digits and ``hint`` (a loose, cheap regex) matches.
+    Then every match of ``pattern`` is replaced with ``replace`` (a string or a function of the
+    match, returning the match's own text to keep it).
+    """
+
+    name: str
+    pattern: re.Pattern[str]
+    replace: Replacement
+    triggers: tuple[str, ...] = ()
+    hint: re.Pattern[str] | None = None
+    min_digits: int = 1
+
+
+def rules(*, emails: bool = True, ip: str = "mask", keys: KeyRedactor | None = None) -> tuple[Rule, ...]:
+    """The rules in the order they run (a private-key block or a JWT is masked whole before its
+    parts could match another rule). A new secret shape is one more entry here."""
+    address = _ip(truncate=ip == "truncate")
+    table = (
+        Rule("pem", _PRIVATE_KEY, REDACTED, triggers=("-----begin",)),
+        Rule("jwt", _JWT, REDACTED, triggers=("eyj",)),
+        Rule("bearer", _BEARER, _after_scheme, triggers=("bearer", "basic", "token")),
+        Rule("query", _QUERY, _query(keys or KeyRedactor()), triggers=("=",)),
+        Rule("url", _URL_CREDENTIALS, _after_user, triggers=("://",)),
+        Rule("aws", _AWS_KEY, REDACTED, triggers=tuple(p.lower() for p in _AWS_PREFIXES)),
+        Rule("card", _CARD, _card, hint=_CARD_HINT, min_digits=13),
+        Rule("email", _EMAIL, REDACTED, triggers=("@",)),
+        # An unbracketed ipv6:port first, so its port isn't taken for the address's last group.
+        Rule("ipv6-port", _IPV6_PORT, _with_port(address), triggers=("::",), hint=_IP_HINT),
+        Rule("ipv6", _IPV6, address, triggers=("::",), hint=_IP_HINT),
+        Rule("ipv4", _IPV4, address, hint=_IP_HINT),
+    )
+    return tuple(rule for rule in table if emails or rule.name != "email")
+
+
 _DIGIT = re.compile(r"\d")
 _ASCII_DIGITS = b"0123456789"
-_CARD_HINT = re.compile(r"\d[\d -]{12}")  # a loose, cheap superset of a 13-digit run
-_IP_HINT = re.compile(r"\d\.\d|[0-9A-Fa-f]:[0-9A-Fa-f]{1,4}:")
+_MANY = 1 << 30
 _MEMO_LIMIT = 4096
 _MEMO_MAX_CHARS = 256  # ids, keys, page names and short messages repeat; long text rarely does
 
 
 class ValueRedactor:
-    """Masks secrets found in strings. ``redact(text)`` returns the text unchanged when clean."""
+    """Masks secrets found in strings. ``redact(text)`` returns the text unchanged when clean.
 
-    def __init__(self, *, emails: bool = True, secrets: Iterable[str] = (), ip: str = "mask") -> None:
+    ``keys`` judges the names of ``name=value`` pairs (by default the default key deny-list).
+    """
+
+    def __init__(self, *, emails: bool = True, secrets: Iterable[str] = (), ip: str = "mask",
+                 keys: KeyRedactor | None = None) -> None:
         if ip not in ("mask", "truncate"):
             raise ValueError(f"ip: expected 'mask' or 'truncate', got {ip!r}")
         self.emails = emails
-        address = _ip(truncate=ip == "truncate")
-        # In this order: a private-key block or JWT is masked whole before its parts match others.
-        rules: dict[str, Callable[[str], str]] = {
-            "pem": lambda t: _PRIVATE_KEY.sub(REDACTED, t),
-            "jwt": lambda t: _JWT.sub(REDACTED, t),
-            "bearer": lambda t: _BEARER.sub(lambda m: m.group(1) + m.group(2) + REDACTED, t),
-            "query": lambda t: _QUERY.sub(lambda m: m.group(1) + REDACTED, t),
-            "url": lambda t: _URL_CREDENTIALS.sub(lambda m: m.group(1) + REDACTED + "@", t),
-            "aws": lambda t: _AWS_KEY.sub(REDACTED, t),
-            "card": lambda t: _CARD.sub(_card, t),
-            "email": lambda t: _EMAIL.sub(REDACTED, t),
-            "ip": lambda t: _IPV4.sub(address, _IPV6.sub(address, _IPV6_PORT.sub(_with_port(address), t))),
-        }
-        if not emails:
-            del rules["email"]
-        self._rules = rules
+        self._rules = rules(emails=emails, ip=ip, keys=keys)
+        self._triggered = tuple((trigger, rule) for rule in self._rules for trigger in rule.triggers)
+        # Whether any trigger occurs, in one search: most text holds none, and one regex search is
+        # cheaper in CPython than a substring test per trigger.
+        self._any_trigger = re.compile("|".join(sorted({re.escape(t) for t, _ in self._triggered})))
+        self._hinted = tuple((rule, rule.hint, rule.min_digits) for rule in self._rules if rule.hint is not None)
         self._known: set[str] = set()
-        self._secrets: re.Pattern | None = None
+        self._secrets: re.Pattern[str] | None = None
         self._memo: dict[str, str] = {}
         self.register(secrets)
 
@@ -175,26 +238,27 @@ class ValueRedactor:
             memo[text] = done
         return done
 
+    def _applicable(self, text: str) -> set[Rule]:
+        lowered = text.lower()
+        chosen: set[Rule] = set()
+        if self._any_trigger.search(lowered) is not None:
+            chosen = {rule for trigger, rule in self._triggered if trigger in lowered}
+        if text.isascii():  # count the digits in C: a card needs 13, most text has fewer
+            digits = len(text) - len(text.encode().translate(None, _ASCII_DIGITS))
+        else:  # \d also matches other scripts' digits: let every hinted rule look
+            digits = _MANY if _DIGIT.search(text) is not None else 0
+        if digits:
+            for rule, hint, min_digits in self._hinted:
+                if digits >= min_digits and rule not in chosen and hint.search(text) is not None:
+                    chosen.add(rule)
+        return chosen
+
     def _redact(self, text: str) -> str:
         if self._secrets is not None:
             text = self._secrets.sub(REDACTED, text)
-        lowered = text.lower()
-        kinds = set()
-        if _ANY_TRIGGER.search(lowered) is not None:
-            kinds = {kind for marker, kind in _LITERAL_TRIGGERS if marker in lowered}
-        if text.isascii():  # count the digits in C: a card needs 13, most text has fewer
-            digits = len(text) - len(text.encode().translate(None, _ASCII_DIGITS))
-            has_digit, maybe_card = digits > 0, digits >= 13
-        else:  # \d also matches other scripts' digits
-            has_digit = maybe_card = _DIGIT.search(text) is not None
-        if has_digit:
-            if maybe_card and _CARD_HINT.search(text) is not None:
-                kinds.add("card")
-            if ("." in text or ":" in text) and _IP_HINT.search(text) is not None:
-                kinds.add("ip")
-        if not kinds:
-            return text
-        for kind, apply in self._rules.items():
-            if kind in kinds:
-                text = apply(text)
+        chosen = self._applicable(text)
+        if chosen:
+            for rule in self._rules:
+                if rule in chosen:
+                    text = rule.pattern.sub(rule.replace, text)
         return text

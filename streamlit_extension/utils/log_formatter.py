@@ -42,7 +42,7 @@ class JSONFormatter(logging.Formatter):
                  **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._redactor = KeyRedactor(DEFAULT_REDACT_KEYS if redact_keys is None else redact_keys)
-        self._sanitizer = Sanitizer(self._redactor, ValueRedactor(emails=redact_emails))
+        self._sanitizer = Sanitizer(self._redactor, ValueRedactor(emails=redact_emails, keys=self._redactor))
 
     def format(self, record: logging.LogRecord) -> str:
         extra = record_extras(record)
