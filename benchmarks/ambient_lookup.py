@@ -28,7 +28,7 @@ from pathlib import Path
 
 SCRIPT = '''
 import json, os, time
-from streamlit_extension.integration import init_streamlit_logging
+from streamlit_extension import init_streamlit_logging
 init_streamlit_logging()
 import streamlit as st
 from loguru import logger

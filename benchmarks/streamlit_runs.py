@@ -110,7 +110,7 @@ def main() -> None:
             if at.exception:
                 raise SystemExit(f"the page failed: {at.exception}")
 
-    handle = _state.get("setup")
+    handle = _state.state().setup
     if handle is not None:
         handle.close()
 

@@ -10,7 +10,7 @@ and with OpenTelemetry on, ``otel`` (spans, OTLP logs, headers for backend calls
 
 from __future__ import annotations
 
-from .configure import LoggingHandle, setup_logging
+from .configure import LoggingHandle, init_streamlit_logging, setup_logging
 from .context import CorrelationIDManager, correlation_scope
 from .operations import StructuredLogger, correlation_logger, with_correlation_logging
 from .otel import outgoing_headers
@@ -30,12 +30,13 @@ __all__ = [
     "StructuredLogger",
     "correlation_logger",
     "correlation_scope",
+    "init_streamlit_logging",
     "outgoing_headers",
     "setup_logging",
     "with_correlation_logging",
 ]
 
-_STREAMLIT_NAMES = {"init_streamlit_logging", "run_in_thread", "ContextThreadPoolExecutor"}
+_STREAMLIT_NAMES = {"run_in_thread", "ContextThreadPoolExecutor"}
 
 
 def __getattr__(name: str):

@@ -8,7 +8,7 @@ Start it with ``streamlit run streamlit_extension/app.py``. The data goes to ``d
 from __future__ import annotations
 
 # The one logging setup call, first: everything below, Streamlit's own records included, is logged.
-from streamlit_extension.integration import init_streamlit_logging
+from streamlit_extension import init_streamlit_logging
 
 init_streamlit_logging()
 

@@ -8,7 +8,6 @@ Every argument defaults from an environment variable. Calling it again with the 
 from __future__ import annotations
 
 import functools
-import itertools
 import logging
 import os
 import sys
@@ -44,7 +43,7 @@ _FALSE = ("0", "false", "no", "off", "")
 _LOGURU_DEFAULT_HANDLER = 0
 # Counts up each time Streamlit's watcher re-imports this module: the newest generation's code
 # takes over an installation once, and an older one calling in afterwards uses it as it is.
-GENERATION: int = next(_state.persistent("generations", lambda: itertools.count(1)))
+GENERATION: int = next(_state.state().generations)
 
 
 class EnvDefault:
@@ -257,8 +256,9 @@ class LoggingHandle:
         if _loguru.current_patcher() is self._patcher:
             # configure(patcher=None) is a no-op in loguru, so restore with a real callable.
             logger.configure(patcher=self._chained or _no_patcher)
-        if _state.get("setup") is self:
-            _state.put("setup", None)
+        state = _state.state()
+        if state.setup is self:
+            state.setup = None
             set_tracing(None)  # no spans without an installation (the SDK, if we set it, stays)
 
     def __enter__(self) -> LoggingHandle:
@@ -276,9 +276,13 @@ def _no_patcher(record: dict) -> None:
     return None
 
 
+def _redactors(config: LoggingConfig) -> tuple[KeyRedactor, ValueRedactor]:
+    keys = KeyRedactor(config.redact_keys)
+    return keys, ValueRedactor(emails=config.redact_emails, ip="truncate" if config.log_ip else "mask", keys=keys)
+
+
 def _install(config: LoggingConfig) -> LoggingHandle:
-    redactor = KeyRedactor(config.redact_keys)
-    values = ValueRedactor(emails=config.redact_emails, ip="truncate" if config.log_ip else "mask")
+    redactor, values = _redactors(config)
     previous = _loguru.current_patcher()
     chained = getattr(previous, PATCHER_MARKER) if hasattr(previous, PATCHER_MARKER) else previous
     if chained is _no_patcher:
@@ -339,8 +343,7 @@ def _adopt(old: LoggingHandle) -> LoggingHandle:
     and the new stdlib handler goes on before the old one comes off: no record is lost or doubled.
     """
     config = old.config
-    redactor = KeyRedactor(config.redact_keys)
-    values = ValueRedactor(emails=config.redact_emails, ip="truncate" if config.log_ip else "mask")
+    redactor, values = _redactors(config)
     patcher = build_patcher(Sanitizer(redactor, values), old._chained, trace_ids=active_tracing() is not None)
     logger.configure(patcher=patcher)
     intercept, previous_level = None, old._previous_root_level
@@ -352,7 +355,7 @@ def _adopt(old: LoggingHandle) -> LoggingHandle:
     return handle
 
 
-_lock: threading.RLock = _state.persistent("setup_lock", threading.RLock)
+_lock: threading.RLock = _state.state().setup_lock
 
 
 def setup_logging(
@@ -407,21 +410,20 @@ def setup_logging(
         otel=_setting("otel", otel, str, _check_otel),
     )
     with _lock:
-        handle: LoggingHandle | None = _state.get("setup")
+        state = _state.state()
+        handle = state.setup
         if handle is None or not handle.is_current(config):
             if handle is not None:
                 handle.close()
-            handle = _install(config)
-            _state.put("setup", handle)
+            handle = state.setup = _install(config)
         elif getattr(handle, "generation", 0) < GENERATION:
-            handle = _adopt(handle)  # once per re-import; older code calling in keeps the newer one
-            _state.put("setup", handle)
+            handle = state.setup = _adopt(handle)  # once per re-import; older code calling in keeps the newer one
     if "streamlit" in sys.modules:
-        _install_streamlit()
+        _install_streamlit(handle)
     return handle
 
 
-def _install_streamlit() -> None:
+def _install_streamlit(handle: LoggingHandle) -> None:
     """Inside a Streamlit app: per-run correlation, identity and Streamlit's own loggers.
 
     ``install`` reports each step that fails with what it costs; core logging works regardless.
@@ -432,4 +434,31 @@ def _install_streamlit() -> None:
         _report.notice_once("streamlit-import", f"Streamlit support unavailable ({_report.describe(exc)}); "
                                                 "lost: per-run correlation, session and user ids")
         return
-    install()
+    install(handle)
+
+
+def init_streamlit_logging(**kwargs: Any) -> LoggingHandle:
+    """``setup_logging(**kwargs)`` plus the Streamlit integration; call it first in the script.
+
+    A bad setting (``LOG_LEVEL=LOUD``) doesn't take the page down with a traceback: the page shows
+    one ``st.error`` naming the variable and the fix, stderr says it once, and logging runs on
+    the built-in defaults until the setting is fixed.
+    """
+    from .integration import show_setting_error
+
+    settings = dict(kwargs)
+    for _ in range(16):  # each bad setting in turn falls back to its default
+        try:
+            return _with_streamlit(setup_logging(**settings))
+        except SettingError as exc:
+            _report.notice_once(f"setting:{exc}", f"{exc}. Logging uses the default for it until this is fixed.",
+                                every=3600.0)
+            show_setting_error(exc)
+            settings[exc.argument] = fallback_setting(exc.argument)
+    return _with_streamlit(setup_logging(**settings))
+
+
+def _with_streamlit(handle: LoggingHandle) -> LoggingHandle:
+    if "streamlit" not in sys.modules:  # setup_logging installs it only when Streamlit is imported
+        _install_streamlit(handle)
+    return handle

@@ -53,7 +53,7 @@ def live_frame(frame: OperationFrame | None) -> OperationFrame | None:
 # context, or inside a scope that began after them): their ids, and the interaction id each had
 # opened. Rare, so a small FIFO-bounded map; the patcher skips values found here.
 _STALE_LIMIT = 4096
-_stale: dict[str, str | None] = _state.persistent("stale_operations", dict)
+_stale: dict[str, str | None] = _state.state().stale_operations
 
 
 def mark_stale(frame: OperationFrame) -> None:
@@ -70,12 +70,8 @@ def is_stale_correlation(correlation_id: str | None) -> bool:
     return correlation_id is not None and bool(_stale) and correlation_id in _stale.values()
 
 
-correlation_id_var: ContextVar[str | None] = _state.persistent(
-    "correlation_id_var", lambda: ContextVar("streamlit_extension_correlation_id", default=None)
-)
-operation_var: ContextVar[OperationFrame | None] = _state.persistent(
-    "operation_var", lambda: ContextVar("streamlit_extension_operation", default=None)
-)
+correlation_id_var: ContextVar[str | None] = _state.state().correlation_id_var
+operation_var: ContextVar[OperationFrame | None] = _state.state().operation_var
 
 class AmbientSource(Protocol):
     """Where record fields come from when no scope set them (the current Streamlit run)."""
@@ -87,7 +83,7 @@ class AmbientSource(Protocol):
         """Make ``value`` current for the rest of the ambient scope; False if there is none."""
 
 
-_ambient: list[AmbientSource] = _state.persistent("ambient_sources", list)
+_ambient: list[AmbientSource] = _state.state().ambient_sources
 
 
 def set_ambient_source(source: AmbientSource | None) -> None:

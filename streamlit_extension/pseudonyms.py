@@ -50,7 +50,10 @@ def _load_salt() -> bytes:
 
 def pseudonymise(identity: str) -> str:
     """``user_`` + 16 hex digits: the same identity always maps to the same id here."""
-    salt = _state.persistent("user_salt", _load_salt)
+    state = _state.state()
+    salt = state.user_salt
+    if salt is None:
+        salt = state.user_salt = _load_salt()
     digest = hmac.new(salt, identity.strip().lower().encode("utf-8", "backslashreplace"), hashlib.sha256)
     return "user_" + digest.hexdigest()[:16]
 

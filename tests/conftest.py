@@ -26,7 +26,7 @@ _ENV = ("LOG_FILE", "LOG_LEVEL", "LOG_FORMAT", "LOG_ROTATION", "LOG_RETENTION", 
 
 def _reset() -> None:
     _report.reset_throttle()  # each test sees its own "once" notices
-    handle = _state.get("setup")
+    handle = _state.state().setup
     if handle is not None:
         handle.close()
     set_ambient_source(None)

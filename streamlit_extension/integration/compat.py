@@ -70,8 +70,8 @@ CAPABILITIES: Mapping[str, Capability] = {c.name: c for c in (
                "Streamlit's own log lines stay on its console instead of our sinks"),
 )}
 
-_missing: set[str] = _state.persistent("compat_missing", set)
-_off: set[str] = _state.persistent("compat_disabled", set)
+_missing: set[str] = _state.state().compat_missing
+_off: set[str] = _state.state().compat_disabled
 
 
 def read_disabled() -> frozenset[str]:
@@ -174,7 +174,7 @@ def hook_uncaught_errors(ctx: Any, listener: Callable[[Any, BaseException], None
     for name in ("handle_uncaught_app_exception", "handle_user_script_exception"):
         if callable(getattr(exec_code, name, None)):
             _wrap_module_handler(exec_code, name)
-            _state.put("uncaught_listener", listener)  # the newest generation after a reload
+            _state.state().uncaught_listener = listener  # the newest generation after a reload
             return True
     lose("uncaught_errors")
     return False
@@ -213,7 +213,7 @@ def _wrap_module_handler(module: Any, name: str) -> None:
     @functools.wraps(original)
     def handler(exc: BaseException, *args: Any, **kwargs: Any) -> Any:
         try:
-            listener = _state.get("uncaught_listener")
+            listener = _state.state().uncaught_listener
             ctx = script_run_ctx()
             if listener is not None and ctx is not None:
                 listener(ctx, exc)

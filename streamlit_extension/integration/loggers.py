@@ -35,7 +35,7 @@ def route_streamlit_loggers() -> int:
     if count == 0 and compat.available("streamlit_loggers"):
         compat.lose("streamlit_loggers")
     count += route_server_loggers()
-    _state.put("routed_logger_count", compat.streamlit_logger_count())
+    _state.state().routed_logger_count = compat.streamlit_logger_count()
     return count
 
 
@@ -87,16 +87,16 @@ class AssetRequests(logging.Filter):
 
 def reroute_if_needed() -> None:
     """Cheap per-run check: route again only if Streamlit created loggers since last time."""
-    if compat.streamlit_logger_count() != _state.get("routed_logger_count"):
+    if compat.streamlit_logger_count() != _state.state().routed_logger_count:
         route_streamlit_loggers()
 
 
 def install_config_hook() -> None:
     """Route again after every config parse (it re-adds Streamlit's handlers). Once per process."""
-    if _state.get("config_hook"):
+    if _state.state().config_hook:
         return
     if compat.on_config_parsed(_on_config_parsed):
-        _state.put("config_hook", True)
+        _state.state().config_hook = True
 
 
 def _on_config_parsed() -> None:

@@ -33,11 +33,12 @@ RUN_ATTR = "_streamlit_extension_run"
 OPERATION = "script_run"
 
 # In a worker thread started through ``threads``: the page's fields, frozen at submit time.
-carried_fields: ContextVar[Mapping[str, Any] | None] = _state.persistent(
-    "carried_fields", lambda: ContextVar("streamlit_extension_carried", default=None)
-)
-_create_lock = _state.persistent("run_create_lock", threading.Lock)
-_watcher: compat.ThreadWatcher = _state.persistent("run_end_watcher", compat.ThreadWatcher)
+_S = _state.state()
+carried_fields: ContextVar[Mapping[str, Any] | None] = _S.carried_fields
+_create_lock = _S.run_create_lock
+if _S.run_end_watcher is None:
+    _S.run_end_watcher = compat.ThreadWatcher()
+_watcher: compat.ThreadWatcher = _S.run_end_watcher
 
 # A failure we know happened but whose exception Streamlit didn't hand us.
 _UNKNOWN_FAILURE = {"type": None, "message": "uncaught exception (details not available from this Streamlit)",
@@ -163,8 +164,7 @@ def _read_connection(ctx: Any) -> Connection:
     try:
         headers = compat.request_headers(ctx)
         fields = request_fields(headers)
-        config = getattr(_state.get("setup"), "config", None)
-        if getattr(config, "log_ip", False):
+        if _S.log_client_ip:
             address = compat.client_address(ctx)
             if address:
                 fields["client_ip"] = address

@@ -7,7 +7,6 @@ up in a message, a value or a traceback.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -40,7 +39,7 @@ def secret_values() -> list[str]:
         return []
 
 
-_lock = _state.persistent("secrets_lock", threading.Lock)
+_lock = _state.state().secrets_lock
 
 
 def register_secrets(redactor: ValueRedactor | None) -> None:
@@ -49,10 +48,10 @@ def register_secrets(redactor: ValueRedactor | None) -> None:
     One thread at a time: ``load_if_toml_exists`` isn't thread-safe before Streamlit 1.44
     (concurrent first runs made it show "No secrets found" as an ``st.error`` on the page).
     """
-    if redactor is None or _state.get("secrets_registered") is redactor:
+    if redactor is None or _state.state().secrets_registered is redactor:
         return
     with _lock:
-        if _state.get("secrets_registered") is redactor:
+        if _state.state().secrets_registered is redactor:
             return
         redactor.register(secret_values())
-        _state.put("secrets_registered", redactor)
+        _state.state().secrets_registered = redactor

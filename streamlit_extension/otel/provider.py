@@ -50,9 +50,9 @@ def tracing_for(mode: str) -> Tracing | None:
 
 def configure_sdk() -> None:
     """Global tracer and logger providers with OTLP/HTTP batch exporters, once per process."""
-    if _state.get("otel_sdk_pid") == os.getpid():
+    if _state.state().otel_sdk_pid == os.getpid():
         return
-    _state.put("otel_sdk_pid", os.getpid())  # also after a fork: the inherited providers stay
+    _state.state().otel_sdk_pid = os.getpid()  # also after a fork: the inherited providers stay
     try:
         resource = _resource()
         spans, logs = _api.otlp_exporters()

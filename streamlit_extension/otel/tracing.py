@@ -104,8 +104,8 @@ def error_from_exception(exc: BaseException) -> dict[str, str | None]:
 
 def active() -> Tracing | None:
     """The Tracing ``setup_logging`` turned on, or None."""
-    return _state.get("tracing")
+    return _state.state().tracing
 
 
 def set_active(tracing: Tracing | None) -> None:
-    _state.put("tracing", tracing)
+    _state.state().tracing = tracing

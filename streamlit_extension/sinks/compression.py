@@ -172,7 +172,7 @@ class BackgroundCompressor:
 
 
 def _pending() -> set[BackgroundCompressor]:
-    return _state.persistent("compressors", set)
+    return _state.state().compressors
 
 
 def _drain_all_at_exit() -> None:
@@ -180,6 +180,6 @@ def _drain_all_at_exit() -> None:
         compressor.drain(EXIT_TIMEOUT)
 
 
-if not _state.get("compression_atexit"):
+if not _state.state().compression_atexit:
     atexit.register(_drain_all_at_exit)
-    _state.put("compression_atexit", True)
+    _state.state().compression_atexit = True

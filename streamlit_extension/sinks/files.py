@@ -65,15 +65,16 @@ def size_rotation(rotation: Any) -> Any:
 
 def _forkable() -> weakref.WeakSet[ResilientFileSink]:
     """Every live file sink, told in a forked child that it is inherited (once per process)."""
-    sinks = _state.persistent("file_sinks", weakref.WeakSet)
-    if not _state.get("fork_hook") and hasattr(os, "register_at_fork"):
+    state = _state.state()
+    sinks = state.file_sinks
+    if not state.fork_hook and hasattr(os, "register_at_fork"):
         os.register_at_fork(after_in_child=_inherited)
-        _state.put("fork_hook", True)
+        state.fork_hook = True
     return sinks
 
 
 def _inherited() -> None:
-    for sink in list(_state.get("file_sinks") or ()):
+    for sink in list(_state.state().file_sinks):
         sink._after_fork_in_child()
 
 
