@@ -12,7 +12,8 @@ import functools
 import inspect
 import time
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping
-from typing import Any, TypeVar, Union
+from dataclasses import dataclass
+from typing import Any, TypeAlias, TypeVar
 
 from loguru import logger
 
@@ -33,7 +34,7 @@ from .otel.tracing import active as active_tracing
 
 F = TypeVar("F", bound=Callable[..., Any])
 Expected = tuple[type[BaseException], ...]
-Level = Union[str, int]
+Level: TypeAlias = str | int
 
 _levels: dict[Level, int] = {}
 
@@ -90,34 +91,48 @@ def _emit(depth: int, level: Level, message: str, fields: dict[str, Any]) -> Non
         _report.notice_once("emit", f"a log call failed ({_report.describe(exc)})")
 
 
+@dataclass(slots=True)
+class Lifecycle:
+    """One record of a tracked operation's life: ``start``, ``complete`` or ``failed``."""
+
+    event: str
+    level: Level
+    message: str
+    duration_ms: float | None = None
+    success: bool = True
+    metadata: Mapping[str, Any] | None = None
+    error: Any = None
+
+
 class _Operation:
     """One tracked operation: its ids, its timing, and its ``start`` / end records."""
 
-    __slots__ = ("_ended", "_started_at", "correlation_id", "expected", "frame", "metadata", "name", "owner", "span")
+    __slots__ = ("_ended", "_started_at", "correlation_id", "expected", "frame", "logger_name", "metadata", "name",
+                 "span")
 
     def __init__(self, owner: StructuredLogger, name: str, metadata: Mapping[str, Any] | None,
                  expected: Expected = ()) -> None:
-        self.owner = owner
+        self.logger_name = owner.name
         self.name = name
         self.metadata = metadata
         self.expected = expected
         cid = current_correlation_id()
-        # A top-level operation outside any scope or run is its own interaction.
-        owned = None if cid is not None else new_id("req")
-        self.correlation_id = cid or owned
+        owned = None
+        if not cid:  # a top-level operation outside any scope or run is its own interaction
+            cid = owned = new_id("req")
+        self.correlation_id = cid
         # The parent is the enclosing open operation, or the Streamlit script run itself.
         parent = live_frame(operation_var.get())
         self.frame = OperationFrame(name, new_id("op"), parent, current_operation_id(), owned)
         tracing = active_tracing()
         # A child of the current span: the enclosing operation's, or the script run's.
-        self.span = tracing.start(name, {"correlation_id": self.correlation_id, "operation.id": self.frame.operation_id}) \
-            if tracing is not None else None
+        attributes = {"correlation_id": self.correlation_id, "operation.id": self.frame.operation_id}
+        self.span = tracing.start(name, attributes) if tracing is not None else None
         self._started_at = 0.0
         self._ended = False
 
     def start(self, depth: int) -> None:
-        self.owner._event(depth + 1, "INFO", f"{self.name} started", operation=self.name, event="start",
-                          metadata=self.metadata, **self._ids())
+        self._write(depth + 1, Lifecycle("start", "INFO", f"{self.name} started", metadata=self.metadata))
         self._started_at = time.perf_counter()
 
     def end(self, depth: int, exc: BaseException | None = None, tb: Any = None,
@@ -132,32 +147,47 @@ class _Operation:
             if outcome is None and self.expected and isinstance(exc, self.expected):
                 # A user's mistake the operation declared (a duplicate key, a bad e-mail): still
                 # "failed", at WARNING and without a traceback, and counted apart from errors.
-                error = {**error_context(exc, tb), "traceback": None, "expected": True}
-                self.owner._event(depth + 1, "WARNING", f"{self.name} refused: {type(exc).__name__}", operation=self.name,
-                                  event="failed", duration_ms=duration_ms, success=False, metadata=self.metadata,
-                                  error=error, **self._ids())
+                refused = {**error_context(exc, tb), "traceback": None, "expected": True}
+                self._write(depth + 1, Lifecycle("failed", "WARNING", f"{self.name} refused: {type(exc).__name__}",
+                                                 duration_ms=duration_ms, success=False, metadata=self.metadata,
+                                                 error=refused))
                 self._end_span(None)
                 return
             if outcome is None:
                 error = error_context(exc, tb)
-                self.owner._event(depth + 1, "ERROR", f"{self.name} failed: {type(exc).__name__}", operation=self.name,
-                                  event="failed", duration_ms=duration_ms, success=False, metadata=self.metadata,
-                                  error=error, **self._ids())
+                self._write(depth + 1, Lifecycle("failed", "ERROR", f"{self.name} failed: {type(exc).__name__}",
+                                                 duration_ms=duration_ms, success=False, metadata=self.metadata,
+                                                 error=error))
                 self._end_span(error)
                 return
         metadata = self.metadata if outcome is None else {**(self.metadata or {}), "outcome": outcome}
         message = f"{self.name} completed ({outcome})" if outcome else f"{self.name} completed"
-        self.owner._event(depth + 1, "INFO", message, operation=self.name, event="complete",
-                          duration_ms=duration_ms, metadata=metadata, **self._ids())
+        self._write(depth + 1, Lifecycle("complete", "INFO", message, duration_ms=duration_ms, metadata=metadata))
         self._end_span(None)
+
+    def _write(self, depth: int, record: Lifecycle) -> None:
+        active = _active(record.level)
+        if active is None:
+            return
+        fields = {
+            "operation": self.name,
+            "event": record.event,
+            "duration_ms": record.duration_ms,
+            "success": record.success,
+            "metadata": record.metadata,
+            "error": record.error,
+            "logger_name": self.logger_name,
+            # The operation's own ids, whatever context it ends in.
+            "operation_id": self.frame.operation_id,
+            "parent_operation_id": self.frame.parent_operation_id,
+            "correlation_id": self.correlation_id,
+        }
+        _emit(depth + 1, active, record.message, fields)
 
     def _end_span(self, error: Mapping[str, Any] | None) -> None:
         tracing = active_tracing()
         if self.span is not None and tracing is not None:
             tracing.end(self.span, error)
-
-    def _ids(self) -> dict[str, Any]:
-        return {"frame": self.frame, "correlation_id": self.correlation_id}
 
 
 class _Activation:
@@ -251,12 +281,11 @@ class _OperationScope:
         self._operation.start(self._depth)
         return self._operation.correlation_id
 
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
         try:
             self._operation.end(self._depth, exc, tb)
         finally:
-            self._activation.__exit__()
-        return False  # the exception, if any, propagates unchanged
+            self._activation.__exit__()  # the exception, if any, propagates unchanged
 
 
 class StructuredLogger:
@@ -264,28 +293,6 @@ class StructuredLogger:
 
     def __init__(self, name: str) -> None:
         self.name = name
-
-    def _event(self, depth: int, level: Level, message: str, *, operation: str, event: str,
-               duration_ms: float | None = None, success: bool = True,
-               metadata: Mapping[str, Any] | None = None, error: Any = None,
-               frame: OperationFrame | None = None, correlation_id: str | None = None) -> None:
-        active = _active(level)
-        if active is None:
-            return
-        fields = {
-            "operation": operation,
-            "event": event,
-            "duration_ms": duration_ms,
-            "success": success,
-            "metadata": metadata,
-            "error": error,
-            "logger_name": self.name,
-        }
-        if frame is not None:  # an operation's own records carry its ids, whatever context ends it
-            fields["operation_id"] = frame.operation_id
-            fields["parent_operation_id"] = frame.parent_operation_id
-            fields["correlation_id"] = correlation_id
-        _emit(depth + 1, active, message, fields)
 
     def _log_operation(self, depth: int, operation: str, level: Level = "INFO", message: str = "",
                        duration_ms: float | None = None, success: bool = True, error: Any = None,
