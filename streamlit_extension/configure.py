@@ -14,7 +14,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
@@ -34,6 +34,9 @@ from .sinks.console import ConsoleStream, console_format
 from .sinks.files import ResilientFileSink, make_file_sink
 from .sinks.flat import loguru_text_format, make_flat_format
 from .sinks.naming import resolve_path
+
+if TYPE_CHECKING:
+    from loguru import Record
 
 JSON_FORMATS = ("loguru", "flat")
 COMPRESSIONS = ("gz", "bz2", "xz", "lzma", "tar", "tar.gz", "tar.bz2", "tar.xz", "zip")
@@ -272,7 +275,7 @@ class LoggingHandle:
         return f"<LoggingHandle {state} sinks={list(self.sink_ids)} file={self.log_path!r}>"
 
 
-def _no_patcher(record: dict) -> None:
+def _no_patcher(record: Record) -> None:
     return None
 
 
@@ -297,7 +300,9 @@ def _install(config: LoggingConfig) -> LoggingHandle:
     except ValueError:
         pass
 
-    common = {"level": config.level, "backtrace": False, "diagnose": False, "enqueue": False, "catch": True}
+    common: dict[str, Any] = {
+        "level": config.level, "backtrace": False, "diagnose": False, "enqueue": False, "catch": True,
+    }
     sink_ids = []
     file_sink = None
     if config.log_path:
@@ -307,7 +312,8 @@ def _install(config: LoggingConfig) -> LoggingHandle:
             pattern=config.log_path, per_process=config.per_process,
         )
         if config.json_format == "flat":
-            sink_ids.append(logger.add(file_sink, format=guarded(make_flat_format(redactor), patcher), colorize=False, **common))
+            sink_ids.append(logger.add(file_sink, format=guarded(make_flat_format(redactor), patcher), colorize=False,
+                                       **common))
         else:
             sink_ids.append(logger.add(file_sink, format=guarded(loguru_text_format, patcher), serialize=True,
                                        colorize=False, **common))
@@ -387,7 +393,8 @@ def setup_logging(
     log_path = _from_env(log_path, lambda raw: raw or None)
     if log_path is not None:
         log_path = os.fspath(log_path) or None
-    sizes = "a size ('10 MB'), a duration ('1 day'), a time ('18:00'), 'daily'/'weekly', bytes as int, a timedelta, a callable or None"
+    sizes = ("a size ('10 MB'), a duration ('1 day'), a time ('18:00'), 'daily'/'weekly', bytes as int, a timedelta, "
+             "a callable or None")
     durations = "a duration ('14 days'), a file count as int, a timedelta, a callable or None"
     try:
         redact = frozenset(KeyRedactor(DEFAULT_REDACT_KEYS if redact_keys is None else redact_keys).keys)
@@ -398,7 +405,8 @@ def setup_logging(
         level=_setting("level", level, _parse_level, _check_level),
         json_format=_setting("json_format", json_format, str, _check_json_format),
         rotation=_setting("rotation", rotation, _parse_optional, lambda v: _check_file_option("rotation", v, sizes)),
-        retention=_setting("retention", retention, _parse_optional, lambda v: _check_file_option("retention", v, durations)),
+        retention=_setting("retention", retention, _parse_optional,
+                           lambda v: _check_file_option("retention", v, durations)),
         compression=_setting("compression", compression, _parse_optional, lambda v: _check_file_option(
             "compression", v, f"one of {', '.join(COMPRESSIONS)}, a callable or None")),
         console=_setting("console", console, _parse_console, _check_console),

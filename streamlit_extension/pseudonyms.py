@@ -44,7 +44,8 @@ def _load_salt() -> bytes:
     except FileExistsError:  # another process won the race: use its salt
         return bytes.fromhex(path.read_text().strip())
     except OSError as exc:
-        _report.notice(f"cannot store the user-id salt ({_report.describe(exc)}); user ids are stable for this process only")
+        _report.notice(f"cannot store the user-id salt ({_report.describe(exc)}); "
+                       "user ids are stable for this process only")
     return salt
 
 

@@ -10,17 +10,24 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+from types import FrameType
+from typing import TYPE_CHECKING
 
 from loguru import logger
 
 from . import _report
+
+if TYPE_CHECKING:
+    from loguru import Record
 
 MARKER = "_streamlit_extension_handler"
 ROUTED = "_streamlit_extension_routed"  # set on a LogRecord once one of our handlers took it
 NOT_ROUTED = ("opentelemetry",)
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
-_STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName", ROUTED}
+_STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message", "asctime", "taskName", ROUTED,
+}
 _LOGGING_FILES = frozenset({logging.__file__, getattr(sys.modules.get("logging.__init__"), "__file__", None)}) - {None}
 
 _local = threading.local()
@@ -74,7 +81,8 @@ class InterceptHandler(logging.Handler):
             seen: set[tuple] = set()
             while pending:
                 nested = pending.pop(0)
-                origin = (nested.name, nested.pathname, nested.lineno, nested.msg if isinstance(nested.msg, str) else None)
+                text = nested.msg if isinstance(nested.msg, str) else None
+                origin = (nested.name, nested.pathname, nested.lineno, text)
                 if origin in seen or len(seen) >= MAX_NESTED:
                     # The same call again, from writing its own record: a logging loop.
                     _count_dropped(1 + len(pending))
@@ -103,7 +111,8 @@ class InterceptHandler(logging.Handler):
             depth = 0
         else:
             # Frames above this one: emit, _emit_safely, then logging's own until the caller's.
-            frame, depth = sys._getframe(3), 3
+            frame: FrameType | None = sys._getframe(3)
+            depth = 3
             while frame is not None and frame.f_code.co_filename in _LOGGING_FILES:
                 frame, depth = frame.f_back, depth + 1
         bound.opt(depth=depth, exception=record.exc_info or None).log(self._level(record), message)
@@ -124,12 +133,12 @@ def dropped_nested() -> int:
     return _dropped[0]
 
 
-def _origin_of(record: dict, source: logging.LogRecord) -> None:
+def _origin_of(record: Record, source: logging.LogRecord) -> None:
     record["function"] = source.funcName
     record["line"] = source.lineno
     record["module"] = source.module
     record["name"] = source.name
-    record["file"] = type(record["file"])(source.filename, source.pathname)
+    record["file"] = type(record["file"])(source.filename, source.pathname)  # type: ignore[call-arg]  # loguru's RecordFile(name, path)
 
 
 def is_ours(handler: logging.Handler) -> bool:

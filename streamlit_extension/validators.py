@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 MAX_ID_LENGTH = 128
-_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,%d}" % MAX_ID_LENGTH)
+_ID_RE = re.compile(rf"[A-Za-z0-9._:-]{{1,{MAX_ID_LENGTH}}}")
 
 
 def is_valid_id(value: Any) -> bool:

@@ -31,7 +31,7 @@ from .. import _report, _state
 try:  # public re-export in every release we support
     from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 except ImportError:  # pragma: no cover - the module the re-export points at
-    from streamlit.runtime.scriptrunner_utils.script_run_context import (  # type: ignore[no-redef]
+    from streamlit.runtime.scriptrunner_utils.script_run_context import (
         add_script_run_ctx,
         get_script_run_ctx,
     )
@@ -411,7 +411,7 @@ def page_key(ctx: Any) -> Any:
     pages = getattr(manager, "_pages", _ABSENT)
     if pages is _ABSENT:
         try:
-            pages = manager.get_pages()
+            pages = manager.get_pages()  # type: ignore[union-attr]  # None raises, caught below
         except Exception:
             pages = None
     return getattr(ctx, "page_script_hash", None), getattr(ctx, "active_script_hash", None), pages
@@ -511,7 +511,8 @@ def streamlit_loggers() -> Iterator[logging.Logger]:
         seen.add(log.name)
         yield log
     for name, log in list(logging.root.manager.loggerDict.items()):
-        if name not in seen and (name == "streamlit" or name.startswith("streamlit.")) and isinstance(log, logging.Logger):
+        ours = name == "streamlit" or name.startswith("streamlit.")
+        if ours and name not in seen and isinstance(log, logging.Logger):
             yield log
 
 

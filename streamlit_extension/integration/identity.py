@@ -74,5 +74,6 @@ def request_fields(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
             if trace:
                 found["trace_id"] = trace
             else:
-                _report.notice_once("bad-header:traceparent", f"ignored an invalid traceparent header (length {len(value)})")
+                _report.notice_once("bad-header:traceparent",
+                                    f"ignored an invalid traceparent header (length {len(value)})")
     return found

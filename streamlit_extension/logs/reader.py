@@ -22,13 +22,13 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, TypeAlias
 
 from ..schema import CORRELATION_FIELDS, DEFAULT_PATH, OPERATION_FIELDS
 from ..sinks.flat import add_extras, iso_utc
 from ..sinks.id_index import INDEXED_FIELDS, may_hold
 
-PathLike = Union[str, Path]
+PathLike: TypeAlias = str | Path
 PATTERNS = ("*.jsonl", "*.jsonl.gz")
 CHUNK_SIZE = 1 << 20
 MAX_LINE_BYTES = 16 << 20  # a longer "line" is damage, not a record
@@ -41,7 +41,9 @@ SERVER_LOGGERS = ("uvicorn", "tornado", "streamlit.web")
 def is_server_line(record: dict[str, Any]) -> bool:
     """A web-server line outside any interaction (hidden by default by ``tail`` and the Explorer)."""
     logger_name = record.get("logger")
-    return record.get("correlation_id") is None and isinstance(logger_name, str) and logger_name.startswith(SERVER_LOGGERS)
+    if record.get("correlation_id") is not None:
+        return False
+    return isinstance(logger_name, str) and logger_name.startswith(SERVER_LOGGERS)
 
 
 class LogPathError(Exception):

@@ -31,7 +31,7 @@ try:
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 except ImportError:
     SDK = False
-    SeverityNumber = get_logger_provider = set_logger_provider = None  # type: ignore[assignment]
+    SeverityNumber = get_logger_provider = set_logger_provider = None  # type: ignore[assignment, misc]
     LoggerProvider = BatchLogRecordProcessor = Resource = TracerProvider = BatchSpanProcessor = None  # type: ignore
 else:
     SDK = True

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _api
+
+if TYPE_CHECKING:
+    from loguru import Record
 
 # loguru level number -> OTel severity number (TRACE 1, DEBUG 5, INFO 9, WARN 13, ERROR 17, FATAL 21)
 _SEVERITIES = ((5, 1), (10, 5), (20, 9), (25, 10), (30, 13), (40, 17))
@@ -74,5 +77,5 @@ def _context(span_context: Any) -> Any:
     return _api.trace.set_span_in_context(_api.NonRecordingSpan(span_context))
 
 
-def format_message(record: dict) -> str:
+def format_message(record: Record) -> str:
     return "{message}"

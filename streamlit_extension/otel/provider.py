@@ -16,6 +16,7 @@ A ``TracerProvider`` or ``LoggerProvider`` the app set itself is never replaced.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from .. import _report, _state
 from ..sinks.naming import process_tag
@@ -23,7 +24,9 @@ from . import _api
 from .tracing import Tracing
 
 MODES = ("auto", "on", "off")
-ENDPOINT_VARS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT")
+ENDPOINT_VARS = (
+    "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+)
 EXTRA = "pip install 'streamlit-correlation-logging[otel]'"
 
 
@@ -44,7 +47,8 @@ def tracing_for(mode: str) -> Tracing | None:
         if _api.SDK:
             configure_sdk()
         else:
-            _report.notice_once("otel-sdk", f"an OTLP endpoint is set but OpenTelemetry's SDK is not installed: {EXTRA}")
+            _report.notice_once("otel-sdk",
+                                f"an OTLP endpoint is set but OpenTelemetry's SDK is not installed: {EXTRA}")
     return Tracing()
 
 
@@ -75,7 +79,7 @@ def _exporter_wanted(variable: str) -> bool:
     return os.environ.get(variable, "otlp").strip().lower() != "none"
 
 
-def _resource() -> object:
+def _resource() -> Any:
     detected = _api.Resource.create({})
     if "service.instance.id" in detected.attributes:  # set through OTEL_RESOURCE_ATTRIBUTES
         return detected

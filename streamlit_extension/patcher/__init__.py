@@ -8,6 +8,7 @@ still written with what could be computed; loguru itself would let the exception
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .. import _report
 from ..schema import REDACTED
@@ -16,12 +17,15 @@ from .errors import add_error_context
 from .redaction import KeyRedactor
 from .sanitize import Sanitizer, json_safe
 
-Step = Callable[[dict], None]
+if TYPE_CHECKING:
+    from loguru import Record
+
+Step: TypeAlias = "Callable[[Record], None]"
 MARKER = "_streamlit_extension_patcher"
 PATCHED = "se_patched"  # a top-level record key (loguru's serializer never copies it)
 
 
-def _safe_fallback(record: dict, redactor: KeyRedactor | None) -> None:
+def _safe_fallback(record: Record, redactor: KeyRedactor | None) -> None:
     """After a failed sanitize step: keep plain values only; no repr that could hold a secret."""
     extra = record["extra"]
     for key, value in list(extra.items()):
@@ -38,7 +42,7 @@ def _safe_fallback(record: dict, redactor: KeyRedactor | None) -> None:
 
 
 def build_patcher(sanitizer: Sanitizer, chained: Callable | None = None, *,
-                  trace_ids: bool = False) -> Callable[[dict], None]:
+                  trace_ids: bool = False) -> Callable[[Record], None]:
     """Compose our steps; ``chained`` is a patcher the app had installed, run first;
     ``trace_ids`` adds the current span's ids (OpenTelemetry on)."""
     steps: list[Step] = [add_correlation, add_error_context]
@@ -54,8 +58,9 @@ def build_patcher(sanitizer: Sanitizer, chained: Callable | None = None, *,
     steps.append(sanitize)
     frozen: Sequence[Step] = tuple(steps)
 
-    def patcher(record: dict) -> None:
-        record[PATCHED] = True
+    def patcher(record: Record) -> None:
+        own: dict[str, Any] = record  # type: ignore[assignment]  # our top-level key isn't in Record
+        own[PATCHED] = True
         for step in frozen:
             try:
                 step(record)
@@ -74,7 +79,7 @@ def build_patcher(sanitizer: Sanitizer, chained: Callable | None = None, *,
     return patcher
 
 
-def guarded(format_fn: Callable[[dict], str], patcher: Callable[[dict], None]) -> Callable[[dict], str]:
+def guarded(format_fn: Callable[[Record], str], patcher: Callable[[Record], None]) -> Callable[[Record], str]:
     """A sink's ``format`` that first runs ``patcher`` on a record it didn't see.
 
     loguru has one patcher slot, and any library may call ``logger.configure(patcher=...)``
@@ -82,7 +87,7 @@ def guarded(format_fn: Callable[[dict], str], patcher: Callable[[dict], None]) -
     runs again and chains that patcher behind ours.
     """
 
-    def format_record(record: dict) -> str:
+    def format_record(record: Record) -> str:
         if PATCHED not in record:
             _report.notice_once("patcher-replaced", "loguru's patcher was replaced by other code; our sinks redact "
                                                     "and correlate records themselves until setup_logging() runs again")

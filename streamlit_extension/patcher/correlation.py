@@ -6,6 +6,8 @@ ambient source (a Streamlit run); then the honest fallbacks ``null`` / ``"anonym
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..context import (
     ambient_fields,
     correlation_id_var,
@@ -15,6 +17,9 @@ from ..context import (
     operation_var,
 )
 from ..schema import ANONYMOUS
+
+if TYPE_CHECKING:
+    from loguru import Record
 
 _OPERATION_KEYS = ("operation", "operation_id", "parent_operation_id")
 
@@ -30,7 +35,7 @@ def _drop_ended_operation(extra: dict) -> None:
         extra.update(operation=live.name, operation_id=live.operation_id, parent_operation_id=live.parent_operation_id)
 
 
-def add_correlation(record: dict) -> None:
+def add_correlation(record: Record) -> None:
     extra = record["extra"]
     if is_stale_operation(extra.get("operation_id")):
         _drop_ended_operation(extra)

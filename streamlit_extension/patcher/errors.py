@@ -6,10 +6,15 @@ formatted traceback, the same shape ``track_operation`` writes on failure.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..errors import error_context
 
+if TYPE_CHECKING:
+    from loguru import Record
 
-def add_error_context(record: dict) -> None:
+
+def add_error_context(record: Record) -> None:
     exception = record["exception"]
     if exception is None or exception.value is None:
         return

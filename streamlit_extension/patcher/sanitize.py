@@ -12,13 +12,16 @@ import copy
 import datetime
 import math
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..pseudonyms import user_id_of
 from ..schema import OWN_FIELDS, REDACTED
 from ..validators import is_valid_id
 from .redaction import KeyRedactor
 from .values import ValueRedactor
+
+if TYPE_CHECKING:
+    from loguru import Record
 
 MAX_DEPTH = 32
 MAX_FIELD_CHARS = 64 * 1024
@@ -39,7 +42,7 @@ _BIG_INT_BITS = int(_MAX_DIGITS * 3.32) if _MAX_DIGITS else None  # below this, 
 
 def _int(value: int) -> Any:
     """``value``, or for one too long to print, its first 64 hex digits and its length."""
-    if _BIG_INT_BITS is None or value.bit_length() < _BIG_INT_BITS or abs(value) < 10 ** _MAX_DIGITS:
+    if _BIG_INT_BITS is None or value.bit_length() < _BIG_INT_BITS or abs(value) < 10 ** (_MAX_DIGITS or 0):
         return value
     digits = hex(value)
     sign = "-" if digits.startswith("-") else ""
@@ -71,7 +74,8 @@ class Sanitizer:
     """Redacts, bounds and JSON-proofs a record's message and extras."""
 
     def __init__(self, keys: KeyRedactor | None = None, values: ValueRedactor | None = None, *,
-                 max_field: int = MAX_FIELD_CHARS, max_record: int = MAX_RECORD_CHARS, max_depth: int = MAX_DEPTH) -> None:
+                 max_field: int = MAX_FIELD_CHARS, max_record: int = MAX_RECORD_CHARS,
+                 max_depth: int = MAX_DEPTH) -> None:
         self.keys = keys
         self.values = values
         self.max_field = max_field
@@ -194,7 +198,7 @@ class Sanitizer:
             if secret is not None:
                 hidden = secret(key)
                 if hidden is None:
-                    hidden = keys.is_secret(key)
+                    hidden = keys.is_secret(key)  # type: ignore[union-attr]  # secret is set only with keys
                 if hidden:
                     extra[key] = REDACTED
                     continue
@@ -210,7 +214,7 @@ class Sanitizer:
             for old_key, new_key in renamed.items():
                 extra[new_key] = extra.pop(old_key)
 
-    def record(self, record: dict) -> None:
+    def record(self, record: Record) -> None:
         """Message, extras and the attached exception of a loguru record."""
         budget = [self.max_record]
         message = record["message"]

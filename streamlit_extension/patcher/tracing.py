@@ -7,16 +7,22 @@ recording span counts: with no SDK configured there are no ids to give.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ..otel import _api
 from ..otel.logs import SPAN_CONTEXT
 
+if TYPE_CHECKING:
+    from loguru import Record
 
-def add_trace_ids(record: dict) -> None:
+
+def add_trace_ids(record: Record) -> None:
     span = _api.trace.get_current_span()
     if not span.is_recording():
         return
     span_context = span.get_span_context()
-    record[SPAN_CONTEXT] = span_context  # for the OTLP log sink, wherever it runs
+    own: dict[str, Any] = record  # type: ignore[assignment]  # our top-level key isn't in Record
+    own[SPAN_CONTEXT] = span_context  # for the OTLP log sink, wherever it runs
     extra = record["extra"]
     extra["trace_id"] = format(span_context.trace_id, "032x")
     extra["span_id"] = format(span_context.span_id, "016x")

@@ -65,7 +65,8 @@ def compress_file(path: str, extension: str) -> str | None:
         return None
     except Exception as exc:
         _remove_quietly(temporary)
-        _report.notice_once(f"compress:{extension}", f"could not compress {path} ({_report.describe(exc)}); it stays uncompressed")
+        _report.notice_once(f"compress:{extension}",
+                            f"could not compress {path} ({_report.describe(exc)}); it stays uncompressed")
         return None
 
 
@@ -100,7 +101,9 @@ def remove_stale_temporaries(folder: str) -> None:
     """Drop ``*.tmp`` archives and indexes a killed process left; their plain files are still there."""
     try:
         for leftover in Path(folder).glob(f"*{TMP_SUFFIX}"):
-            if any(leftover.name.endswith((f".{ext}{TMP_SUFFIX}", f".{ext}{INDEX_SUFFIX}{TMP_SUFFIX}")) for ext in OPENERS):
+            ours = any(leftover.name.endswith((f".{ext}{TMP_SUFFIX}", f".{ext}{INDEX_SUFFIX}{TMP_SUFFIX}"))
+                       for ext in OPENERS)
+            if ours:
                 _remove_quietly(str(leftover))
     except OSError:
         pass

@@ -7,6 +7,10 @@ repaint the terminal. Writing never raises: stderr may be closed or swapped by a
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from loguru import Record
 
 _TEMPLATE = (
     "<green>{time:HH:mm:ss.SSS}</green> | <level>{level: <8}</level> | <cyan>{se_cid}</cyan> | "
@@ -25,7 +29,7 @@ def _indent(block: str) -> str:
     return "".join("    " + escape_control(line) + "\n" for line in block.rstrip("\n").split("\n"))
 
 
-def console_format(record: dict) -> str:
+def console_format(record: Record) -> str:
     extra = record["extra"]
     text = escape_control(str(record["message"]))
     operation = extra.get("operation")
@@ -38,8 +42,9 @@ def console_format(record: dict) -> str:
     # The redacted traceback from extra, never loguru's own rendering of the exception.
     if isinstance(error, dict) and error.get("traceback"):
         text += "\n" + _indent(str(error["traceback"])).rstrip("\n")
-    record["se_cid"] = escape_control(str(extra.get("correlation_id") or "-"))
-    record["se_text"] = text
+    own: dict[str, Any] = record  # type: ignore[assignment]  # our top-level keys aren't in Record
+    own["se_cid"] = escape_control(str(extra.get("correlation_id") or "-"))
+    own["se_text"] = text
     return _TEMPLATE
 
 

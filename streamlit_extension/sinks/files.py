@@ -116,7 +116,8 @@ class ResilientFileSink:
         remove_stale_temporaries(os.path.dirname(os.path.abspath(self.path)))
         options = self._options
         # One worker for this file, kept across reopenings so close() can wait for it.
-        self.compressor = BackgroundCompressor.for_option(options.get("compression")) if options.get("rotation") else None
+        self.compressor = (BackgroundCompressor.for_option(options.get("compression")) if options.get("rotation")
+                           else None)
         self._sink_options = {**options, "compression": self.compressor or options.get("compression"),
                               "pattern": self._pattern}
         self._sink: FileSink | None = make_file_sink(self.path, **self._sink_options)

@@ -45,7 +45,8 @@ def rotated_file_regex(pattern: str) -> re.Pattern:
     stem = base.name[: -len(suffix)] if suffix else base.name
     stem = stem.rstrip(".-_")
     archives = "|".join(re.escape(ext) for ext in ARCHIVE_EXTENSIONS)
-    return re.compile(rf"{re.escape(stem)}(?:[.\-_][A-Za-z0-9_.-]*?)?\.{_STAMP}{re.escape(suffix)}(?:\.(?:{archives}))?")
+    tag = r"(?:[.\-_][A-Za-z0-9_.-]*?)?"
+    return re.compile(rf"{re.escape(stem)}{tag}\.{_STAMP}{re.escape(suffix)}(?:\.(?:{archives}))?")
 
 
 def split_rotated(name: str) -> tuple[str, tuple[str, int]] | None:
