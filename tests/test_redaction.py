@@ -176,3 +176,17 @@ def test_ipv6_client_with_a_port_as_the_web_server_writes_it(tmp_path, log_ip, e
     (record,) = read_json_lines(path)
     assert record["message"] == f'{expected} - "GET / HTTP/1.1" 200'
     assert "::1:" not in path.read_text()
+
+
+def test_query_string_secrets_follow_the_key_deny_list(tmp_path):
+    """``name=value`` pairs are judged by the same deny-list as keys, so adding a key to it also
+    masks that name in URLs; the URL-only names (sig, key, pwd ...) stay masked too."""
+    path = tmp_path / "app.jsonl"
+    handle = setup_logging(log_path=str(path), json_format="flat", console=False,
+                           redact_keys=DEFAULT_REDACT_KEYS | {"tenant_pin"})
+    logger.info("GET /cb?tenant_pin=4321&page=2&x-sig=abcdef&db.password=pw1&monkey=banana")
+    handle.close()
+    (record,) = read_json_lines(path)
+    assert record["message"] == (
+        "GET /cb?tenant_pin=[REDACTED]&page=2&x-sig=[REDACTED]&db.password=[REDACTED]&monkey=banana"
+    )

@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from ..patcher.redaction import KeyRedactor
 from ..patcher.sanitize import json_safe
-from ..schema import FLAT_FIELDS
+from ..schema import CORRELATION_FIELDS, FLAT_FIELDS, OPERATION_FIELDS
 
 if TYPE_CHECKING:
     from loguru import Record
 
 _RESERVED = frozenset(FLAT_FIELDS) | {"logger_name", "extra"}
+# The columns the patcher and operations set; the writer fills the others from loguru's record.
+_FROM_EXTRA = CORRELATION_FIELDS + OPERATION_FIELDS
 
 _UTC = datetime.timezone.utc
 _json_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
@@ -86,27 +88,20 @@ def encode_line(obj: dict, redactor: KeyRedactor | None = None) -> str:
 
 
 def flat_from_loguru(record: Record) -> dict[str, Any]:
+    """The flat row of a loguru record: ``schema.FLAT_FIELDS`` in order, then the other extras."""
     extra = record["extra"]
     get = extra.get
-    # Spelled out rather than looped over FLAT_FIELDS: this runs for every record.
     out: dict[str, Any] = {
         "timestamp": iso_utc(record["time"]),
         "level": record["level"].name,
         "message": record["message"],
-        "correlation_id": get("correlation_id"),
-        "session_id": get("session_id"),
-        "user_id": get("user_id"),
-        "operation": get("operation"),
-        "event": get("event"),
-        "duration_ms": get("duration_ms"),
-        "success": get("success"),
-        "metadata": get("metadata"),
-        "error": get("error"),
-        "logger": get("logger_name") or record["name"],
-        "module": record["module"],
-        "function": record["function"],
-        "line": record["line"],
     }
+    for key in _FROM_EXTRA:
+        out[key] = get(key)
+    out["logger"] = get("logger_name") or record["name"]
+    out["module"] = record["module"]
+    out["function"] = record["function"]
+    out["line"] = record["line"]
     return add_extras(out, extra)
 
 
