@@ -21,6 +21,7 @@ Staying responsive on large folders:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import inspect
 import json
@@ -30,13 +31,14 @@ import threading
 import time
 from collections import Counter, OrderedDict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
 from streamlit_extension.app_pages.explorer_access import explorer_access
+from streamlit_extension.app_pages.explorer_types import Filters, FolderSummary, ReadReport, read_report
 from streamlit_extension.logs import (
     LogPathError,
     ReadStats,
@@ -47,7 +49,13 @@ from streamlit_extension.logs import (
 from streamlit_extension.logs.follow import GrowingFile
 from streamlit_extension.logs.reader import SERVER_LOGGERS
 from streamlit_extension.logs.timeline import Interaction, OperationStats, is_expected, percentile
+from streamlit_extension.schema import CORRELATION_FIELDS, LEVELS, level_number
 from streamlit_extension.utils.correlation_logging import correlation_logger
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from streamlit.delta_generator import DeltaGenerator
 
 # Charts span the page: width="stretch" from Streamlit 1.56 (use_container_width is deprecated
 # there), use_container_width before.
@@ -57,9 +65,6 @@ FULL_WIDTH = ({"width": "stretch"} if "width" in inspect.signature(st.altair_cha
 OWN_OPERATION = "render_log_explorer_page"
 DEFAULT_LOG_FILE = "logs/app.jsonl"
 
-LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
-LEVEL_NUMBERS = {"TRACE": 5, "DEBUG": 10, "INFO": 20, "SUCCESS": 25, "WARNING": 30, "WARN": 30,
-                 "ERROR": 40, "CRITICAL": 50, "FATAL": 50}
 TIME_RANGES: dict[str, datetime.timedelta | None] = {
     "All time": None,
     "Last 15 minutes": datetime.timedelta(minutes=15),
@@ -68,12 +73,14 @@ TIME_RANGES: dict[str, datetime.timedelta | None] = {
     "Last 7 days": datetime.timedelta(days=7),
     "Custom range": None,
 }
+LEVEL_NAMES = tuple(LEVELS)  # the minimum level's choices, lowest first
 ANY = "(any)"
+NONE_SHOWN = "\u2013"  # an en dash, where a record has no such value
 
 # What the cached frames keep (everything else in a record is dropped after parsing).
-TEXT_COLUMNS = ("level", "correlation_id", "session_id", "user_id", "page", "operation", "event",
-                "operation_id", "parent_operation_id", "logger")
-CATEGORY_COLUMNS = ("level", "correlation_id", "session_id", "user_id", "page", "operation", "event", "logger")
+TEXT_COLUMNS = ("level", *CORRELATION_FIELDS, "page", "operation", "event", "operation_id", "parent_operation_id",
+                "logger")
+CATEGORY_COLUMNS = ("level", *CORRELATION_FIELDS, "page", "operation", "event", "logger")
 # What happened first (the message), then who and where; the long ids last.
 TABLE_COLUMNS = ("ts", "level", "message", "operation", "event", "duration_ms", "user_id", "page",
                  "correlation_id", "session_id", "logger", "metadata")
@@ -84,8 +91,8 @@ MAX_MESSAGE_CHARS = 4000
 MAX_CACHED_FILES = 512  # plain files (per needle) whose frames are kept between runs ...
 CACHE_IDLE_SECONDS = 6 * 3600  # ... unless no run asked for them for this long (as the archives' ttl)
 
-OUTCOME_COLOURS = {"complete": "#2e7d32", "rerun": "#1565c0", "stop": "#757575", "failed": "#c62828", "refused": "#f9a825",
-                   "running": "#ef6c00"}
+OUTCOME_COLOURS = {"complete": "#2e7d32", "rerun": "#1565c0", "stop": "#757575", "failed": "#c62828",
+                   "refused": "#f9a825", "running": "#ef6c00"}
 
 # Widget keys (tests and the screenshot script drive the page through them).
 K_FOLDER, K_RANGE, K_FROM, K_TO = "lx_folder", "lx_range", "lx_from", "lx_to"
@@ -103,32 +110,33 @@ def default_log_folder() -> str:
     return str(Path(log_file).parent)
 
 
-def level_number(name: Any) -> int:
-    return LEVEL_NUMBERS.get(str(name).upper(), 0)
+def _level_no(name: object) -> int:
+    """A record's level number; 0 for a level the vocabulary doesn't know (shown at every minimum level)."""
+    return level_number(name) or 0
 
 
-def _text(value: Any) -> str | None:
+def _str_or_none(value: object) -> str | None:
     if value is None or isinstance(value, str):
         return value
     return str(value)
 
 
-def _number(value: Any) -> float | None:
+def _number(value: object) -> float | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     return None
 
 
-def _error(value: Any) -> dict[str, Any] | None:
+def _error(value: object) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         return None
-    slim: dict[str, Any] = {key: _text(value.get(key)) for key in ("type", "message", "traceback")}
+    slim: dict[str, Any] = {key: _str_or_none(value.get(key)) for key in ("type", "message", "traceback")}
     if is_expected(value):
         slim["expected"] = True
     return slim
 
 
-def _metadata(value: Any) -> str | None:
+def _metadata(value: object) -> str | None:
     if value is None:
         return None
     try:
@@ -137,36 +145,32 @@ def _metadata(value: Any) -> str | None:
         return str(value)
 
 
-def records_frame(records: Any) -> pd.DataFrame:
+def records_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     """The page's slim frame of flat records (from ``read_records``)."""
     names = ("timestamp", "message", "duration_ms", "metadata", "error", *TEXT_COLUMNS)
     columns: dict[str, list] = {name: [] for name in names}
     append = {name: values.append for name, values in columns.items()}
     for r in records:
         append["timestamp"](r.get("timestamp"))
-        message = _text(r.get("message"))
+        message = _str_or_none(r.get("message"))
         append["message"](message[:MAX_MESSAGE_CHARS] if message else message)
         append["duration_ms"](_number(r.get("duration_ms")))
         append["metadata"](_metadata(r.get("metadata")))
         append["error"](_error(r.get("error")))
         for name in TEXT_COLUMNS:
-            append[name](_text(r.get(name)))
+            append[name](_str_or_none(r.get(name)))
     frame = pd.DataFrame(columns)
     frame.insert(0, "ts", pd.to_datetime(frame.pop("timestamp"), utc=True, format="ISO8601", errors="coerce"))
     frame["duration_ms"] = frame["duration_ms"].astype("float64")
-    frame["level_no"] = frame["level"].map(level_number).fillna(0).astype("int16")
+    frame["level_no"] = frame["level"].map(_level_no).fillna(0).astype("int16")
     for name in CATEGORY_COLUMNS:
         frame[name] = frame[name].astype("category")
     return frame
 
 
-def read_report(stats: ReadStats) -> dict:
-    return {"lines": stats.lines, "records": stats.records, "skipped": dict(stats.skipped),
-            "errors": list(stats.errors)}
-
-
 @st.cache_data(show_spinner="Reading log files…", max_entries=512, ttl=datetime.timedelta(hours=6))
-def load_archive(path: str, size: int, mtime_ns: int, inode: int, needle: str | None) -> tuple[pd.DataFrame, dict]:
+def load_archive(path: str, size: int, mtime_ns: int, inode: int,
+                 needle: str | None) -> tuple[pd.DataFrame, ReadReport]:
     """One compressed file's records (those whose line contains ``needle``, if given) and what the read saw.
 
     ``size``/``mtime_ns``/``inode`` are only the cache key: an archive is written once.
@@ -193,7 +197,7 @@ class LiveFile:
         self.frame = records_frame(())
         self.used = time.monotonic()
 
-    def load(self) -> tuple[pd.DataFrame, dict]:
+    def load(self) -> tuple[pd.DataFrame, ReadReport]:
         with self.lock:
             increment = self.source.update()
             if increment.fresh:
@@ -234,7 +238,7 @@ def live_files() -> LiveFiles:
     return LiveFiles()
 
 
-def load_file(path: Path, info: os.stat_result, needle: str | None) -> tuple[pd.DataFrame, dict]:
+def load_file(path: Path, info: os.stat_result, needle: str | None) -> tuple[pd.DataFrame, ReadReport]:
     """One file's frame and read report: a plain file read on from where it was, an archive from the cache."""
     if path.suffix == ".gz":
         return load_archive(str(path), info.st_size, info.st_mtime_ns, info.st_ino, needle)
@@ -257,29 +261,23 @@ def split_folders(folder: str) -> list[str]:
     return [part.strip() for part in folder.split(",") if part.strip()]
 
 
-def load_folder(folder: str, needle: str | None, since: pd.Timestamp | None) -> tuple[pd.DataFrame, dict]:
+def load_folder(folder: str, needle: str | None, since: pd.Timestamp | None) -> tuple[pd.DataFrame, FolderSummary]:
     """All records under ``folder`` (one or more, comma-separated; or files), in time order;
     raises LogPathError if one is missing."""
     files = find_log_files(split_folders(folder))
     live_files().forget_stale()
-    frames, summary = [], {"files": 0, "skipped_old": 0, "lines": 0, "records": 0,
-                           "skipped": Counter(), "skipped_by_file": Counter(), "errors": []}
+    frames: list[pd.DataFrame] = []
+    summary = FolderSummary()
     for path in files:
         try:
             info = path.stat()
         except OSError:  # rotated or compressed away since it was listed
             continue
         if since is not None and pd.Timestamp(info.st_mtime_ns, unit="ns", tz="UTC") < since:
-            summary["skipped_old"] += 1  # last written before the range starts: nothing to show
+            summary.skipped_old += 1  # last written before the range starts: nothing to show
             continue
         frame, report = load_file(path, info, needle)
-        summary["files"] += 1
-        summary["lines"] += report["lines"]
-        summary["records"] += report["records"]
-        summary["skipped"].update(report["skipped"])
-        if report["skipped"]:
-            summary["skipped_by_file"][path.name] += sum(report["skipped"].values())
-        summary["errors"].extend(report["errors"])
+        summary.add(path.name, report)
         if len(frame):
             frames.append(frame)
     if not frames:
@@ -307,7 +305,7 @@ def concat_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 def unreadable_archives(folder: str) -> list[str]:
     """Compressed logs the reader does not open (it reads plain and ``.gz`` files)."""
-    found = []
+    found: list[str] = []
     for path in map(Path, split_folders(folder)):
         if path.is_dir():
             found.extend(p.name for p in path.glob("*.jsonl*.*")
@@ -318,31 +316,31 @@ def unreadable_archives(folder: str) -> list[str]:
 # -- filtering ----------------------------------------------------------------------------------
 
 
-def own_interactions(frame: pd.DataFrame) -> set:
+def own_interactions(frame: pd.DataFrame) -> set[str]:
     """Correlation ids of this page's own runs (it logs into the folder it reads)."""
     return set(frame.loc[frame["operation"] == OWN_OPERATION, "correlation_id"].dropna())
 
 
-def apply_filters(frame: pd.DataFrame, f: dict) -> pd.DataFrame:
+def apply_filters(frame: pd.DataFrame, f: Filters) -> pd.DataFrame:
     mask = pd.Series(True, index=frame.index)
-    if f["since"] is not None:
-        mask &= frame["ts"] >= f["since"]
-    if f["until"] is not None:
-        mask &= frame["ts"] < f["until"]
-    if f["min_level"] > 0:
-        mask &= frame["level_no"] >= f["min_level"]
-    for column in ("user_id", "session_id", "correlation_id"):
-        if f[column]:
-            mask &= frame[column] == f[column]
-    if f["operation"]:
-        mask &= frame["operation"] == f["operation"]
-    if f["text"]:
-        mask &= frame["message"].str.contains(f["text"], case=False, regex=False, na=False)
-    if f["hide_own"] and not f["correlation_id"]:
+    if f.since is not None:
+        mask &= frame["ts"] >= f.since
+    if f.until is not None:
+        mask &= frame["ts"] < f.until
+    if f.min_level > 0:
+        mask &= frame["level_no"] >= f.min_level
+    for column, value in f.ids().items():
+        if value:
+            mask &= frame[column] == value
+    if f.operation:
+        mask &= frame["operation"] == f.operation
+    if f.text:
+        mask &= frame["message"].str.contains(f.text, case=False, regex=False, na=False)
+    if f.hide_own and not f.correlation_id:
         own = own_interactions(frame)
         if own:
             mask &= ~frame["correlation_id"].isin(own)
-    if not f.get("server", False):  # the same rule as is_server_line, over the whole frame
+    if not f.server:  # the same rule as is_server_line, over the whole frame
         server = frame["logger"].astype(object).fillna("").str.startswith(SERVER_LOGGERS)
         mask &= ~(server & frame["correlation_id"].isna())
     return frame[mask]
@@ -368,12 +366,12 @@ def interaction_records(frame: pd.DataFrame, cid: str) -> list[dict[str, Any]]:
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
 
-def md(value: Any) -> str:
+def md(value: object) -> str:
     """A value from the logs as literal text inside Streamlit markdown (no links, images, colours)."""
     return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
 
 
-def _missing(value: Any) -> bool:
+def _missing(value: object) -> bool:
     try:
         return value is None or bool(pd.isna(value))
     except (TypeError, ValueError):  # dicts, lists
@@ -383,12 +381,13 @@ def _missing(value: Any) -> bool:
 # -- the page's sections ------------------------------------------------------------------------
 
 
-def _filters() -> dict | None:
-    """The filter widgets; None (after a message) if the custom range is unusable."""
+def _filters() -> tuple[Filters, DeltaGenerator] | None:
+    """The filter widgets' settings and the slot for the operation filter (filled once the folder
+    is read: its operations are the choices); None (after a message) if the custom range is unusable."""
     with st.container(border=True):
         c1, c2, c3 = st.columns(3)
         range_name = c1.selectbox("Time range (UTC)", list(TIME_RANGES), key=K_RANGE)
-        min_level = c2.selectbox("Minimum level", LEVELS, key=K_LEVEL)
+        min_level = c2.selectbox("Minimum level", LEVEL_NAMES, key=K_LEVEL)
         operation_slot = c3.empty()
         c4, c5, c6 = st.columns(3)
         user = c4.text_input("User id", key=K_USER, placeholder="any user").strip()
@@ -413,14 +412,17 @@ def _filters() -> dict | None:
             if since >= until:
                 st.info("The range ends before it starts: pick a later “To”.")
                 return None
-        elif TIME_RANGES[range_name] is not None:
-            since = now - pd.Timedelta(TIME_RANGES[range_name])
-    return {"since": since, "until": until, "min_level": level_number(min_level) if min_level != LEVELS[0] else 0,
-            "user_id": user, "session_id": session, "correlation_id": cid, "text": text,
-            "hide_own": hide_own, "server": server, "operation_slot": operation_slot, "operation": None}
+        elif range_name and (span := TIME_RANGES[range_name]) is not None:
+            since = now - pd.Timedelta(span)
+    # The lowest level shows every record, those with a level unknown to the page too.
+    lowest = min_level is None or min_level == LEVEL_NAMES[0]
+    settings = Filters(since=since, until=until, min_level=0 if lowest else _level_no(min_level),
+                       user_id=user, session_id=session, correlation_id=cid, text=text,
+                       hide_own=hide_own, server=server)
+    return settings, operation_slot
 
 
-def _datetime_input(column: Any, label: str, value: datetime.datetime, key: str) -> datetime.datetime:
+def _datetime_input(column: DeltaGenerator, label: str, value: datetime.datetime, key: str) -> datetime.datetime:
     """``st.datetime_input`` where this Streamlit has it (1.56+), else a date and a time input."""
     if hasattr(st, "datetime_input"):  # not the column: a DeltaGenerator answers any name
         return column.datetime_input(label, value=value, key=key)
@@ -430,14 +432,14 @@ def _datetime_input(column: Any, label: str, value: datetime.datetime, key: str)
     return datetime.datetime.combine(day, moment)
 
 
-def _report_damage(summary: dict, folder: str) -> None:
-    if summary["skipped"]:
-        total = sum(summary["skipped"].values())
-        reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(summary["skipped"].items()))
-        files = ", ".join(f"{name} ({n})" for name, n in summary["skipped_by_file"].most_common(5))
+def _report_damage(summary: FolderSummary, folder: str) -> None:
+    if summary.skipped:
+        total = sum(summary.skipped.values())
+        reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(summary.skipped.items()))
+        files = ", ".join(f"{name} ({n})" for name, n in summary.skipped_by_file.most_common(5))
         st.warning(f"Skipped {total} damaged line(s) the reader could not use ({reasons}), in {md(files)}. "
                    "The other records are shown.")
-    for path, reason in summary["errors"]:
+    for path, reason in summary.errors:
         st.warning(f"Could not read all of {md(Path(path).name)}: {md(reason)}")
     archives = unreadable_archives(folder)
     if archives:
@@ -518,7 +520,7 @@ def timeline_chart(interaction: Interaction) -> alt.LayerChart:
     spans = sorted(interaction.spans, key=lambda s: (s.start_ms, s.depth))
     total = max([s.start_ms + (s.duration_ms or 0) for s in spans] + [interaction.duration_ms or 0, 1.0])
     names = Counter(span_label(s.depth, s.operation) for s in spans)
-    seen: Counter = Counter()
+    seen: Counter[str] = Counter()
     rows = []
     for span in spans:
         label = span_label(span.depth, span.operation)
@@ -557,27 +559,33 @@ def timeline_chart(interaction: Interaction) -> alt.LayerChart:
     return (bars + text).properties(height=34 * len(data) + 100)
 
 
+def _pick_interaction(view: pd.DataFrame, cid_filter: str) -> str | None:
+    """The correlation id to draw: the filter's, else the one picked among the recent; None if there are none."""
+    if cid_filter:
+        st.caption(f"The interaction of correlation id {md(cid_filter)} (from the filter).")
+        return cid_filter
+    choices = _interaction_choices(view)
+    if not choices:
+        st.info("No interactions among the matching records.")
+        return None
+    return st.selectbox("Interaction (most recent first)", list(choices), key=K_INTERACTION,
+                        format_func=lambda c: choices.get(c, c))
+
+
 def _timeline(frame: pd.DataFrame, view: pd.DataFrame, cid_filter: str) -> None:
     st.subheader("Interaction timeline")
-    if cid_filter:
-        cid = cid_filter
-        st.caption(f"The interaction of correlation id {md(cid)} (from the filter).")
-    else:
-        choices = _interaction_choices(view)
-        if not choices:
-            st.info("No interactions among the matching records.")
-            return
-        cid = st.selectbox("Interaction (most recent first)", list(choices), key=K_INTERACTION,
-                           format_func=lambda c: choices.get(c, c))
+    cid = _pick_interaction(view, cid_filter)
+    if cid is None:
+        return
     interaction = build_interaction(cid, interaction_records(frame, cid))
     if not interaction.records:
         st.info(f"No records with correlation id {md(cid)} in this folder.")
         return
-    duration = f"{interaction.duration_ms:,.1f} ms" if interaction.duration_ms is not None else "–"
-    st.markdown(f"**Outcome** {md(interaction.summary or '–')} · **Duration** {duration} · "
-                f"**User** {md(interaction.user_id or '–')} · **Page** {md(interaction.page or '–')} · "
+    duration = f"{interaction.duration_ms:,.1f} ms" if interaction.duration_ms is not None else NONE_SHOWN
+    st.markdown(f"**Outcome** {md(interaction.summary or NONE_SHOWN)} · **Duration** {duration} · "
+                f"**User** {md(interaction.user_id or NONE_SHOWN)} · **Page** {md(interaction.page or NONE_SHOWN)} · "
                 f"**Records** {len(interaction.records)}")
-    st.caption(f"Started {md(interaction.started)} · session {md(interaction.session_id or '–')} · {md(cid)}")
+    st.caption(f"Started {md(interaction.started)} · session {md(interaction.session_id or NONE_SHOWN)} · {md(cid)}")
     if not interaction.spans:
         st.info("This interaction has no tracked operations (no start/complete records) to draw.")
     else:
@@ -612,7 +620,7 @@ def duration_stats(ends: pd.DataFrame) -> list[OperationStats]:
     return stats
 
 
-def histogram_bins(durations: pd.Series) -> Any:
+def histogram_bins(durations: pd.Series) -> alt.Bin:
     """40 bins over the durations; with one distinct value (one sample), over a range around it,
     so it is a bar, not the whole axis."""
     low, high = float(durations.min()), float(durations.max())
@@ -641,6 +649,7 @@ def _durations(view: pd.DataFrame, operation_filter: str | None) -> None:
                        for name in ("p50 ms", "p95 ms", "p99 ms")},
     )
     operations = [s.operation for s in sorted(stats, key=lambda s: -s.count)]
+    chosen: str | None
     if operation_filter in operations:
         chosen = operation_filter
     else:
@@ -676,12 +685,12 @@ def _errors(view: pd.DataFrame) -> None:
     for index, row in shown.iterrows():
         error = row["error"]
         when = row["ts"].strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] if not _missing(row["ts"]) else "?"
-        title = md(f"{when} · {row['level']} · {row['operation'] or '–'} · {error.get('type') or 'error'}: "
+        title = md(f"{when} · {row['level']} · {row['operation'] or NONE_SHOWN} · {error.get('type') or 'error'}: "
                    f"{(error.get('message') or '')[:100]}")
         with st.expander(title):
-            st.caption(md(f"correlation id {row['correlation_id'] or '–'} · "
-                          f"session {row['session_id'] or '–'} · "
-                          f"user {row['user_id'] or '–'} · page {row['page'] or '–'}"))
+            st.caption(md(f"correlation id {row['correlation_id'] or NONE_SHOWN} · "
+                          f"session {row['session_id'] or NONE_SHOWN} · "
+                          f"user {row['user_id'] or NONE_SHOWN} · page {row['page'] or NONE_SHOWN}"))
             if row["metadata"]:
                 st.code(f"metadata: {row['metadata']}", language=None, wrap_lines=True)
             if error.get("traceback"):
@@ -716,18 +725,19 @@ def render_log_explorer_page() -> None:
                                       "folders (one per replica) separated by commas are read as one. "
                                       "Defaults to the folder of $LOG_FILE.").strip()
         top2.button("Refresh", help="Read new and changed files (unchanged ones come from the cache).")
-        filters = _filters()
-        if filters is None:
+        chosen_filters = _filters()
+        if chosen_filters is None:
             return
+        filters, operation_slot = chosen_filters
         if not folder:
             st.info("Type the folder that holds the log files (for example logs).")
             return
 
         # The most selective id filter that can be searched as raw bytes.
-        ids = (safe_needle(filters[name]) for name in ("correlation_id", "session_id", "user_id"))
+        ids = (safe_needle(value) for value in filters.ids().values())
         needle = next((value for value in ids if value), None)
         try:
-            frame, summary = load_folder(folder, needle, filters["since"])
+            frame, summary = load_folder(folder, needle, filters.since)
         except LogPathError:
             st.info(f"There is no log folder at {md(folder)} yet. The app creates it with its first record; "
                     "or type another folder above.")
@@ -736,25 +746,25 @@ def render_log_explorer_page() -> None:
             st.info(f"The log folder {md(folder)} cannot be read ({md(exc.strerror or exc)}).")
             return
         _report_damage(summary, folder)
-        if summary["files"] == 0 and summary["skipped_old"] == 0:
+        if summary.files == 0 and summary.skipped_old == 0:
             st.info(f"No log files ({md('*.jsonl, *.jsonl.gz')}) in {md(folder)} yet.")
             return
 
         operations = sorted(frame["operation"].dropna().astype(object).unique())
-        chosen = filters["operation_slot"].selectbox("Operation", [ANY, *operations], key=K_OPERATION)
-        filters["operation"] = None if chosen == ANY else chosen
+        chosen = operation_slot.selectbox("Operation", [ANY, *operations], key=K_OPERATION)
+        filters = dataclasses.replace(filters, operation=None if chosen == ANY else chosen)
         view = apply_filters(frame, filters)
 
-        read = f"{summary['files']} file(s), {summary['records']:,} records"
+        read = f"{summary.files} file(s), {summary.records:,} records"
         if needle:
-            read = f"{summary['files']} file(s), {summary['records']:,} records containing {needle!r}"
-        if summary["skipped_old"]:
-            read += f"; {summary['skipped_old']} older file(s) not opened"
+            read = f"{summary.files} file(s), {summary.records:,} records containing {needle!r}"
+        if summary.skipped_old:
+            read += f"; {summary.skipped_old} older file(s) not opened"
         st.caption(f"Read {md(read)} from {md(folder)}.")
 
         _records_table(view)
-        _timeline(frame, view, filters["correlation_id"])
-        _durations(view, filters["operation"])
+        _timeline(frame, view, filters.correlation_id)
+        _durations(view, filters.operation)
         _errors(view)
 
 
