@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from ...schema import DEFAULT_PATH, LEVELS
+from ...schema import DEFAULT_PATH, LEVELS, level_number
 from ..follow import Record
 from ..reader import ReadStats
 from ..timeline import OperationStats, build_interaction, interactions, operation_stats
@@ -120,10 +120,10 @@ def cmd_tail(args: argparse.Namespace, out: TextIO, style: Style) -> int:
 
 
 def parse_level(text: str) -> int:
-    """``--level``: a level name (any case) or a number."""
+    """``--level``: a level name (any case, ``WARN`` and ``FATAL`` too) or a number."""
     if text.strip().lstrip("-").isdigit():
         return int(text)
-    number = LEVELS.get(text.strip().upper())
+    number = level_number(text)
     if number is None:
         raise argparse.ArgumentTypeError(f"unknown level {text!r} (use one of {', '.join(LEVELS)} or a number)")
     return number

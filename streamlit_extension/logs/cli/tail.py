@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ...schema import LEVELS
+from ...schema import level_number
 from ..follow import POLL_SECONDS, Record, Tail
 from ..reader import ReadStats, is_server_line
 from .scanning import check_readable, warn_damage
@@ -28,7 +28,7 @@ def record_filter(*, server: bool, level: int | None, user: str | None, session:
         if not server and is_server_line(record):
             return False
         if level is not None:
-            number = LEVELS.get(str(record.get("level")).upper())
+            number = level_number(record.get("level"))  # a stdlib record may say WARN or FATAL
             if number is not None and number < level:  # custom levels are never hidden
                 return False
         return all(value is None or record.get(name) == value for name, value in wanted)
