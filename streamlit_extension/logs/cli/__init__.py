@@ -1,0 +1,34 @@
+"""``st-logs``: read the correlation logs from a terminal (also ``python -m streamlit_extension.logs``).
+
+    st-logs trace REQ_ID [PATH ...]      one interaction's timeline, nested by operation
+    st-logs session SESSION_ID [PATH ...] the interactions of one Streamlit session
+    st-logs tail [PATH]                  follow every process's current log file, like ``tail -f``
+    st-logs stats [PATH ...]             per operation: count, error rate, p50/p95/p99
+
+PATH (default ``logs/``) is a folder searched for ``*.jsonl`` / ``*.jsonl.gz`` or log files, in
+either JSON format. ``--json`` gives machine output. Everything printed for humans goes through
+``escape_control``, so a logged value can't forge a line or repaint the terminal.
+
+Exit status: 0 done, 1 id not found, 2 bad usage or unreadable input, 130 interrupted.
+
+The parts: ``commands`` (the commands, the argument parser and ``main``, the console-script
+entry point ``streamlit_extension.logs.cli:main``), ``rendering`` (colours, lines, the progress
+bar), ``scanning`` (which files, reading them, damage warnings) and ``tail`` (following files).
+"""
+
+from .commands import EXIT_INTERRUPTED, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, build_parser, main, parse_args
+from .rendering import Progress, Style
+from .scanning import UsageError
+
+__all__ = [
+    "EXIT_INTERRUPTED",
+    "EXIT_NOT_FOUND",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "Progress",
+    "Style",
+    "UsageError",
+    "build_parser",
+    "main",
+    "parse_args",
+]

@@ -1,0 +1,237 @@
+"""The ``st-logs`` commands (trace, session, tail, stats), their argument parser, and ``main``.
+
+Each ``cmd_*`` takes the parsed arguments, the output stream and a ``Style`` and returns the exit
+status; ``main`` turns the errors a user can cause into one ``error:`` line and a status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import io
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from ...schema import DEFAULT_PATH, LEVELS, level_number
+from ..follow import Record
+from ..reader import ReadStats
+from ..timeline import OperationStats, build_interaction, interactions, operation_stats
+from .rendering import (
+    Style,
+    dump_json,
+    format_record,
+    interaction_header,
+    render_session,
+    render_stats,
+    render_trace,
+    safe,
+    use_color,
+)
+from .scanning import UsageError, finish_scan, log_files, records_with, scan
+from .tail import follow, record_filter
+
+EXIT_OK, EXIT_NOT_FOUND, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+# --- trace ----------------------------------------------------------------------------------
+
+
+def cmd_trace(args: argparse.Namespace, out: TextIO, style: Style) -> int:
+    cid = args.correlation_id
+    records = records_with("correlation_id", cid, args.paths, "trace")
+    if not records:
+        return EXIT_NOT_FOUND
+    interaction = build_interaction(cid, records)
+    if args.json:
+        header = interaction_header(interaction)
+        header["spans"] = [dataclasses.asdict(span) for span in interaction.spans]
+        print(dump_json({"header": header, "records": interaction.records}), file=out)
+    else:
+        for line in render_trace(interaction, style):
+            print(line, file=out)
+    return EXIT_OK
+
+
+# --- session --------------------------------------------------------------------------------
+
+
+def cmd_session(args: argparse.Namespace, out: TextIO, style: Style) -> int:
+    records = records_with("session_id", args.session_id, args.paths, "session")
+    if not records:
+        return EXIT_NOT_FOUND
+    items = [interaction_header(i) for i in interactions(records)]
+    if args.json:
+        print(dump_json(items), file=out)
+        return EXIT_OK
+    users = sorted({safe(r.get("user_id")) for r in records})
+    for line in render_session(args.session_id, users, items, style):
+        print(line, file=out)
+    return EXIT_OK
+
+
+# --- stats ----------------------------------------------------------------------------------
+
+
+def stats_row(op: OperationStats) -> dict[str, Any]:
+    return {"operation": op.operation, "count": op.count, "errors": op.errors, "error_rate": op.error_rate,
+            "expected": op.expected, "p50": op.p50, "p95": op.p95, "p99": op.p99}
+
+
+def cmd_stats(args: argparse.Namespace, out: TextIO, style: Style) -> int:
+    files = log_files(args.paths)
+    stats = ReadStats()
+    rows = [stats_row(op) for op in operation_stats(scan(files, None, stats, "stats"))]
+    finish_scan(files, stats)
+    if args.json:
+        print(dump_json(rows), file=out)
+        return EXIT_OK
+    if not rows:
+        print("no finished operations found", file=sys.stderr)
+        return EXIT_OK
+    for line in render_stats(rows, style):
+        print(line, file=out)
+    return EXIT_OK
+
+
+# --- tail -----------------------------------------------------------------------------------
+
+
+def cmd_tail(args: argparse.Namespace, out: TextIO, style: Style) -> int:
+    def emit(records: list[Record]) -> None:
+        for record in records:
+            if args.json:
+                print(dump_json(record), file=out)
+            else:
+                for line in format_record(record, style):
+                    print(line, file=out)
+        out.flush()  # a follower is read live, through pipes too
+
+    log_files([args.path])  # a missing path or a folder without log files: exit 2, like the other commands
+    keep = record_filter(server=args.server, level=args.level, user=args.user, session=args.session,
+                         operation=args.operation)
+    follow(Path(args.path), keep, emit, ReadStats(), lines=args.lines, once=args.once, max_seconds=args.max_seconds)
+    return EXIT_OK
+
+
+# --- arguments ------------------------------------------------------------------------------
+
+
+def parse_level(text: str) -> int:
+    """``--level``: a level name (any case, ``WARN`` and ``FATAL`` too) or a number."""
+    if text.strip().lstrip("-").isdigit():
+        return int(text)
+    number = level_number(text)
+    if number is None:
+        raise argparse.ArgumentTypeError(f"unknown level {text!r} (use one of {', '.join(LEVELS)} or a number)")
+    return number
+
+
+def non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
+
+
+_DEFAULT_PATHS = [DEFAULT_PATH]  # compared by identity: "no PATH given"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="st-logs",
+        description="Read streamlit_extension's JSON logs: trace an interaction, list a session, follow, summarise.",
+        epilog=f"PATH is a folder (searched for *.jsonl and *.jsonl.gz) or log files; default: {DEFAULT_PATH}/. "
+               "Exit status: 0 ok, 1 id not found, 2 bad usage or unreadable input.",
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="machine-readable JSON output")
+    common.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                        help="colour the output (auto: on a terminal, unless NO_COLOR is set)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    trace = commands.add_parser("trace", parents=[common], help="one interaction's timeline",
+                                description="The timeline of one interaction (correlation id), nested by operation.")
+    trace.add_argument("correlation_id", metavar="CORRELATION_ID")
+    trace.add_argument("paths", metavar="PATH", nargs="*", default=_DEFAULT_PATHS)
+    trace.set_defaults(run=cmd_trace)
+
+    session = commands.add_parser("session", parents=[common], help="a session's interactions",
+                                  description="The interactions of one session, one line each.")
+    session.add_argument("session_id", metavar="SESSION_ID")
+    session.add_argument("paths", metavar="PATH", nargs="*", default=_DEFAULT_PATHS)
+    session.set_defaults(run=cmd_session)
+
+    tail = commands.add_parser("tail", parents=[common], help="follow every process's current log file",
+                               description="Print the last records over every process's current log file in "
+                                           "PATH (or of the file given), then follow them all in time order "
+                                           "across rotation, and new processes' files as they appear, like tail -f.")
+    tail.add_argument("path", metavar="PATH", nargs="?", default=DEFAULT_PATH)
+    tail.add_argument("-n", "--lines", type=non_negative, default=10, metavar="N",
+                      help="records to show first (default 10)")
+    tail.add_argument("--once", action="store_true", help="print what matches now and exit")
+    tail.add_argument("--level", type=parse_level, help="minimum level (name or number)")
+    tail.add_argument("--user", help="only this user_id")
+    tail.add_argument("--session", help="only this session_id")
+    tail.add_argument("--operation", help="only this operation")
+    tail.add_argument("--server", action="store_true",
+                      help="also the web server's own lines outside any interaction (hidden by default)")
+    tail.add_argument("--max-seconds", type=float, default=None, help=argparse.SUPPRESS)  # bounds tests
+    tail.set_defaults(run=cmd_tail)
+
+    stats = commands.add_parser("stats", parents=[common], help="per-operation counts, error rate, percentiles",
+                                description="Per operation: finished count, error rate, p50/p95/p99 of duration_ms.")
+    stats.add_argument("paths", metavar="PATH", nargs="*", default=_DEFAULT_PATHS)
+    stats.set_defaults(run=cmd_stats)
+    return parser
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Like ``parse_args``, with options anywhere: ``trace ID --json logs/`` works too.
+
+    argparse stops filling a positional list at the first option; the paths after it come back
+    as leftovers and join the ones before.
+    """
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        stray = [item for item in extra if item.startswith("-") and item != "-"]
+        if stray or not hasattr(args, "paths"):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.paths = extra if args.paths is _DEFAULT_PATHS else [*args.paths, *extra]
+    return args
+
+
+# --- entry point ----------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``st-logs``: run one command and return its exit status."""
+    args = parse_args(argv)
+    out = sys.stdout
+    if isinstance(out, io.TextIOWrapper):
+        try:
+            out.reconfigure(errors="backslashreplace")  # an ASCII-only terminal
+        except ValueError:  # a detached or closed stream: printing will say so
+            pass
+    style = Style(not args.json and use_color(args.color, out))
+    try:
+        return args.run(args, out, style)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (``| head``): stop quietly, and keep Python's exit flush from failing too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+        return EXIT_OK
+    except OSError as exc:  # e.g. the file to follow can't be opened
+        where = f"{safe(exc.filename)}: " if exc.filename else ""
+        print(f"error: {where}{safe(exc.strerror or exc)}", file=sys.stderr)
+        return EXIT_USAGE

@@ -1,0 +1,122 @@
+"""Which files a command reads, reading them with a progress bar, and what to say about damage.
+
+Anything the user can fix (a missing path, a folder without log files, nothing readable, an
+empty id) is a ``UsageError``: one ``error:`` line and exit status 2. Damage in files that were
+read is only one ``warning:`` line on stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..reader import LogPathError, ReadStats, find_log_files, read_records, records_with_id
+from .rendering import Progress, safe
+
+
+class UsageError(Exception):
+    """Input the user can fix (missing path, no log files, nothing readable): one line, exit 2."""
+
+
+def log_files(paths: Sequence[str]) -> list[Path]:
+    """The files to read; a missing path or a folder without log files is a UsageError."""
+    try:
+        files = find_log_files(paths)
+    except LogPathError as exc:
+        raise UsageError(str(exc)) from None
+    if not files:
+        # find_log_files returns [] for a folder without *.jsonl[.gz]: say so rather than "not found".
+        raise UsageError(f"no log files (*.jsonl, *.jsonl.gz) in {', '.join(paths)}")
+    unique: dict[Path, Path] = {}
+    for path in files:  # ``logs logs/app.jsonl`` must not count a record twice
+        unique.setdefault(path.resolve(), path)
+    return list(unique.values())
+
+
+def scan(files: Sequence[Path], needle: str | None, stats: ReadStats, label: str) -> Iterator[dict[str, Any]]:
+    """Records of ``files``, one file after the other, with a progress bar on a slow scan.
+
+    One ``read_records`` call per file rather than one merged call: the merge opens every file
+    at once, so "files done" could not be counted. Callers sort by time themselves.
+    """
+    progress = Progress(len(files), label)
+    try:
+        for path in files:
+            try:
+                stream = read_records([path], needle=needle, stats=stats)
+            except LogPathError:  # rotated away since it was listed
+                stats.errors.append((str(path), "vanished during the scan"))
+            else:
+                for count, record in enumerate(stream):
+                    if count % 512 == 0:
+                        progress.tick()
+                    yield record
+            progress.advance()
+    finally:
+        progress.close()
+
+
+def records_with(field: str, value: str, paths: list[str], command: str) -> list[dict[str, Any]]:
+    """The records whose ``field`` equals ``value``; an error message names the id if none."""
+    label = field.replace("_", " ")
+    if not value.strip():
+        raise UsageError(f"the {label} is empty")
+    files = log_files(paths)
+    stats = ReadStats()
+    progress = Progress(len(files), command)
+    try:
+        records = records_with_id(files, field, value, stats=stats, on_file_done=progress.advance, processes=True)
+    finally:
+        progress.close()
+    finish_scan(files, stats)
+    if not records:
+        print(f"error: {label} {safe(value)} not found in {safe(', '.join(paths))} "
+              f"({len(files)} file{'s' if len(files) != 1 else ''})", file=sys.stderr)
+    return records
+
+
+def damage_summary(stats: ReadStats) -> str | None:
+    """One line about what the reader had to skip or could not read, or None."""
+    damaged: Counter[str] = Counter(stats.skipped_by_file)
+    parts = []
+    if damaged:
+        total = sum(damaged.values())
+        where = _some_files(damaged.items(), lambda path, n: f"{safe(path)}: {n}")
+        parts.append(f"skipped {total} damaged line{'s' if total != 1 else ''} in {where}")
+    if stats.errors:
+        parts.append("could not read " + _some_files(stats.errors, lambda path, why: f"{safe(path)} ({safe(why)})"))
+    return "warning: " + "; ".join(parts) if parts else None
+
+
+def _some_files(items: Iterable[tuple[str, Any]], describe: Callable[[str, Any], str], limit: int = 3) -> str:
+    items = list(items)
+    if len(items) == 1:
+        path, value = items[0]
+        return safe(path) if isinstance(value, int) else describe(path, value)
+    shown = ", ".join(describe(path, value) for path, value in items[:limit])
+    more = f", and {len(items) - limit} more" if len(items) > limit else ""
+    return f"{len(items)} files ({shown}{more})"
+
+
+def check_readable(files: Sequence[Path], stats: ReadStats) -> None:
+    """A UsageError when not one of ``files`` could be read (damage elsewhere is only a warning)."""
+    unreadable = {path for path, _ in stats.errors}
+    if files and stats.lines == 0 and stats.records == 0 and all(str(path) in unreadable for path in files):
+        reasons = "; ".join(f"{safe(path)} ({safe(why)})" for path, why in stats.errors[:3])
+        raise UsageError(f"could not read any log file: {reasons}")
+
+
+def warn_damage(stats: ReadStats) -> None:
+    """Print ``damage_summary`` to stderr, if there is anything to say."""
+    warning = damage_summary(stats)
+    if warning:
+        print(warning, file=sys.stderr)
+
+
+def finish_scan(files: Sequence[Path], stats: ReadStats) -> None:
+    """After a scan: fail when no file could be read at all, else warn once about damage."""
+    check_readable(files, stats)
+    warn_damage(stats)
