@@ -10,10 +10,12 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 _PREFIX = "streamlit_extension"
 _lock = threading.Lock()
 _last: dict[str, float] = {}
+_forgetters: dict[str, Callable[[], None]] = {}  # other modules' "said once" state, by module
 
 
 def notice(message: str) -> None:
@@ -43,7 +45,16 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def forget_on_reset(owner: str, forget: Callable[[], None]) -> None:
+    """Have ``reset_throttle`` also call ``forget``: for a module that keeps its own once-only
+    notices. Keyed by ``owner``, so a re-imported module replaces its earlier registration."""
+    _forgetters[owner] = forget
+
+
 def reset_throttle() -> None:
-    """Forget which notices went out (tests start each case afresh)."""
+    """Forget which notices went out, here and in every module that registered its own (tests
+    start each case afresh)."""
     with _lock:
         _last.clear()
+    for forget in list(_forgetters.values()):
+        forget()

@@ -63,7 +63,8 @@ def mark_stale(frame: OperationFrame) -> None:
 
 
 def is_stale_operation(operation_id: Any) -> bool:
-    return operation_id in _stale
+    """Did this operation end elsewhere? Asked about any value an app bound as ``operation_id``."""
+    return isinstance(operation_id, str) and operation_id in _stale  # a list would raise TypeError
 
 
 def is_stale_correlation(correlation_id: str | None) -> bool:

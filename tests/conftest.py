@@ -20,12 +20,16 @@ from streamlit_extension.stdlib import is_ours
 os.environ["TZ"] = "UTC"
 time.tzset()
 
+# Every variable the library reads (test_conftest_isolation.py checks the source for new ones),
+# and any OpenTelemetry variable: the SDK reads many more than we name (headers, timeouts...).
 _ENV = ("LOG_FILE", "LOG_LEVEL", "LOG_FORMAT", "LOG_ROTATION", "LOG_RETENTION", "LOG_COMPRESSION", "LOG_CONSOLE",
-        "LOG_REDACT_EMAILS", "LOG_IP", "LOG_EXPLORER_USERS", "STREAMLIT_EXTENSION_DISABLE")
+        "LOG_PER_PROCESS", "LOG_REDACT_EMAILS", "LOG_IP", "LOG_OTEL", "LOG_EXPLORER_USERS",
+        "STREAMLIT_EXTENSION_DISABLE", "STREAMLIT_EXTENSION_SALT")
+_ENV_PREFIXES = ("OTEL_",)
 
 
 def _reset() -> None:
-    _report.reset_throttle()  # each test sees its own "once" notices
+    _report.reset_throttle()  # each test sees its own "once" notices (compat's lost capabilities too)
     handle = _state.state().setup
     if handle is not None:
         handle.close()
@@ -43,6 +47,8 @@ def _reset() -> None:
 def clean_logging(monkeypatch):
     for name in _ENV:
         monkeypatch.delenv(name, raising=False)
+    for name in [name for name in os.environ if name.startswith(_ENV_PREFIXES)]:
+        monkeypatch.delenv(name)
     # Most tests read the file they named; per-process naming has tests of its own.
     monkeypatch.setenv("LOG_PER_PROCESS", "0")
     _reset()
