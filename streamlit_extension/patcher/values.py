@@ -155,7 +155,8 @@ class Rule:
     """One secret shape.
 
     It runs on a text when one of its ``triggers`` (lower-case substrings) occurs there, or when
-    the text has at least ``min_digits`` digits and ``hint`` (a loose, cheap regex) matches.
+    the text has at least ``min_digits`` digits, contains ``needs`` (if set), and ``hint`` (a
+    loose, cheap regex) matches.
     Then every match of ``pattern`` is replaced with ``replace`` (a string or a function of the
     match, returning the match's own text to keep it).
     """
@@ -166,6 +167,7 @@ class Rule:
     triggers: tuple[str, ...] = ()
     hint: re.Pattern[str] | None = None
     min_digits: int = 1
+    needs: str = ""
 
 
 def rules(*, emails: bool = True, ip: str = "mask", keys: KeyRedactor | None = None) -> tuple[Rule, ...]:
@@ -182,9 +184,9 @@ def rules(*, emails: bool = True, ip: str = "mask", keys: KeyRedactor | None = N
         Rule("card", _CARD, _card, hint=_CARD_HINT, min_digits=13),
         Rule("email", _EMAIL, REDACTED, triggers=("@",)),
         # An unbracketed ipv6:port first, so its port isn't taken for the address's last group.
-        Rule("ipv6-port", _IPV6_PORT, _with_port(address), triggers=("::",), hint=_IP_HINT),
-        Rule("ipv6", _IPV6, address, triggers=("::",), hint=_IP_HINT),
-        Rule("ipv4", _IPV4, address, hint=_IP_HINT),
+        Rule("ipv6-port", _IPV6_PORT, _with_port(address), triggers=("::",), hint=_IP_HINT, needs=":"),
+        Rule("ipv6", _IPV6, address, triggers=("::",), hint=_IP_HINT, needs=":"),
+        Rule("ipv4", _IPV4, address, hint=_IP_HINT, needs="."),
     )
     return tuple(rule for rule in table if emails or rule.name != "email")
 
@@ -212,7 +214,13 @@ class ValueRedactor:
         # Whether any trigger occurs, in one search: most text holds none, and one regex search is
         # cheaper in CPython than a substring test per trigger.
         self._any_trigger = re.compile("|".join(sorted({re.escape(t) for t, _ in self._triggered})))
-        self._hinted = tuple((rule, rule.hint, rule.min_digits) for rule in self._rules if rule.hint is not None)
+        # Rules sharing a hint are tested together: one search decides for all of them.
+        gates: dict[tuple[re.Pattern[str], int, str], list[Rule]] = {}
+        for rule in self._rules:
+            if rule.hint is not None:
+                gates.setdefault((rule.hint, rule.min_digits, rule.needs), []).append(rule)
+        self._gates = tuple((hint, min_digits, needs, tuple(gated))
+                            for (hint, min_digits, needs), gated in gates.items())
         self._known: set[str] = set()
         self._secrets: re.Pattern[str] | None = None
         self._memo: dict[str, str] = {}
@@ -239,9 +247,12 @@ class ValueRedactor:
             memo[text] = done
         return done
 
-    def _applicable(self, text: str) -> set[Rule]:
+    def _redact(self, text: str) -> str:
+        if self._secrets is not None:
+            text = self._secrets.sub(REDACTED, text)
+        # Which rules can apply: cheap tests first, one call frame (this runs for most strings).
         lowered = text.lower()
-        chosen: set[Rule] = set()
+        chosen = None
         if self._any_trigger.search(lowered) is not None:
             chosen = {rule for trigger, rule in self._triggered if trigger in lowered}
         if text.isascii():  # count the digits in C: a card needs 13, most text has fewer
@@ -249,15 +260,10 @@ class ValueRedactor:
         else:  # \d also matches other scripts' digits: let every hinted rule look
             digits = _MANY if _DIGIT.search(text) is not None else 0
         if digits:
-            for rule, hint, min_digits in self._hinted:
-                if digits >= min_digits and rule not in chosen and hint.search(text) is not None:
-                    chosen.add(rule)
-        return chosen
-
-    def _redact(self, text: str) -> str:
-        if self._secrets is not None:
-            text = self._secrets.sub(REDACTED, text)
-        chosen = self._applicable(text)
+            for hint, min_digits, needs, gated in self._gates:
+                if digits >= min_digits and needs in text and hint.search(text) is not None:
+                    chosen = chosen or set()
+                    chosen.update(gated)
         if chosen:
             for rule in self._rules:
                 if rule in chosen:
