@@ -10,7 +10,7 @@ tokens, card numbers in messages) is a later step of the patcher.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 DEFAULT_REDACT_KEYS: frozenset[str] = frozenset(
     {
@@ -52,6 +52,8 @@ class KeyRedactor:
         self._parts = tuple(f"_{t}_" for t in terms)
         self._joined = tuple(t.replace("_", "") for t in terms if len(t) >= _SUBSTRING_MIN)
         self._cache: dict[str, bool] = {}
+        # The cached answer for a key, or None: a hot loop reads this before calling is_secret().
+        self.cached: Callable[[str], bool | None] = self._cache.get
 
     def is_secret(self, key: str) -> bool:
         try:

@@ -178,7 +178,7 @@ class Sanitizer:
         budget = budget if budget is not None else [self.max_record]
         keys = self.keys
         # The key cache is read inline: this loop runs for every field of every record.
-        secret = keys._cache.get if keys is not None else None
+        secret = keys.cached if keys is not None else None
         renamed = None
         clean = self._clean
         for key, item in extra.items():
