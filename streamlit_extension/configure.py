@@ -40,9 +40,9 @@ if TYPE_CHECKING:
 
 JSON_FORMATS = ("loguru", "flat")
 COMPRESSIONS = ("gz", "bz2", "xz", "lzma", "tar", "tar.gz", "tar.bz2", "tar.xz", "zip")
-_OFF = ("", "none", "off", "false", "no", "0")
 _TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off", "")
+_FALSE = ("0", "false", "no", "off", "")  # "" last: error messages list the others
+_OFF = (*_FALSE, "none")  # a feature turned off: any false value, or "none"
 _LOGURU_DEFAULT_HANDLER = 0
 # Counts up each time Streamlit's watcher re-imports this module: the newest generation's code
 # takes over an installation once, and an older one calling in afterwards uses it as it is.

@@ -17,7 +17,8 @@ def _type_name(exc_type: type) -> str:
     return name if module in ("builtins", "__main__") else f"{module}.{name}"
 
 
-def _safe_str(value: Any) -> str:
+def safe_str(value: Any) -> str:
+    """``str(value)``, or ``<unprintable Type>`` when its ``__str__`` raises."""
     try:
         return str(value)
     except Exception:
@@ -31,7 +32,7 @@ def error_context(exc: BaseException, tb: Any = None) -> ErrorContext:
         text: str | None = "".join(lines)
     except Exception:  # a broken __str__ or __cause__ chain must not lose the record
         text = None
-    return {"type": _type_name(type(exc)), "message": _safe_str(exc), "traceback": text}
+    return {"type": _type_name(type(exc)), "message": safe_str(exc), "traceback": text}
 
 
 def normalize_error(error: Any) -> dict[str, Any] | None:
@@ -42,7 +43,7 @@ def normalize_error(error: Any) -> dict[str, Any] | None:
         return error_context(error)
     if isinstance(error, dict):
         return error
-    return {"type": None, "message": _safe_str(error), "traceback": None}
+    return {"type": None, "message": safe_str(error), "traceback": None}
 
 
 # Exceptions that end an operation without it failing, by class name so the core needs no

@@ -97,8 +97,8 @@ class Name(str, enum.Enum):
     (Name.ANN, "ann"),
     (Colour.RED, "Colour.RED"),
     (ValueError("boom"), "ValueError: boom"),
-    (Unprintable(), "<unrepresentable Unprintable>"),
-    (UnprintableError(), "UnprintableError: <unrepresentable UnprintableError>"),
+    (Unprintable(), "<unprintable Unprintable>"),
+    (UnprintableError(), "UnprintableError: <unprintable UnprintableError>"),
 ])
 def test_each_kind_of_value_becomes_json(value, expected):
     result = Sanitizer().value(value, budget())
@@ -132,7 +132,7 @@ def test_ints_too_long_to_print_are_written_in_hex():
 def test_non_string_keys_become_strings():
     keys = {(1, 2): "a", 3: "b", None: "c", 1.5: "d", Unprintable(): "e", Colour.RED: "f"}
     result = Sanitizer().value(keys, budget())
-    assert result == {"(1, 2)": "a", "3": "b", "None": "c", "1.5": "d", "<unrepresentable Unprintable>": "e",
+    assert result == {"(1, 2)": "a", "3": "b", "None": "c", "1.5": "d", "<unprintable Unprintable>": "e",
                       "Colour.RED": "f"}
     strict_json(result)
 

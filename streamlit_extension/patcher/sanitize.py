@@ -14,6 +14,7 @@ import math
 import sys
 from typing import TYPE_CHECKING, Any
 
+from ..errors import safe_str
 from ..pseudonyms import user_id_of
 from ..schema import OWN_FIELDS, REDACTED
 from ..validators import is_valid_id
@@ -63,13 +64,6 @@ def _float(value: float) -> Any:
     return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
 
 
-def _text(value: Any) -> str:
-    try:
-        return str(value)
-    except Exception:
-        return f"<unrepresentable {type(value).__name__}>"
-
-
 class Sanitizer:
     """Redacts, bounds and JSON-proofs a record's message and extras."""
 
@@ -106,7 +100,7 @@ class Sanitizer:
 
     def key(self, key: Any, budget: list[int]) -> str:
         """A mapping key as JSON needs it: a string, scanned and capped like a value."""
-        name = key if type(key) is str else _text(key)
+        name = key if type(key) is str else safe_str(key)
         if self.values is not None:
             name = self.values.redact(name)
         if len(name) > self.max_field:
@@ -170,8 +164,8 @@ class Sanitizer:
         if isinstance(value, (bytes, bytearray, memoryview)):
             return self.string(bytes(value[: self.max_field]).decode("utf-8", "backslashreplace"), budget)
         if isinstance(value, BaseException):
-            return self.string(f"{type(value).__name__}: {_text(value)}", budget)
-        return self.string(_text(value), budget)
+            return self.string(f"{type(value).__name__}: {safe_str(value)}", budget)
+        return self.string(safe_str(value), budget)
 
     def extra(self, extra: dict, budget: list[int] | None = None) -> None:
         """Make a record's ``extra`` dict safe in place (its top-level dict is per record)."""
@@ -243,7 +237,7 @@ def _redacted_exception(exception: Any, values: ValueRedactor | None) -> Any:
     try:
         clone = copy.copy(original)
         clone.args = (masked,)
-        if _text(clone) != masked:
+        if str(clone) != masked:  # raises too for a __str__ that raises: then the stand-in
             raise TypeError("custom __str__")
     except Exception:
         clone = Exception(masked)
