@@ -58,8 +58,7 @@ def log_files(folder: Path) -> list[Path]:
 def iter_lines(path: Path) -> Iterable[bytes]:
     opener = _OPENERS.get(path.suffix, lambda p: open(p, "rb"))
     with opener(path) as handle:
-        for line in handle:
-            yield line
+        yield from handle
 
 
 def verify_json_lines(folder: Path, expected: int, check: Callable[[dict], bool] | None = None,

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ContextManager
+from typing import Any, ClassVar
 
 from common import MESSAGE_BRACES, MESSAGE_PERCENT, OPERATION, SESSION_ID, USER_ID
 
@@ -35,7 +35,7 @@ INTERACTION = 20  # records per correlation scope: about one Streamlit script ru
 class Config:
     name: str
     log: Callable[[str], None]
-    scope: Callable[[str], ContextManager[Any]]
+    scope: Callable[[str], contextlib.AbstractContextManager[Any]]
     check: Callable[[dict], bool]
     close: Callable[[], None]
     debug: Callable[[str], None] | None = None
@@ -77,7 +77,9 @@ def _ours(folder: Path, json_format: str, rotation: Any = None, retention: Any =
 
     from streamlit_extension import correlation_logger, correlation_scope, setup_logging
 
-    options: dict[str, Any] = {"rotation": rotation, "retention": retention, "compression": compression} if file_options else {}
+    options: dict[str, Any] = (
+        {"rotation": rotation, "retention": retention, "compression": compression} if file_options else {}
+    )
     handle = setup_logging(log_path=str(folder / "app.jsonl"), console=False, intercept_stdlib=False,
                            json_format=json_format, otel=otel, **options)
     bind = logger.bind
@@ -89,7 +91,8 @@ def _ours(folder: Path, json_format: str, rotation: Any = None, retention: Any =
         logger.debug(MESSAGE_BRACES, key)
 
     def log_operation_debug(key: str) -> None:
-        correlation_logger.log_operation(OPERATION, level="DEBUG", message="created client", metadata={"client_key": key})
+        correlation_logger.log_operation(OPERATION, level="DEBUG", message="created client",
+                                         metadata={"client_key": key})
 
     if json_format == "flat":
         def check(obj: dict) -> bool:
@@ -119,7 +122,7 @@ def _loguru(folder: Path, level: str | None = None) -> Config:
     def debug(key: str) -> None:
         logger.debug(MESSAGE_BRACES, key)
 
-    def scope(cid: str) -> ContextManager[Any]:
+    def scope(cid: str) -> contextlib.AbstractContextManager[Any]:
         return logger.contextualize(correlation_id=cid)
 
     def check(obj: dict) -> bool:
@@ -221,7 +224,7 @@ def _structlog(folder: Path) -> Config:
     def debug(key: str) -> None:
         log.debug(MESSAGE_PERCENT, key)
 
-    def scope(cid: str) -> ContextManager[Any]:
+    def scope(cid: str) -> contextlib.AbstractContextManager[Any]:
         return bound_contextvars(correlation_id=cid)
 
     def check(obj: dict) -> bool:
@@ -265,7 +268,9 @@ class SpecCorrelationFilter(logging.Filter):
 class SpecStructuredLogger:
     """The spec's StructuredLogger: builds a dict per call and logs it as a JSON string."""
 
-    _LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARNING": logging.WARNING, "ERROR": logging.ERROR}
+    _LEVELS: ClassVar[dict[str, int]] = {
+        "DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARNING": logging.WARNING, "ERROR": logging.ERROR,
+    }
 
     def __init__(self, name: str) -> None:
         self.logger = logging.getLogger(name)
@@ -303,7 +308,8 @@ def _spec(folder: Path) -> Config:
 
     def check(obj: dict) -> bool:
         inner = json.loads(obj["message"])
-        return bool(obj.get("correlation_id")) and bool(inner.get("correlation_id")) and "client_key" in inner["metadata"]
+        return (bool(obj.get("correlation_id")) and bool(inner.get("correlation_id"))
+                and "client_key" in inner["metadata"])
 
     return Config("spec", emit, lambda cid: _contextvar_scope(_spec_cid, cid), check,
                   lambda: _close_stdlib(structured.logger), debug)

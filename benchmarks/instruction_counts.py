@@ -6,7 +6,7 @@ a shared machine, to set beside the wall-clock ratios of ``run.py``.
 
 Each configuration of ``configs.py`` logs ``small`` and then ``large`` records in a fresh process
 under ``valgrind --tool=callgrind`` (with ``PYTHONHASHSEED=0``, so dict and set layouts repeat);
-(instructions at ``large`` − instructions at ``small``) / (``large`` − ``small``) is the cost of a
+(instructions at ``large`` - instructions at ``small``) / (``large`` - ``small``) is the cost of a
 record, with start-up, imports and set-up cancelled out. Needs valgrind (Debian: ``valgrind``).
 It counts instructions, not time: memory stalls and branch misses don't show, so a ratio here
 can be better than the same ratio in wall time.
@@ -64,7 +64,8 @@ def main() -> None:
         sys.exit("valgrind is not installed (Debian: apt-get install valgrind)")
     per_record = {}
     for config in args.configs.split(","):
-        per_record[config] = (instructions(config, args.large) - instructions(config, args.small)) / (args.large - args.small)
+        extra = instructions(config, args.large) - instructions(config, args.small)
+        per_record[config] = extra / (args.large - args.small)
         print(f"{config:<18} {per_record[config]:>10,.0f} instructions/record", flush=True)
     base = per_record.get("loguru")
     if base:

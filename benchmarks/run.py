@@ -35,6 +35,10 @@ sys.path.insert(0, str(HERE))
 from common import last_json_line, machine_info, ratio, summarize  # noqa: E402
 from configs import DESCRIPTIONS, THROUGHPUT_CONFIGS  # noqa: E402
 
+# Typographic characters of the report, spelled by name so they read as intended, not as look-alikes of x and -.
+TIMES = "\N{MULTIPLICATION SIGN}"
+EN_DASH = "\N{EN DASH}"
+
 GROUPS = ("throughput", "sporadic", "disabled", "concurrency", "memory", "streamlit", "trace")
 
 PLANS = {
@@ -98,14 +102,15 @@ def interleave(jobs: list[Any], rounds: int, run: Callable[[Any], dict], rng: ra
         started = time.perf_counter()
         for job in order:
             results[job].append(run(job))
-        log(f"  round {number}/{rounds} done in {time.perf_counter() - started:.0f} s: {', '.join(label(j) for j in order)}")
+        log(f"  round {number}/{rounds} done in {time.perf_counter() - started:.0f} s: "
+            f"{', '.join(label(j) for j in order)}")
     return results
 
 
 def paired(numerators: list[float], denominators: list[float], goal: float | None) -> dict:
     """Ratio of medians, and the spread of the per-round ratios (same round, close in time)."""
     value = ratio(statistics.median(numerators), statistics.median(denominators))
-    per_round = [n / d for n, d in zip(numerators, denominators) if d]
+    per_round = [n / d for n, d in zip(numerators, denominators, strict=True) if d]
     return {
         "value": value,
         "per_round": summarize(per_round),
@@ -147,7 +152,7 @@ def run_sporadic(plan: dict, rng: random.Random) -> dict:
                       "slowest": summarize([r["max_us"] for r in rows]), "verified": verified(rows)}
                for name, rows in raw.items()}
     ratios = {}
-    for label, num, den, goal in THROUGHPUT_RATIOS:
+    for label, num, den, _ in THROUGHPUT_RATIOS:
         # Informational here: the goals were set for the hot loop.
         ratios[label] = paired([r["us_per_call"] for r in raw[num]], [r["us_per_call"] for r in raw[den]], None)
     return {"plan": plan, "unit": "µs/call, median over the sample's calls", "configs": configs, "ratios": ratios}
@@ -187,7 +192,8 @@ def run_concurrency(plan: dict, rng: random.Random) -> dict:
         return child([str(HERE / "child.py"), "concurrency", "--config", config, "--threads", str(threads),
                       "--n", str(plan["n"]), "--rotation", rotation])
 
-    raw = interleave(jobs, plan["rounds"], one, rng, lambda j: f"{j[0]}×{j[1]}{'' if j[2] != 'none' else ' no-rot'}")
+    raw = interleave(jobs, plan["rounds"], one, rng,
+                     lambda j: f"{j[0]}{TIMES}{j[1]}{'' if j[2] != 'none' else ' no-rot'}")
     runs = {}
     for (config, threads, rotation), rows in raw.items():
         key = f"{config} threads={threads} rotation={'off' if rotation == 'none' else rotation}"
@@ -260,7 +266,8 @@ def run_trace(plan: dict, rng: random.Random) -> dict:
     started = time.perf_counter()
     out = child([str(HERE / "trace_lookup.py"), "--mb", str(plan["mb"]), "--rounds", str(plan["rounds"]),
                  "--seed", str(rng.randrange(1 << 30))])
-    log(f"  done in {time.perf_counter() - started:.0f} s (data set {'reused' if out['dataset']['reused'] else 'generated'})")
+    dataset = "reused" if out["dataset"]["reused"] else "generated"
+    log(f"  done in {time.perf_counter() - started:.0f} s (data set {dataset})")
     out["plan"] = plan
     out["goals"] = {"cli/zcat": 0.1, "cli_scan/zcat": 0.7}  # indexed; without indexes (old archives)
     out["met"] = {label: out["ratios"].get(label) is not None and out["ratios"][label] <= goal
@@ -268,15 +275,15 @@ def run_trace(plan: dict, rng: random.Random) -> dict:
     return out
 
 
-RUNNERS = {"throughput": run_throughput, "sporadic": run_sporadic, "disabled": run_disabled, "concurrency": run_concurrency,
-           "memory": run_memory, "streamlit": run_streamlit, "trace": run_trace}
+RUNNERS = {"throughput": run_throughput, "sporadic": run_sporadic, "disabled": run_disabled,
+           "concurrency": run_concurrency, "memory": run_memory, "streamlit": run_streamlit, "trace": run_trace}
 
 
 # -- report -------------------------------------------------------------------------------------
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
+    return EN_DASH if value is None else f"{value:.{digits}f}"
 
 
 def _goal(entry: dict) -> str:
@@ -290,7 +297,8 @@ def report(results: dict) -> str:
     meta = results["machine"]
     lines.append(f"# {results['mode']} run, {meta['date']}: {meta['cpu_model']}, {meta['cores']} cores, "
                  f"Python {meta['python']}, load {meta['load_average']}; library at {meta['git_commit']}"
-                 + (f" (+{len(meta['library_files_modified'])} modified files)" if meta['library_files_modified'] else ""))
+                 + (f" (+{len(meta['library_files_modified'])} modified files)"
+                    if meta['library_files_modified'] else ""))
     if meta.get("git_commit_end") and meta["git_commit_end"] != meta["git_commit"]:
         lines.append(f"! the library moved to {meta['git_commit_end']} during the run: groups measured different code")
     if "throughput" in results:
@@ -299,7 +307,8 @@ def report(results: dict) -> str:
         lines.append("")
         lines.append(f"## Per-record cost, µs/record ({section['plan']['n']:,} records per sample in "
                      f"{section['plan'].get('blocks', 5)} blocks, best block; {section['plan']['rounds']} rounds)")
-        lines.append(f"{'configuration':<18} {'median':>8} {'min':>8} {'max':>8} {'× loguru':>9} {'× flat':>7}  ok")
+        lines.append(f"{'configuration':<18} {'median':>8} {'min':>8} {'max':>8} {TIMES + ' loguru':>9} "
+                     f"{TIMES + ' flat':>7}  ok")
         for name, row in configs.items():
             lines.append(f"{name:<18} {_fmt(row['median'], 1):>8} {_fmt(row['min'], 1):>8} {_fmt(row['max'], 1):>8} "
                          f"{_fmt(ratio(row['median'], configs['loguru']['median'])):>9} "
@@ -308,24 +317,27 @@ def report(results: dict) -> str:
         lines.append("")
         for label, entry in section["ratios"].items():
             spread = entry["per_round"]
-            lines.append(f"{label:<28} {_fmt(entry['value'])}  (per round {_fmt(spread['min'])}–{_fmt(spread['max'])})  {_goal(entry)}")
+            lines.append(f"{label:<28} {_fmt(entry['value'])}  "
+                         f"(per round {_fmt(spread['min'])}{EN_DASH}{_fmt(spread['max'])})  {_goal(entry)}")
     if "sporadic" in results:
         section = results["sporadic"]
         configs = section["configs"]
         lines.append("")
         lines.append(f"## Sporadic calls: one record after ~2-3 ms of other work, µs/call "
                      f"({section['plan']['n']} calls per sample, {section['plan']['rounds']} rounds)")
-        lines.append(f"{'configuration':<18} {'median':>8} {'min':>8} {'max':>8} {'p90':>8} {'slowest':>9} {'× loguru':>9}  ok")
+        lines.append(f"{'configuration':<18} {'median':>8} {'min':>8} {'max':>8} {'p90':>8} {'slowest':>9} "
+                     f"{TIMES + ' loguru':>9}  ok")
         for name, row in configs.items():
             lines.append(f"{name:<18} {_fmt(row['median'], 1):>8} {_fmt(row['min'], 1):>8} {_fmt(row['max'], 1):>8} "
                          f"{_fmt(row['p90']['median'], 1):>8} {_fmt(row['slowest']['median'], 0):>9} "
-                         f"{_fmt(ratio(row['median'], configs['loguru']['median'])):>9}  {'yes' if row['verified'] else 'NO'}")
+                         f"{_fmt(ratio(row['median'], configs['loguru']['median'])):>9}  "
+                         f"{'yes' if row['verified'] else 'NO'}")
     if "disabled" in results:
         section = results["disabled"]
         lines.append("")
         lines.append(f"## Disabled-level calls, µs/call ({section['plan']['n']:,} calls per sample)")
         for label, row in section["calls"].items():
-            lines.append(f"{label:<55} {_fmt(row['median'], 3)}  ({_fmt(row['min'], 3)}–{_fmt(row['max'], 3)})")
+            lines.append(f"{label:<55} {_fmt(row['median'], 3)}  ({_fmt(row['min'], 3)}{EN_DASH}{_fmt(row['max'], 3)})")
         for label, entry in section["ratios"].items():
             lines.append(f"{label:<55} {_fmt(entry['value'])}  {_goal(entry)}")
     if "concurrency" in results:
@@ -333,9 +345,11 @@ def report(results: dict) -> str:
         lines.append("")
         lines.append(f"## Concurrency ({section['plan']['n']:,} records in total per run, rotation "
                      f"{section['plan']['rotation']} + gz)")
-        lines.append(f"{'run':<44} {'rec/s':>7} {'med µs':>7} {'p99 µs':>8} {'max ms':>7} {'max/med':>8} {'>5ms':>5} {'>10ms':>6}")
+        lines.append(f"{'run':<44} {'rec/s':>7} {'med µs':>7} {'p99 µs':>8} {'max ms':>7} {'max/med':>8} "
+                     f"{'>5ms':>5} {'>10ms':>6}")
         for label, row in section["runs"].items():
-            lines.append(f"{label:<44} {row['records_per_s']['median']:>7.0f} {row['latency_median_us']['median']:>7.1f} "
+            lines.append(f"{label:<44} {row['records_per_s']['median']:>7.0f} "
+                         f"{row['latency_median_us']['median']:>7.1f} "
                          f"{row['latency_p99_us']['median']:>8.1f} {row['latency_max_us']['median'] / 1000:>7.1f} "
                          f"{row['max_over_median']['median']:>8.0f} {row['calls_over_5ms']['median']:>5.0f} "
                          f"{row['calls_over_10ms']['median']:>6.0f}")
@@ -362,7 +376,8 @@ def report(results: dict) -> str:
                          f"records {row['records_written']}")
         for label, value in section["ratios"].items():
             spread = section.get("per_round_ratios", {}).get(label, {})
-            lines.append(f"{label:<22} {value:.3f}  (per round {_fmt(spread.get('min'), 3)}–{_fmt(spread.get('max'), 3)})")
+            lines.append(f"{label:<22} {value:.3f}  "
+                         f"(per round {_fmt(spread.get('min'), 3)}{EN_DASH}{_fmt(spread.get('max'), 3)})")
         lines.append(f"goal on/off ≤ 1.05: {'met' if section['met'] else 'NOT met'}")
         titles = {
             "server": "On real `streamlit run` servers, as shipped: round trip of the Clients page, ms",
@@ -383,7 +398,8 @@ def report(results: dict) -> str:
                              f"records {row['records_written']}" + ("" if check.get("ok", True) else "  CHECK FAILED"))
             for label, value in server["ratios"].items():
                 spread = server["per_round_ratios"].get(label, {})
-                lines.append(f"{label:<22} {value:.3f}  (per round {_fmt(spread.get('min'), 3)}–{_fmt(spread.get('max'), 3)};"
+                lines.append(f"{label:<22} {value:.3f}  "
+                             f"(per round {_fmt(spread.get('min'), 3)}{EN_DASH}{_fmt(spread.get('max'), 3)};"
                              f" of means {server['ratios_of_means'][label]:.3f})"
                              f"  goal ≤ {server['goal']:g}: {'met' if server['met'][label] else 'NOT met'}")
     if "trace" in results:
@@ -393,7 +409,7 @@ def report(results: dict) -> str:
         lines.append(f"## Trace lookup over {data['uncompressed_mb']} MB uncompressed ({data['compressed_mb']} MB gz, "
                      f"{len(data['files'])} files, {data['records']:,} records), seconds")
         for name, row in section["seconds"].items():
-            lines.append(f"{name:<8} {row['median']:.3f}  ({row['min']:.3f}–{row['max']:.3f})  "
+            lines.append(f"{name:<8} {row['median']:.3f}  ({row['min']:.3f}{EN_DASH}{row['max']:.3f})  "
                          f"{'ok' if section['checks'][name]['ok'] else 'CHECK FAILED'}")
         lines.append(f"reader in-process (no start-up) {section['reader_in_process_s']['median']:.3f}")
         for label, value in section["ratios"].items():

@@ -132,7 +132,7 @@ def main() -> None:
         off = statistics.median(times["off"][action])
         for variant in ("on", "on-flat"):
             result["ratios"][f"{variant}/off {action}"] = statistics.median(times[variant][action]) / off
-            per_round = [on / base for on, base in zip(blocks[variant][action], blocks["off"][action])]
+            per_round = [on / base for on, base in zip(blocks[variant][action], blocks["off"][action], strict=True)]
             result.setdefault("per_round_ratios", {})[f"{variant}/off {action}"] = summarize(per_round)
     # "off" must have written nothing anywhere (a default logs/ folder would appear in the cwd).
     strays = [p for p in log_files(folder) if p.parent.name not in ("on", "on-flat") and ".jsonl" in p.name]

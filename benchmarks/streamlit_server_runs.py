@@ -56,6 +56,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import functools
 import json
 import os
 import random
@@ -293,7 +294,8 @@ def main() -> None:
             server.stop()
 
     result: dict = {"rounds": args.rounds, "runs_per_block": args.runs, "warmup": args.warmup,
-                    "post_script_gc": not args.no_post_script_gc, "tcp_nodelay": args.tcp_nodelay, "seconds": round(wall, 1), "variants": {},
+                    "post_script_gc": not args.no_post_script_gc, "tcp_nodelay": args.tcp_nodelay,
+                    "seconds": round(wall, 1), "variants": {},
                     "ratios": {}, "per_round_ratios": {}, "ratios_of_means": {}, "goal": GOAL, "met": {}}
     # Interactions per server: warm-up, then per round and action one untimed + the timed ones.
     interactions = {a: args.warmup + args.rounds * (args.runs + 1) for a in ACTIONS}
@@ -304,7 +306,7 @@ def main() -> None:
         written = sum(1 for path in log_files(folder) for _ in open(path, "rb")) if folder.exists() else 0
         row["records_written"] = written
         if variant != "off":
-            row["verify"] = verify_json_lines(folder, written, check=lambda r: _has_ids(r, variant))
+            row["verify"] = verify_json_lines(folder, written, check=functools.partial(_has_ids, variant=variant))
         result["variants"][variant] = row
     on_lines = result["variants"]["on"]["records_written"]
     result["records_per_interaction_on"] = round(on_lines / (sum(interactions.values()) + 1), 2)  # + page load
@@ -318,9 +320,10 @@ def main() -> None:
             value = statistics.median(times[variant][action]) / off
             result["ratios"][label] = value
             result["met"][label] = value <= GOAL
-            per_round = [on / base for on, base in zip(blocks[variant][action], blocks["off"][action])]
+            per_round = [on / base for on, base in zip(blocks[variant][action], blocks["off"][action], strict=True)]
             result["per_round_ratios"][label] = summarize(per_round)
-            result["ratios_of_means"][label] = statistics.fmean(times[variant][action]) / statistics.fmean(times["off"][action])
+            mean_off = statistics.fmean(times["off"][action])
+            result["ratios_of_means"][label] = statistics.fmean(times[variant][action]) / mean_off
     if profiles:
         result["profiles"] = profiles
         result["note"] = "profiled: py-spy slows the servers, so these ratios are not the result"

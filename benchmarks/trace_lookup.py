@@ -136,7 +136,8 @@ def dataset(target_mb: int, regenerate: bool = False) -> tuple[Path, dict]:
     manifest_path = folder / "manifest.json"
     if not regenerate and manifest_path.exists():
         manifest = json.loads(manifest_path.read_text())
-        if manifest.get("complete") and manifest.get("indexed") and all((folder / name).exists() for name in manifest["files"]):
+        finished = manifest.get("complete") and manifest.get("indexed")
+        if finished and all((folder / name).exists() for name in manifest["files"]):
             manifest["reused"] = True
             return folder, manifest
     manifest = generate(folder, target_mb)

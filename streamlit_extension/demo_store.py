@@ -148,7 +148,7 @@ def _clean_email(value: str | None) -> str:
 def _clean_status(value: str | None, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise ValidationError(f"Status must be one of: {', '.join(allowed)}.")
-    return value  # type: ignore[return-value]
+    return value
 
 
 def _now() -> str:
@@ -242,7 +242,8 @@ def list_projects() -> list[Project]:
     return [_project(row) for row in rows]
 
 
-def insert_project(project_key: str | None, name: str | None, client_key: str | None, status: str | None = "planned") -> Project:
+def insert_project(project_key: str | None, name: str | None, client_key: str | None,
+                   status: str | None = "planned") -> Project:
     """Add a project for an existing client; raises ValidationError otherwise."""
     key, name = _clean_key(project_key, "Project"), _clean_name(name, "Project")
     status = _clean_status(status, PROJECT_STATUSES)

@@ -120,11 +120,12 @@ def test_two_browsers_create_clients_at_the_same_time(demo):
                 pages = [await (await browser.new_context()).new_page() for _ in range(2)]
                 people = [("alice", "ALICE1"), ("bob", "BOB1")]
                 await asyncio.gather(*(
-                    _sign_in_and_fill(page, demo.url, user, key) for page, (user, key) in zip(pages, people)
+                    _sign_in_and_fill(page, demo.url, user, key)
+                    for page, (user, key) in zip(pages, people, strict=True)
                 ))
                 # Both submits go out together: two sessions' runs overlap on the server.
                 await asyncio.gather(*(page.get_by_role("button", name="Create client").click() for page in pages))
-                for page, (_, key) in zip(pages, people):
+                for page, (_, key) in zip(pages, people, strict=True):
                     await page.get_by_text(f"Client {key} created").wait_for(timeout=30_000)
                     # The form is empty again: a second click can't create a duplicate by accident.
                     form = page.get_by_test_id("stForm").first
@@ -198,7 +199,8 @@ def test_the_demo_pages_work_on_this_streamlit(demo):
             for label, value in (("Client key", "PAGE1"), ("Name", "Page Corp"), ("E-mail", "page@example.com")):
                 session.stage_widget_value(form[label], value)
             created = await session.click_button("Create client")
-            assert created.ok and created.contains("Client PAGE1 created."), created.texts
+            assert created.ok, created.texts
+            assert created.contains("Client PAGE1 created."), created.texts
             # The form comes back empty, under new widget ids (a browser would keep the old ones' values).
             again = {label: next(w for w in created.widgets("text_input") if w.label == label)
                      for label in ("Client key", "Name", "E-mail")}
@@ -207,20 +209,24 @@ def test_the_demo_pages_work_on_this_streamlit(demo):
                 session.stage_widget_value(again[label].widget_id, value)
             submit = next(w for w in session.last_result.widgets("button") if w.label == "Create client")
             refused = await session.rerun(triggers=[submit.widget_id])
-            assert refused.ok and refused.contains("A client with key 'PAGE1' already exists."), refused.texts
+            assert refused.ok, refused.texts
+            assert refused.contains("A client with key 'PAGE1' already exists."), refused.texts
             explorer = await session.select_page("Log Explorer")
-            assert explorer.ok and explorer.contains("Log Explorer"), explorer.exceptions
+            assert explorer.ok, explorer.exceptions
+            assert explorer.contains("Log Explorer"), explorer.exceptions
             return session.session_id
 
     sid = asyncio.run(scenario())
     mine = [r for r in read_json_lines(demo.log_file) if r["session_id"] == sid]
-    outcomes = [(r["operation"], r["event"]) for r in mine if r["operation"] == "create_client" and r["event"] in ("complete", "failed")]
+    outcomes = [(r["operation"], r["event"]) for r in mine
+                if r["operation"] == "create_client" and r["event"] in ("complete", "failed")]
     assert outcomes == [("create_client", "complete"), ("create_client", "failed")]
     runs = defaultdict(list)
     for r in mine:
         if r["operation"] == "script_run" and r["event"]:
             runs[r["correlation_id"]].append(r["event"])
-    assert runs and all(events == ["start", "complete"] for events in runs.values()), runs
+    assert runs
+    assert all(events == ["start", "complete"] for events in runs.values()), runs
     pages = {r["page"] for r in mine if r["operation"] == "script_run"}
     assert {"Clients", "Log Explorer"} <= pages
 

@@ -17,7 +17,8 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "basic.py"
 @pytest.mark.parametrize("json_format", ["loguru", "flat"])
 def test_example_writes_one_interaction(tmp_path, json_format):
     env = {**os.environ, "LOG_FORMAT": json_format, "LOG_CONSOLE": "0"}
-    done = subprocess.run([sys.executable, str(EXAMPLE)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run([sys.executable, str(EXAMPLE)], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     records = read_json_lines(tmp_path / "logs" / "example.jsonl")

@@ -107,7 +107,8 @@ def test_trace_spans_rotated_gz_files(app_logs):
     folder, ids = app_logs
     cid = ids["failed"]
     holding = [p for p in log_files(folder) if cid in read_any(p)]
-    assert len(holding) >= 2 and any(p.suffix == ".gz" for p in holding), holding
+    assert len(holding) >= 2, holding
+    assert any(p.suffix == ".gz" for p in holding), holding
 
     result = run_cli("trace", cid, folder)
     assert result.returncode == 0, result.stderr
@@ -228,7 +229,8 @@ def test_stats_percentiles(tmp_path):
         records.append(flat_record(f"2024-05-01T12:00:{n // 10:02d}.{n:03d}Z", operation="query", event=event,
                                    duration_ms=float(ms), correlation_id=f"req_{n:012x}"))
     for n, ms in enumerate((30.0, 10.0, 20.0)):
-        records.append(flat_record(f"2024-05-01T12:01:00.{n:03d}Z", operation="render", event="complete", duration_ms=ms))
+        records.append(flat_record(f"2024-05-01T12:01:00.{n:03d}Z", operation="render", event="complete",
+                                   duration_ms=ms))
         records.append(flat_record(f"2024-05-01T12:01:00.{n:03d}Z", operation="render", event="start"))
     for n, ms in enumerate((1.0, 2.0, 3.0)):  # two typos refused (expected), one real fault
         error = {"type": "ValidationError", "message": "bad e-mail", "traceback": None, "expected": True} if n < 2 \
@@ -243,7 +245,8 @@ def test_stats_percentiles(tmp_path):
     assert rows["query"] == {"operation": "query", "count": 100, "errors": 5, "error_rate": 0.05, "expected": 0,
                              "p50": 50.0, "p95": 95.0, "p99": 99.0}
     assert (rows["signup"]["count"], rows["signup"]["errors"], rows["signup"]["expected"]) == (3, 1, 2)
-    assert (rows["render"]["count"], rows["render"]["p50"], rows["render"]["p95"], rows["render"]["p99"]) == (3, 20.0, 30.0, 30.0)
+    render = rows["render"]
+    assert (render["count"], render["p50"], render["p95"], render["p99"]) == (3, 20.0, 30.0, 30.0)
 
     table = run_cli("stats", tmp_path).stdout.splitlines()
     assert table[0].split() == ["operation", "count", "errors", "error%", "expected", "p50", "p95", "p99"]
@@ -451,7 +454,8 @@ def test_tail_follows_every_process_across_rotations(tmp_path):
     expected = ({f"{name} {n:03d}" for name in ("alpha", "beta") for n in range(count + 1)}
                 | {f"gamma {n:03d}" for n in range(1, count + 1)} | {"the last one"})
     counts = collections.Counter(messages)
-    assert set(counts) == expected and set(counts.values()) == {1}, {m: n for m, n in counts.items() if n != 1}
+    assert set(counts) == expected, set(counts) ^ expected  # what is missing or unexpected
+    assert set(counts.values()) == {1}, {m: n for m, n in counts.items() if n != 1}
 
 
 # --- bad input and damage ------------------------------------------------------------------
@@ -475,7 +479,8 @@ def test_bad_paths_exit_2_without_traceback(tmp_path, kind):
                  ("tail", path, "--once")):
         result = run_cli(*args)
         assert result.returncode == 2, (args, result.stdout, result.stderr)
-        assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr, result.stderr
+        assert result.stderr.startswith("error: "), result.stderr
+        assert "Traceback" not in result.stderr, result.stderr
         assert str(path.name) in result.stderr
         assert result.stdout == ""
 
@@ -511,7 +516,8 @@ def test_damage_is_reported_not_fatal(tmp_path):
     assert all(f"record {n}" in result.stdout for n in range(3))
     assert "old " not in result.stdout
     warning = result.stderr.splitlines()
-    assert len(warning) == 1 and warning[0].startswith("warning: "), result.stderr
+    assert len(warning) == 1, result.stderr
+    assert warning[0].startswith("warning: "), result.stderr
     # 2 in app.1.jsonl (corrupt, torn), 1 torn line where the .gz was cut, and the cut itself.
     assert "skipped 3 damaged lines in 2 files" in warning[0]
     assert "app.1.jsonl: 2" in warning[0]
@@ -583,8 +589,10 @@ def test_options_go_anywhere(app_logs):
 
 def test_tail_hides_web_server_lines_unless_asked(tmp_path):
     records = [
-        flat_record("2024-05-01T12:00:00.000Z", message='[IP]:5 - "GET /static/js/app.js HTTP/1.1" 200', logger="uvicorn.access"),
-        flat_record("2024-05-01T12:00:00.100Z", message="created client ACME", logger="app", correlation_id="req_000000000001"),
+        flat_record("2024-05-01T12:00:00.000Z", message='[IP]:5 - "GET /static/js/app.js HTTP/1.1" 200',
+                    logger="uvicorn.access"),
+        flat_record("2024-05-01T12:00:00.100Z", message="created client ACME", logger="app",
+                    correlation_id="req_000000000001"),
         flat_record("2024-05-01T12:00:00.200Z", message="Shutting down", logger="uvicorn.error"),
         flat_record("2024-05-01T12:00:00.300Z", message="uvicorn line inside a click", logger="uvicorn.error",
                     correlation_id="req_000000000001"),

@@ -68,7 +68,7 @@ def test_failure_is_logged_with_traceback_and_reraised_unchanged(log):
     def validate():
         raise error
 
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(ValueError, match="client name is empty") as caught:
         with correlation_logger.track_operation("create_client", {"client_key": "c9"}):
             validate()
     assert caught.value is error
@@ -175,7 +175,8 @@ def test_log_operation_fields_and_unknown_kwargs(log):
     correlation_logger.info("import", "extra kwargs become metadata", rows=4)
     correlation_logger.error("import", "failed", error=KeyError("k"))
     first, second, third = log()
-    assert (first["level"], first["message"], first["duration_ms"], first["success"]) == ("WARNING", "slow", 12.5, False)
+    assert (first["level"], first["message"], first["duration_ms"], first["success"]) == (
+        "WARNING", "slow", 12.5, False)
     assert first["error"] == {"type": None, "message": "timeout", "traceback": None}
     assert first["metadata"] == {"rows": 3}
     assert second["metadata"] == {"rows": 4}
@@ -202,13 +203,13 @@ def test_disabled_level_builds_no_record(tmp_path):
 
 
 def test_expected_exceptions_are_warnings_without_traceback_and_still_failed(log):
-    class Duplicate(ValueError):
+    class DuplicateError(ValueError):
         pass
 
-    @with_correlation_logging("create_client", expected=Duplicate)
+    @with_correlation_logging("create_client", expected=DuplicateError)
     def create(key):
         if key == "dup":
-            raise Duplicate("key exists")
+            raise DuplicateError("key exists")
         if key == "boom":
             raise OSError("disk")
         return key
@@ -216,17 +217,17 @@ def test_expected_exceptions_are_warnings_without_traceback_and_still_failed(log
     for key in ("ok", "dup", "boom"):
         try:
             create(key)
-        except (Duplicate, OSError):
+        except (DuplicateError, OSError):
             pass
-    with pytest.raises(Duplicate):  # re-raised unchanged, as any failure
-        with correlation_logger.track_operation("signup", expected=(Duplicate, KeyError)):
-            raise Duplicate("taken")
+    with pytest.raises(DuplicateError):  # re-raised unchanged, as any failure
+        with correlation_logger.track_operation("signup", expected=(DuplicateError, KeyError)):
+            raise DuplicateError("taken")
     ends = [r for r in log() if r["event"] in ("complete", "failed")]
     summary = [(r["operation"], r["event"], r["level"], (r["error"] or {}).get("expected")) for r in ends]
     assert summary == [("create_client", "complete", "INFO", None), ("create_client", "failed", "WARNING", True),
                        ("create_client", "failed", "ERROR", None), ("signup", "failed", "WARNING", True)]
     refused = ends[1]
-    assert refused["message"] == "create_client refused: Duplicate"
+    assert refused["message"] == "create_client refused: DuplicateError"
     assert refused["success"] is False
     assert refused["error"]["traceback"] is None
     assert refused["error"]["message"] == "key exists"

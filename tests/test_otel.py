@@ -46,7 +46,8 @@ def check_click(receiver: OtlpReceiver, log_file: Path, client_key: str) -> dict
     cid = done["correlation_id"]
     click = [r for r in records if r["correlation_id"] == cid]
     trace_ids = {r.get("trace_id") for r in click}
-    assert len(trace_ids) == 1 and None not in trace_ids, trace_ids  # every record of the click
+    assert len(trace_ids) == 1, trace_ids  # every record of the click
+    assert None not in trace_ids, trace_ids
     (trace_id,) = trace_ids
     assert receiver.wait_for(lambda r: sum(s.trace_id == trace_id for s in r.spans) >= 3)
     spans = {s.name: s for s in receiver.spans if s.trace_id == trace_id}
@@ -115,7 +116,8 @@ from opentelemetry._logs import get_logger_provider
 
 at = AppTest.from_file(sys.argv[1], default_timeout=60).run()
 at.selectbox(key="sign_in_as").set_value("alice").run()
-for key, value in (("new_client_key", "OTEL2"), ("new_client_name", "Otel Corp"), ("new_client_email", "ops@otel.example")):
+for key, value in (("new_client_key", "OTEL2"), ("new_client_name", "Otel Corp"),
+                   ("new_client_email", "ops@otel.example")):
     at.text_input(key=key).input(value)
 [button for button in at.button if button.label == "Create client"][0].click()
 at.run()
@@ -249,7 +251,8 @@ for _ in range(3):  # a rerun calls it again
     setup_logging()
 with correlation_logger.track_operation("checkout"):
     pass
-print(json.dumps({"same": trace.get_tracer_provider() is provider, "spans": [s.name for s in mine.get_finished_spans()]}))
+print(json.dumps({"same": trace.get_tracer_provider() is provider,
+                  "spans": [s.name for s in mine.get_finished_spans()]}))
 ''', plain_env(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url))
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"same": True, "spans": ["checkout"]}
@@ -289,7 +292,8 @@ def test_bad_otel_settings_are_named():
 def test_instrumented_requests_carry_the_interaction_without_outgoing_headers(tmp_path):
     """With opentelemetry-instrumentation-requests, a plain requests call from an operation
     carries its trace and (as baggage) its correlation id."""
-    pytest.importorskip("opentelemetry.instrumentation.requests", reason="opentelemetry-instrumentation-requests missing")
+    pytest.importorskip("opentelemetry.instrumentation.requests",
+                        reason="opentelemetry-instrumentation-requests missing")
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 

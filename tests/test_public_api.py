@@ -31,7 +31,8 @@ def test_spec_import_line_works_in_a_fresh_interpreter():
 
 def test_setup_logging_signature_is_keyword_only_with_spec_names():
     params = inspect.signature(setup_logging).parameters
-    expected = ["log_path", "level", "json_format", "rotation", "retention", "compression", "console", "intercept_stdlib"]
+    expected = ["log_path", "level", "json_format", "rotation", "retention", "compression", "console",
+                "intercept_stdlib"]
     assert list(params)[: len(expected)] == expected
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params.values())
     assert repr(params["log_path"].default) == "$LOG_FILE or 'logs/app.jsonl'"
@@ -40,7 +41,8 @@ def test_setup_logging_signature_is_keyword_only_with_spec_names():
 
 def test_structured_logger_signatures():
     sig = inspect.signature(StructuredLogger.log_operation)
-    assert list(sig.parameters) == ["self", "operation", "level", "message", "duration_ms", "success", "error", "metadata"]
+    assert list(sig.parameters) == ["self", "operation", "level", "message", "duration_ms", "success", "error",
+                                    "metadata"]
     assert sig.parameters["level"].default == "INFO"
     # The spec's parameters, in order; anything added since is keyword-only, so no call changes meaning.
     params = list(inspect.signature(StructuredLogger.track_operation).parameters.values())
@@ -48,7 +50,8 @@ def test_structured_logger_signatures():
     assert [p.name for p in params[3:]] == ["expected"]
     assert params[3].kind is inspect.Parameter.KEYWORD_ONLY
     for name in ("info", "warning", "error"):
-        assert list(inspect.signature(getattr(StructuredLogger, name)).parameters) == ["self", "operation", "message", "kwargs"]
+        params = inspect.signature(getattr(StructuredLogger, name)).parameters
+        assert list(params) == ["self", "operation", "message", "kwargs"]
     assert isinstance(correlation_logger, StructuredLogger)
 
 

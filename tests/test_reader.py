@@ -130,7 +130,8 @@ def test_an_operation_shorter_than_a_millisecond_lies_inside_its_parent(tmp_path
     for cid in {r["correlation_id"] for r in records}:
         interaction = build_interaction(cid, records)
         spans = {s.operation: s for s in interaction.spans}
-        root = next(r for r in records if r["correlation_id"] == cid and r["operation"] == "root" and r["event"] == "complete")
+        root = next(r for r in records
+                    if r["correlation_id"] == cid and r["operation"] == "root" and r["event"] == "complete")
         assert interaction.duration_ms == root["duration_ms"]
         for parent, child in (("root", "child"), ("child", "grandchild")):
             p, c = spans[parent], spans[child]
@@ -156,7 +157,8 @@ def test_a_child_is_drawn_inside_its_parent_even_when_the_clocks_disagree():
                 "parent_operation_id": parent, "event": event, "duration_ms": duration}
 
     records = [rec("000000", "save", "op_a", None, "start"), rec("001000", "write", "op_b", "op_a", "start"),
-               rec("001000", "write", "op_b", "op_a", "complete", 0.2), rec("001000", "save", "op_a", None, "complete", 0.842)]
+               rec("001000", "write", "op_b", "op_a", "complete", 0.2),
+               rec("001000", "save", "op_a", None, "complete", 0.842)]
     interaction = build_interaction("req_000000000001", records)
     save, write = interaction.spans
     assert (save.start_ms, save.duration_ms) == (0.0, 0.842)

@@ -257,7 +257,8 @@ def test_fork_after_setup_gives_each_child_its_own_file(tmp_path):
         assert len(owners) == 1, f"{path.name} names no single process"
         by_pid.setdefault(owners.pop(), []).extend(json.loads(line)["message"] for line in lines)
     parent = by_pid[pids["parent"]]
-    assert sorted(parent) == sorted([f"parent before {i}" for i in range(300)] + [f"parent after {i}" for i in range(300)])
+    assert sorted(parent) == sorted([f"parent before {i}" for i in range(300)]
+                                    + [f"parent after {i}" for i in range(300)])
     for n, child in enumerate(pids["children"]):
         assert sorted(by_pid[child]) == sorted(f"child {n} record {i}" for i in range(300)), f"child {n}"
     assert sum(len(v) for v in by_pid.values()) == 1500  # nothing lost, nothing twice
@@ -291,7 +292,8 @@ def test_external_logrotate_loses_nothing_and_claims_no_loss(tmp_path, capsys, m
     handle.close()
     records = read_json_lines(path) + read_json_lines(tmp_path / "app.jsonl.1")
     messages = [r["message"] for r in records]
-    assert sorted(messages) == sorted([f"before rotate {n}" for n in range(300)] + [f"after rotate {n}" for n in range(i)])
+    assert sorted(messages) == sorted([f"before rotate {n}" for n in range(300)]
+                                      + [f"after rotate {n}" for n in range(i)])
     assert not [r for r in records if r.get("event") == "records_lost"]
     assert "lost" not in capsys.readouterr().err
 
@@ -392,7 +394,7 @@ def test_an_int_beyond_the_digit_limit_is_converted_not_fatal(tmp_path, capsys, 
     assert "Logging error" not in capsys.readouterr().err
 
 
-class Unprintable(Exception):
+class UnprintableError(Exception):
     def __str__(self) -> str:
         raise RuntimeError("no str for you")
 
@@ -405,15 +407,15 @@ def test_an_exception_whose_str_raises_is_still_logged(tmp_path, capsys, json_fo
     handle = setup_logging(log_path=str(path), json_format=json_format, console=True)
     with correlation_scope("req_unprintable"):
         try:
-            raise Unprintable("boom")
-        except Unprintable:
+            raise UnprintableError("boom")
+        except UnprintableError:
             logger.exception("loguru saw it")
             logging.getLogger("legacy").error("stdlib saw it", exc_info=True)
     handle.close()
     lines = _lines(path)
     assert len(lines) == 2
     assert all("req_unprintable" in line for line in lines)
-    assert all("Unprintable" in line for line in lines)
+    assert all("UnprintableError" in line for line in lines)
     err = capsys.readouterr().err
     assert "Logging error" not in err
     assert "no str for you" not in err.split("Traceback")[0]

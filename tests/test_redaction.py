@@ -30,7 +30,8 @@ def test_secret_key_variants_match(key):
 
 @pytest.mark.parametrize(
     "key",
-    ["session_id", "user_id", "correlation_id", "classname", "username", "email_sent", "operation", "duration_ms", "tokenizer_name"],
+    ["session_id", "user_id", "correlation_id", "classname", "username", "email_sent", "operation", "duration_ms",
+     "tokenizer_name"],
 )
 def test_ordinary_keys_are_kept(key):
     assert not KeyRedactor().is_secret(key)
@@ -70,13 +71,14 @@ def test_the_key_list_is_configurable(tmp_path):
 
 
 def test_redact_keys_must_not_be_a_single_string():
-    with pytest.raises(ValueError, match="^redact_keys: expected an iterable"):
+    with pytest.raises(ValueError, match=r"^redact_keys: expected an iterable"):
         setup_logging(log_path=None, redact_keys="password")
 
 
 SHAPED = {
     "bearer": ("Authorization: Bearer abcDEF1234567890xyz", "abcDEF1234567890xyz"),
-    "jwt": ("jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N", "eyJzdWIiOiIxMjM0NTY3ODkwIn0"),
+    "jwt": ("jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N",
+            "eyJzdWIiOiIxMjM0NTY3ODkwIn0"),
     "query": ("GET /cb?code=1&access_token=tok-998877&x=2", "tok-998877"),
     "url": ("db at postgres://app:hunter22@db.internal/app", "hunter22"),
     "aws": ("key AKIAIOSFODNN7EXAMPLE in use", "AKIAIOSFODNN7EXAMPLE"),

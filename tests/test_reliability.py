@@ -45,7 +45,8 @@ metadata = st.recursive(
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(kind=st.sampled_from(sorted(SECRETS)), meta=metadata, prefix=safe_text, suffix=safe_text,
        where=st.sampled_from(["message", "metadata", "exception", "stdlib"]))
-def test_planted_secrets_never_appear_anywhere(tmp_path_factory, capsys, json_format, kind, meta, prefix, suffix, where):
+def test_planted_secrets_never_appear_anywhere(tmp_path_factory, capsys, json_format, kind, meta, prefix, suffix,
+                                              where):
     template, secret = SECRETS[kind]
     planted = f"{prefix} {template.format(s=secret)} {suffix}"
     path = tmp_path_factory.mktemp("prop") / "app.jsonl"

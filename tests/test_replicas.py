@@ -104,7 +104,8 @@ def create_client(url: str, route: int, key: str) -> str:
             for label, value in (("Client key", key), ("Name", f"Replica {route}"), ("E-mail", "ops@replica.example")):
                 session.stage_widget_value(form[label], value)
             result = await session.click_button("Create client")
-            assert result.ok and result.contains(f"Client {key} created."), (result.texts, result.exceptions)
+            assert result.ok, (result.texts, result.exceptions)
+            assert result.contains(f"Client {key} created."), (result.texts, result.exceptions)
             await session.rerun()  # and one more interaction on the same replica
             return session.session_id
 
@@ -157,7 +158,8 @@ def test_replicas_behind_nginx_and_a_backend_make_one_story_per_click(tmp_path):
     backend_records = read_json_lines(tmp_path / "backend" / "backend.jsonl")
     for key in keys:
         (done,) = [r for records in folders.values() for r in records
-                   if r["operation"] == "create_client" and r["event"] == "complete" and r["metadata"] == {"client_key": key}]
+                   if r["operation"] == "create_client" and r["event"] == "complete"
+                   and r["metadata"] == {"client_key": key}]
         cid, trace_id = done["correlation_id"], done["trace_id"]
         received = [r for r in backend_records if r["message"] == f"backend received client {key}"]
         assert len(received) == 1

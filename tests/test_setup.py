@@ -6,6 +6,7 @@ import gzip
 import importlib
 import logging
 import os
+import re
 import sys
 
 import pytest
@@ -126,7 +127,7 @@ def test_default_path_is_logs_app_jsonl(tmp_path, monkeypatch):
     ],
 )
 def test_bad_arguments_raise_a_clear_value_error(tmp_path, kwargs, names):
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(ValueError, match=f"^{re.escape(names[0])}:") as caught:
         setup_logging(log_path=str(tmp_path / "x.jsonl"), **kwargs)
     message = str(caught.value)
     assert message.startswith(names[0] + ":")
@@ -267,6 +268,6 @@ def test_app_patcher_is_chained_not_replaced(tmp_path):
 ])
 def test_a_bad_environment_variable_is_named_with_its_value(monkeypatch, variable, raw, reason):
     monkeypatch.setenv(variable, raw)
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(ValueError, match="^" + re.escape(f"{variable}={raw!r}: {reason}")) as caught:
         setup_logging(log_path=None)
     assert str(caught.value).startswith(f"{variable}={raw!r}: {reason}")

@@ -148,7 +148,8 @@ def test_static_and_health_check_access_lines_are_debug_lines(tmp_path):
     access = logging.getLogger("uvicorn.access")
     route_server_loggers()
     for level, expected in (("INFO", ["/", "/_stcore/stream"]),
-                            ("DEBUG", ["/", "/static/js/index.js", "/_stcore/health", "/favicon.png", "/_stcore/stream"])):
+                            ("DEBUG", ["/", "/static/js/index.js", "/_stcore/health", "/favicon.png",
+                                       "/_stcore/stream"])):
         path = tmp_path / f"{level}.jsonl"
         handle = setup_logging(log_path=str(path), json_format="flat", console=False, level=level)
         for url in ("/", "/static/js/index.js", "/_stcore/health", "/favicon.png", "/_stcore/stream"):

@@ -86,7 +86,8 @@ def test_without_each_capability_every_run_still_has_id_start_and_end(tmp_path, 
         assert failed[0]["error"]["message"] == "page exploded"
     # Said once, naming the capability and what is lost; never a blanket failure.
     notices = [line for line in console.splitlines() if f"({capability}:" in line]
-    assert len(notices) == 1 and "lost:" in notices[0], console[-3000:]
+    assert len(notices) == 1, console[-3000:]
+    assert "lost:" in notices[0], console[-3000:]
     assert "integration failed" not in console
 
 

@@ -92,7 +92,8 @@ def test_rerun_stop_and_failure_outcomes(server):
     sid, boom = asyncio.run(scenario())
     assert boom.exceptions
     assert "page exploded" in boom.exceptions[0]
-    ends = [r for r in records_of(server, sid) if r["operation"] == "script_run" and r["event"] in ("complete", "failed")]
+    ends = [r for r in records_of(server, sid)
+            if r["operation"] == "script_run" and r["event"] in ("complete", "failed")]
     outcomes = [(r["event"], (r["metadata"] or {}).get("outcome")) for r in ends]
     assert outcomes == [("complete", None), ("complete", "rerun"), ("complete", None), ("complete", "stop"),
                         ("complete", None), ("failed", None)]
@@ -174,7 +175,8 @@ def test_bare_mode_and_foreign_threads_never_warn(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "ScriptRunContext" not in done.stderr + done.stdout
     records = read_json_lines(tmp_path / "bare.jsonl")
-    assert [r["message"] for r in records] == ["bare main", "bare legacy", "bare structured", "bare thread", "bare worker"]
+    assert [r["message"] for r in records] == ["bare main", "bare legacy", "bare structured", "bare thread",
+                                               "bare worker"]
     assert all(r["session_id"] is None and r["user_id"] == "anonymous" for r in records)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import streamlit
 
 ROOT = Path(__file__).resolve().parents[1]
+EN_DASH = "\N{EN DASH}"  # the README writes its version range with a typographic dash
 
 
 def _minor(version: str) -> tuple[int, int]:
@@ -19,7 +20,8 @@ def _minor(version: str) -> tuple[int, int]:
 def _streamlit_range() -> tuple[tuple[int, int], tuple[int, int]]:
     cfg = configparser.ConfigParser()
     cfg.read(ROOT / "setup.cfg")
-    (spec,) = [line.strip() for line in cfg["options"]["install_requires"].splitlines() if line.strip().startswith("streamlit")]
+    (spec,) = [line.strip() for line in cfg["options"]["install_requires"].splitlines()
+               if line.strip().startswith("streamlit")]
     match = re.fullmatch(r"streamlit>=(\d+\.\d+),<(\d+)\.(\d+)", spec)
     assert match, f"expected streamlit>=FLOOR,<CEILING in setup.cfg, got {spec!r}"
     floor = _minor(match[1])
@@ -46,7 +48,7 @@ def test_ci_runs_the_floor_and_the_last_tornado_release():
 def test_the_readme_states_the_same_range():
     floor, newest = _streamlit_range()
     readme = (ROOT / "README.md").read_text()
-    assert f"**Streamlit {floor[0]}.{floor[1]} – {newest[0]}.{newest[1]} on Python" in readme
+    assert f"**Streamlit {floor[0]}.{floor[1]} {EN_DASH} {newest[0]}.{newest[1]} on Python" in readme
 
 
 def test_this_streamlit_is_inside_the_range():

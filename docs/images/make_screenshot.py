@@ -77,7 +77,7 @@ def wait_idle(page: Page) -> None:
 def choose(page: Page, label: str, option: str, search: str | None = None) -> None:
     """Pick the option containing ``option`` in the selectbox labelled ``label``."""
     box = page.get_by_label(label, exact=True)
-    for attempt in range(3):  # a rerun landing meanwhile closes the list: open it again
+    for _ in range(3):  # a rerun landing meanwhile closes the list: open it again
         box.click()
         if search:
             box.fill(search)  # st.selectbox filters its options as you type

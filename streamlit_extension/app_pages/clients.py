@@ -57,9 +57,10 @@ def _create_form() -> None:
         status = st.selectbox("Status", CLIENT_STATUSES, key=keys["new_client_status"])
         submitted = st.form_submit_button("Create client")
     if submitted:
-        data = {"client_key": client_key.strip(), "name": name, "email": email, "status": status}
-        if attempt(lambda: create_client(data), f"Client {data['client_key']} created.", _FLASH_KEY):
-            notify_backend(data["client_key"])
+        new_key = client_key.strip()
+        data = {"client_key": new_key, "name": name, "email": email, "status": status}
+        if attempt(lambda: create_client(data), f"Client {new_key} created.", _FLASH_KEY):
+            notify_backend(new_key)
             renew_form(_FORM, _NEW_FIELDS)  # an empty form for the next client
             st.rerun()
 
@@ -73,6 +74,8 @@ def _edit_section(clients: list[Client]) -> None:
     selected = st.selectbox(
         "Client", list(by_key), key="edit_client_key", format_func=lambda key: f"{key} — {by_key[key].name}"
     )
+    if selected is None:  # only with no options, returned above
+        return
     client = by_key[selected]
     # Keys carry the client key so each client's form starts from its own stored values.
     with st.form(f"edit_client_form_{client.client_key}"):

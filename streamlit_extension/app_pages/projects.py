@@ -26,7 +26,8 @@ _NEW_FIELDS = ("new_project_key", "new_project_name", "new_project_client", "new
 def create_project(project_data: dict[str, Any]) -> Project:
     """Store a new project from ``project_key``, ``name``, ``client_key``, ``status``; raises ValidationError."""
     return demo_store.insert_project(
-        project_data.get("project_key"), project_data.get("name"), project_data.get("client_key"), project_data.get("status")
+        project_data.get("project_key"), project_data.get("name"), project_data.get("client_key"),
+        project_data.get("status"),
     )
 
 
@@ -35,7 +36,8 @@ def create_project(project_data: dict[str, Any]) -> Project:
 def update_project(project_data: dict[str, Any]) -> Project:
     """Change the project named by ``project_key``; raises ValidationError."""
     return demo_store.update_project(
-        project_data["project_key"], project_data.get("name"), project_data.get("client_key"), project_data.get("status")
+        project_data["project_key"], project_data.get("name"), project_data.get("client_key"),
+        project_data.get("status"),
     )
 
 
@@ -83,13 +85,16 @@ def _edit_section(projects: list[Project], clients: dict[str, Client]) -> None:
     selected = st.selectbox(
         "Project", list(by_key), key="edit_project_key", format_func=lambda key: f"{key} — {by_key[key].name}"
     )
+    if selected is None:  # only with no options, returned above
+        return
     project = by_key[selected]
     client_keys = list(clients)
+    current = client_keys.index(project.client_key) if project.client_key in clients else None
     # Keys carry the project key so each project's form starts from its own stored values.
     with st.form(f"edit_project_form_{project.project_key}"):
         name = st.text_input("Name", value=project.name, key=f"edit_project_name_{project.project_key}")
         client_key = st.selectbox(
-            "Client", client_keys, index=client_keys.index(project.client_key) if project.client_key in clients else None,
+            "Client", client_keys, index=current,
             key=f"edit_project_client_{project.project_key}", format_func=_client_label(clients),
         )
         status = st.selectbox(
@@ -112,7 +117,8 @@ def _project_table(projects: list[Project]) -> None:
         st.info("No projects yet: create the first one above.")
         return
     st.dataframe(
-        [{"project_key": p.project_key, "name": p.name, "client_key": p.client_key, "status": p.status} for p in projects],
+        [{"project_key": p.project_key, "name": p.name, "client_key": p.client_key, "status": p.status}
+         for p in projects],
         hide_index=True,
     )
 

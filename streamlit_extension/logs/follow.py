@@ -485,7 +485,7 @@ class Tail:
             head = first_line(path)  # None: unreadable, so read_whole says why
             self.accounted.add(name)
             retired, held = self.retired.get(live, deque()), self.followed[live]
-            if head in retired:
+            if head is not None and head in retired:
                 retired.remove(head)  # one we followed, under its rotated name
             elif head is not None and head == held.first_line():
                 # The file we hold, renamed by a rotation (so finished): its rest now, in the same

@@ -135,7 +135,7 @@ def _spans(records: list[dict[str, Any]], depths: dict[str, int], origin: dateti
     spans = []
     for op_id in order:
         start, end = starts.get(op_id), ends.get(op_id)
-        first = start or end
+        first = start if start is not None else ends[op_id]  # every op_id in order has one or the other
         duration = end.get("duration_ms") if end else None
         begin = parse_time(first["timestamp"])
         if start is None and isinstance(duration, (int, float)):
@@ -185,7 +185,8 @@ def build_interaction(correlation_id: str, records: Iterable[dict[str, Any]]) ->
     interaction.started = mine[0]["timestamp"]
     interaction.session_id = _most_common(r.get("session_id") for r in mine)
     interaction.user_id = _most_common(r.get("user_id") for r in mine)
-    run_end = next((r for r in reversed(mine) if r.get("operation") == RUN_OPERATION and r.get("event") in _END_EVENTS), None)
+    run_end = next((r for r in reversed(mine)
+                    if r.get("operation") == RUN_OPERATION and r.get("event") in _END_EVENTS), None)
     pages = [r.get("page") for r in mine]
     if run_end is not None and isinstance(run_end.get("metadata"), dict):
         pages.append(run_end["metadata"].get("page"))

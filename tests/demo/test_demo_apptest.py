@@ -9,7 +9,6 @@ tests run one after another (no xdist here).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -35,7 +34,7 @@ def demo(demo_env: SimpleNamespace, file_pages: None) -> SimpleNamespace:
 
 
 @pytest.fixture
-def demo_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SimpleNamespace]:
+def demo_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
     db, log = tmp_path / "app.db", tmp_path / "logs" / "app.jsonl"
     monkeypatch.setenv("DEMO_DB_PATH", str(db))
     monkeypatch.setenv("LOG_FILE", str(log))
@@ -43,7 +42,7 @@ def demo_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Simple
     monkeypatch.setenv("LOG_CONSOLE", "0")
     monkeypatch.setenv("LOG_EXPLORER_USERS", "localhost")  # AppTest is local development
     monkeypatch.chdir(tmp_path)  # a default path (data/, logs/) would land here, not in the repo
-    yield SimpleNamespace(db=db, log=log)
+    return SimpleNamespace(db=db, log=log)
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -104,7 +103,8 @@ def op(recs: list[dict], operation: str, event: str) -> list[dict]:
     return [r for r in recs if r.get("operation") == operation and r.get("event") == event]
 
 
-def create_client_via_ui(at: AppTest, key: str, name: str = "Acme Corp", email: str = EMAIL, status: str = "active") -> AppTest:
+def create_client_via_ui(at: AppTest, key: str, name: str = "Acme Corp", email: str = EMAIL,
+                         status: str = "active") -> AppTest:
     fill(at, new_client_key=key, new_client_name=name, new_client_email=email, new_client_status=status)
     return click(at, "Create client")
 
@@ -167,7 +167,8 @@ def test_clients_create_edit_delete(demo: SimpleNamespace) -> None:
     create_client_via_ui(at, " ACME ", name="Acme Corp")
     assert texts(at.success) == ["Client ACME created."]
     assert table(at) == [{"client_key": "ACME", "name": "Acme Corp", "email": EMAIL, "status": "active"}]
-    assert rows(demo.db, "SELECT client_key, name, email, status FROM clients") == [("ACME", "Acme Corp", EMAIL, "active")]
+    assert rows(demo.db, "SELECT client_key, name, email, status FROM clients") == [
+        ("ACME", "Acme Corp", EMAIL, "active")]
     assert at.text_input(key=current_key(at, "new_client_key")).value == ""  # the form is emptied for the next one
 
     assert at.selectbox(key="edit_client_key").value == "ACME"
@@ -211,7 +212,8 @@ def test_clients_invalid_input_is_refused(demo: SimpleNamespace) -> None:
     failed = op(records(demo), "create_client", "failed")
     assert [r["error"]["type"] for r in failed] == [VALIDATION_ERROR] * 4
     assert [r["metadata"] for r in failed][-1] == {"client_key": "ACME"}
-    assert one(op(records(demo), "delete_client", "failed"), "delete failure")["error"]["message"].startswith("Client 'ACME' still has")
+    delete_failure = one(op(records(demo), "delete_client", "failed"), "delete failure")
+    assert delete_failure["error"]["message"].startswith("Client 'ACME' still has")
 
 
 def test_client_emails_never_reach_the_log(demo: SimpleNamespace) -> None:
@@ -317,7 +319,8 @@ def test_one_interaction_shares_one_correlation_id(demo: SimpleNamespace) -> Non
     assert {("script_run", "start"), ("render_clients_page", "start"), ("create_client", "start"),
             ("create_client", "complete"), ("render_clients_page", "complete")} <= events
     # The save ends with st.rerun(): the page and the run complete with that outcome.
-    page_done = one([r for r in same if r.get("operation") == "render_clients_page" and r.get("event") == "complete"], "page complete")
+    page_done = one([r for r in same if r.get("operation") == "render_clients_page" and r.get("event") == "complete"],
+                    "page complete")
     assert page_done["metadata"] == {"outcome": "rerun"}
     assert {r["user_id"] for r in same} == {"alice"}
     assert len({r["session_id"] for r in same}) == 1
@@ -344,9 +347,8 @@ def test_a_refused_create_is_logged_as_failed_in_its_interaction(demo: SimpleNam
                                "expected": True}
     page = [r for r in op(recs, "render_clients_page", "complete") if r["correlation_id"] == failed["correlation_id"]]
     assert one(page, "page complete")["metadata"] is None  # the page handled it and went on
-    assert one(
-        [r for r in op(recs, "script_run", "complete") if r["correlation_id"] == failed["correlation_id"]], "run complete"
-    )["success"] is True
+    run_done = [r for r in op(recs, "script_run", "complete") if r["correlation_id"] == failed["correlation_id"]]
+    assert one(run_done, "run complete")["success"] is True
 
 
 def test_a_bad_setting_is_one_clear_error_on_the_page_not_a_traceback(demo_env: SimpleNamespace, monkeypatch,

@@ -11,7 +11,7 @@ import datetime
 import gzip
 import json
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -34,7 +34,7 @@ SECRETS = ("hunter2", "sk-live-123", "tok-secret")
 
 
 @pytest.fixture
-def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, file_pages: None) -> Iterator[SimpleNamespace]:
+def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, file_pages: None) -> SimpleNamespace:
     logs = tmp_path / "logs"
     monkeypatch.setenv("DEMO_DB_PATH", str(tmp_path / "app.db"))
     monkeypatch.setenv("LOG_FILE", str(logs / "app.jsonl"))
@@ -42,7 +42,7 @@ def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, file_pages: None) -> I
     monkeypatch.setenv("LOG_CONSOLE", "0")
     monkeypatch.setenv("LOG_EXPLORER_USERS", "localhost")  # AppTest is local development
     monkeypatch.chdir(tmp_path)
-    yield SimpleNamespace(tmp=tmp_path, logs=logs)
+    return SimpleNamespace(tmp=tmp_path, logs=logs)
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -204,10 +204,12 @@ def test_rotated_gzip_and_loguru_files_damage_and_redaction(demo: SimpleNamespac
         return cid
 
     def new_interaction() -> str:
-        with pytest.raises(RuntimeError):
-            with correlation_logger.track_operation("sync_job"):
-                with correlation_logger.track_operation("push_rows", {"token": "tok-secret"}):
-                    raise RuntimeError("upstream refused the push")
+        with (
+            pytest.raises(RuntimeError, match="upstream refused the push"),
+            correlation_logger.track_operation("sync_job"),
+            correlation_logger.track_operation("push_rows", {"token": "tok-secret"}),
+        ):
+            raise RuntimeError("upstream refused the push")
         return next(r for r in read_records([demo.tmp / "new"]) if r.get("operation") == "sync_job")["correlation_id"]
 
     # A rotated, compressed file in loguru's own serialize=True format ...
@@ -318,7 +320,8 @@ def test_duration_stats_match_the_library() -> None:
     frame = pd.DataFrame(records)
     frame["expected"] = frame.pop("error").map(is_expected).astype(bool)
     assert duration_stats(frame) == operation_stats(records)
-    assert [(s.operation, s.errors, s.expected) for s in operation_stats(records)] == [("a", 1, 0), ("b", 0, 1), ("c", 1, 0)]
+    assert [(s.operation, s.errors, s.expected) for s in operation_stats(records)] == [
+        ("a", 1, 0), ("b", 0, 1), ("c", 1, 0)]
 
 
 def test_the_page_itself_refuses_whom_log_explorer_users_leaves_out(tmp_path, monkeypatch, file_pages):
@@ -363,7 +366,8 @@ def test_several_replicas_folders_are_read_as_one(demo: SimpleNamespace) -> None
 
 def test_web_server_lines_are_hidden_unless_asked(demo: SimpleNamespace) -> None:
     lines = [
-        {"timestamp": "2026-01-01T10:00:00.000Z", "level": "INFO", "message": '[IP]:1 - "GET /static/js/a.js HTTP/1.1" 200',
+        {"timestamp": "2026-01-01T10:00:00.000Z", "level": "INFO",
+         "message": '[IP]:1 - "GET /static/js/a.js HTTP/1.1" 200',
          "correlation_id": None, "session_id": None, "user_id": None, "logger": "uvicorn.access"},
         {"timestamp": "2026-01-01T10:00:00.100Z", "level": "INFO", "message": "created client ACME",
          "correlation_id": "req_000000000001", "session_id": "s1", "user_id": "alice", "logger": "app"},

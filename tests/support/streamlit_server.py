@@ -64,7 +64,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Final, Union
+from typing import Final
 
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ClientState_pb2 import ClientState
@@ -125,7 +125,7 @@ _TEXT_FIELDS: Final[Mapping[str, str]] = {
 #: A Python value for :meth:`StreamlitSession.rerun` widget states. ``bool`` ->
 #: ``bool_value`` (checkbox/toggle), ``int`` -> ``int_value``, ``float`` ->
 #: ``double_value``, ``str`` -> ``string_value``; pass a ``WidgetState`` for anything else.
-WidgetValue = Union[bool, int, float, str, WidgetState]
+WidgetValue = bool | int | float | str | WidgetState
 
 
 def _has_config_option(name: str) -> bool:
@@ -892,7 +892,7 @@ class SessionTranscript:
     elapsed: float = 0.0
 
 
-InteractionsSpec = Union[int, Sequence[Interaction], Callable[[int], Sequence[Interaction]]]
+InteractionsSpec = int | Sequence[Interaction] | Callable[[int], Sequence[Interaction]]
 
 
 def _interactions_for(spec: InteractionsSpec, index: int) -> Sequence[Interaction]:
