@@ -90,3 +90,10 @@ def test_own_fields_cover_the_correlation_and_operation_ids():
     assert {"correlation_id", "session_id", "user_id", "operation_id", "parent_operation_id"} <= OWN_FIELDS
     # Free-form fields are always scanned for secrets.
     assert not {"message", "metadata", "error"} & OWN_FIELDS
+
+
+def test_the_id_index_covers_only_schema_ids():
+    from streamlit_extension.schema import CORRELATION_FIELDS
+    from streamlit_extension.sinks.id_index import INDEXED_FIELDS
+
+    assert set(INDEXED_FIELDS) <= set(CORRELATION_FIELDS)

@@ -13,6 +13,7 @@ import json
 import threading
 from typing import TYPE_CHECKING, Any
 
+from ..schema import CORRELATION_FIELDS, OPERATION_FIELDS
 from . import _api
 
 if TYPE_CHECKING:
@@ -21,8 +22,8 @@ if TYPE_CHECKING:
 # loguru level number -> OTel severity number (TRACE 1, DEBUG 5, INFO 9, WARN 13, ERROR 17, FATAL 21)
 _SEVERITIES = ((5, 1), (10, 5), (20, 9), (25, 10), (30, 13), (40, 17))
 _OWN_LOGGERS = ("opentelemetry", "urllib3", "requests")
-ATTRIBUTE_FIELDS = ("correlation_id", "session_id", "user_id", "operation", "operation_id", "parent_operation_id",
-                    "event", "duration_ms", "success", "page", "request_id", "metadata", "error")
+# Our fields, sent as log-record attributes (trace and span ids travel as the record's context).
+ATTRIBUTE_FIELDS = (*CORRELATION_FIELDS, *OPERATION_FIELDS, "operation_id", "parent_operation_id", "page", "request_id")
 SPAN_CONTEXT = "se_span_context"  # a top-level record key the patcher sets (never serialized)
 _EXPORTER_THREADS = "OtelBatch"
 

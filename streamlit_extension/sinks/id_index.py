@@ -25,6 +25,7 @@ from pathlib import Path
 SUFFIX = ".idx"
 VERSION = 1
 FALSE_POSITIVE_RATE = 0.001
+# schema.CORRELATION_FIELDS as of index VERSION 1: a field added there is scanned for, not looked up.
 INDEXED_FIELDS = ("correlation_id", "session_id", "user_id")
 MAX_INDEX_BYTES = 64 << 20  # a bigger "index" is damage: don't read it
 MAX_IDS = 250_000  # ~25 MB of set at most while collecting; a 10 MB file holds a few thousand
