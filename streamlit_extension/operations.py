@@ -288,46 +288,49 @@ class _OperationScope:
             self._activation.__exit__()  # the exception, if any, propagates unchanged
 
 
+def _write_operation(logger_name: str, depth: int, operation: str, level: Level = "INFO", message: str = "", *,
+                     duration_ms: float | None = None, success: bool = True, error: Any = None,
+                     metadata: Mapping[str, Any] | None = None, **extra_metadata: Any) -> None:
+    """One record about ``operation`` (not a tracked one's start or end), at an active ``level``."""
+    active = _active(level)
+    if active is None:
+        return
+    if extra_metadata:  # unknown keyword arguments are kept as metadata, not refused
+        metadata = {**(metadata or {}), **extra_metadata}
+    fields = {
+        "operation": operation,
+        "event": None,
+        "duration_ms": duration_ms,
+        "success": success,
+        "metadata": metadata,
+        "error": normalize_error(error),
+        "logger_name": logger_name,
+    }
+    _emit(depth + 1, active, message or operation, fields)
+
+
 class StructuredLogger:
     """The original spec's structured logger, as thin calls into loguru."""
 
     def __init__(self, name: str) -> None:
         self.name = name
 
-    def _log_operation(self, depth: int, operation: str, level: Level = "INFO", message: str = "",
-                       duration_ms: float | None = None, success: bool = True, error: Any = None,
-                       metadata: Mapping[str, Any] | None = None, **extra_metadata: Any) -> None:
-        active = _active(level)
-        if active is None:
-            return
-        if extra_metadata:  # unknown keyword arguments are kept as metadata, not refused
-            metadata = {**(metadata or {}), **extra_metadata}
-        fields = {
-            "operation": operation,
-            "event": None,
-            "duration_ms": duration_ms,
-            "success": success,
-            "metadata": metadata,
-            "error": normalize_error(error),
-            "logger_name": self.name,
-        }
-        _emit(depth + 1, active, message or operation, fields)
-
     def log_operation(self, operation: str, level: Level = "INFO", message: str = "",
                       duration_ms: float | None = None, success: bool = True, error: Any = None,
                       metadata: Mapping[str, Any] | None = None) -> None:
         """Log one record about ``operation``; always carries a correlation id."""
-        self._log_operation(1, operation, level, message, duration_ms, success, error, metadata)
+        _write_operation(self.name, 1, operation, level, message, duration_ms=duration_ms, success=success,
+                         error=error, metadata=metadata)
 
     def info(self, operation: str, message: str = "", **kwargs: Any) -> None:
-        self._log_operation(1, operation, kwargs.pop("level", "INFO"), message, **kwargs)
+        _write_operation(self.name, 1, operation, kwargs.pop("level", "INFO"), message, **kwargs)
 
     def warning(self, operation: str, message: str = "", **kwargs: Any) -> None:
-        self._log_operation(1, operation, kwargs.pop("level", "WARNING"), message, **kwargs)
+        _write_operation(self.name, 1, operation, kwargs.pop("level", "WARNING"), message, **kwargs)
 
     def error(self, operation: str, message: str = "", **kwargs: Any) -> None:
         kwargs.setdefault("success", False)
-        self._log_operation(1, operation, kwargs.pop("level", "ERROR"), message, **kwargs)
+        _write_operation(self.name, 1, operation, kwargs.pop("level", "ERROR"), message, **kwargs)
 
     def track_operation(self, operation: str, metadata: Mapping[str, Any] | None = None, *,
                         expected: Expected = ()) -> _OperationScope:
@@ -364,10 +367,8 @@ def with_correlation_logging(operation: str, metadata_func: Callable[..., Any] |
             except Exception as exc:
                 if not warned:
                     warned = True
-                    correlation_logger._log_operation(
-                        2, operation, "WARNING", f"metadata_func for {operation} failed; logging without metadata",
-                        error=exc,
-                    )
+                    _write_operation(correlation_logger.name, 2, operation, "WARNING",
+                                     f"metadata_func for {operation} failed; logging without metadata", error=exc)
                 return None
             return value if value is None or isinstance(value, Mapping) else {"value": value}
 
