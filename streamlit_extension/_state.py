@@ -45,6 +45,7 @@ class State:
     stale_operations: dict[str, str | None] = field(default_factory=dict)
     # pseudonyms: the HMAC salt, read or created on first use.
     user_salt: bytes | None = None
+    salt_lock: threading.Lock = field(default_factory=threading.Lock)
     # sinks: open file sinks (re-opened after a fork) and compressors to drain at exit.
     file_sinks: weakref.WeakSet[ResilientFileSink] = field(default_factory=weakref.WeakSet)
     fork_hook: bool = False

@@ -8,6 +8,7 @@ identities and for an e-mail an app binds as ``user_id`` itself.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
@@ -36,25 +37,38 @@ def _load_salt() -> bytes:
     except (OSError, ValueError):
         pass
     salt = secrets.token_bytes(32)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(salt.hex())
+        os.link(temporary, path)  # appears whole, or not at all if another process was first
     except FileExistsError:  # another process won the race: use its salt
         return bytes.fromhex(path.read_text().strip())
     except OSError as exc:
         _report.notice(f"cannot store the user-id salt ({_report.describe(exc)}); "
                        "user ids are stable for this process only")
+    finally:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
     return salt
+
+
+def _shared_salt() -> bytes:
+    """The process's salt, loaded once: two first callers must not hash with different salts."""
+    state = _state.state()
+    with state.salt_lock:
+        if state.user_salt is None:
+            state.user_salt = _load_salt()
+        return state.user_salt
 
 
 def pseudonymise(identity: str) -> str:
     """``user_`` + 16 hex digits: the same identity always maps to the same id here."""
-    state = _state.state()
-    salt = state.user_salt
+    salt = _state.state().user_salt
     if salt is None:
-        salt = state.user_salt = _load_salt()
+        salt = _shared_salt()
     digest = hmac.new(salt, identity.strip().lower().encode("utf-8", "backslashreplace"), hashlib.sha256)
     return "user_" + digest.hexdigest()[:16]
 
