@@ -47,6 +47,8 @@ def fresh(text: str) -> str:
     ("SIG=abcd", f"SIG={R}"),
     ("authorization=Zm9v'", f"authorization={R}'"),
     ("ssn=123-45-6789", f"ssn={R}"),
+    ('config api_key="abc123" and password=\'pw1\' done', f'config api_key="{R}" and password=\'{R}\' done'),
+    ('name="Ann" page="x"', 'name="Ann" page="x"'),
     # credentials in a URL: the user stays, the password goes
     ("https://user:pa55@host/path", f"https://user:{R}@host/path"),
     ("ftp://u:p@h", f"ftp://u:{R}@h"),

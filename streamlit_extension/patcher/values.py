@@ -33,7 +33,8 @@ QUERY_ONLY_KEYS = frozenset({"pwd", "key", "auth", "sig", "signature", "accessto
 
 _BEARER = re.compile(r"(?i)\b(bearer|basic|token)(\s+)[A-Za-z0-9._~+/=-]{8,}")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
-_QUERY = re.compile(r"\b([A-Za-z][A-Za-z0-9_.-]*)=[^&\s#;\"']+")  # any name=value; the name decides
+# Any name=value (the name decides), the value bare or quoted: api_key="abc" is a secret too.
+_QUERY = re.compile(r"\b([A-Za-z][A-Za-z0-9_.-]*)=([\"']?)[^&\s#;\"']+")
 _NAME_PARTS = re.compile(r"[.-]")
 _URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s@/]+@")
 _AWS_PREFIXES = ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA")
@@ -131,7 +132,7 @@ def _query(keys: KeyRedactor) -> Callable[[re.Match[str]], str]:
     def replace(match: re.Match[str]) -> str:
         name = match.group(1)
         if _NAME_PARTS.split(name)[-1].lower() in QUERY_ONLY_KEYS or keys.is_secret(name):
-            return f"{name}={REDACTED}"
+            return f"{name}={match.group(2)}{REDACTED}"
         return match.group()
 
     return replace
