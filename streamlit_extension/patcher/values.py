@@ -34,9 +34,11 @@ QUERY_ONLY_KEYS = frozenset({"pwd", "key", "auth", "sig", "signature", "accessto
 _BEARER = re.compile(r"(?i)\b(bearer|basic|token)(\s+)[A-Za-z0-9._~+/=-]{8,}")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 # Any name=value (the name decides), the value bare or quoted: api_key="abc" is a secret too.
-_QUERY = re.compile(r"\b([A-Za-z][A-Za-z0-9_.-]*)=([\"']?)[^&\s#;\"']+")
+# Each pattern that scans a run of characters may start only where such a run starts: a start at
+# every character of a long run would rescan it each time (seconds for one 64 KiB value).
+_QUERY = re.compile(r"(?<![A-Za-z0-9_.-])([A-Za-z0-9_.-]+)=([\"']?)[^&\s#;\"']+")
 _NAME_PARTS = re.compile(r"[.-]")
-_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s@/]+@")
+_URL_CREDENTIALS = re.compile(r"(?i)(?<![a-z0-9+.-])([a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s@/]+@")
 _AWS_PREFIXES = ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA")
 _AWS_KEY = re.compile(rf"\b(?:{'|'.join(_AWS_PREFIXES)})[A-Z0-9]{{16}}\b")
 _PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?:.*?-----END [A-Z0-9 ]*PRIVATE KEY-----|.*)", re.S)
@@ -51,7 +53,7 @@ _IPV6 = re.compile(
 # An IPv6 address written as host:port without brackets (uvicorn's access lines: "::1:54321").
 _IPV6_PORT = re.compile(r"(?<![\w:])((?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}):(\d{1,5})(?![0-9A-Fa-f:.])")
 _IP_HINT = re.compile(r"\d\.\d|[0-9A-Fa-f]:[0-9A-Fa-f]{1,4}:")
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_EMAIL = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 
 
 def luhn_valid(digits: str) -> bool:
@@ -72,6 +74,8 @@ def _card(match: re.Match[str]) -> str:
     text = match.group()
     groups = re.split(r"[ -]", text)
     digits = "".join(groups)
+    if digits.count(digits[0]) == len(digits):  # one digit repeated (a zero run): never a card
+        return text
     if len(groups) == 1:
         starts: Iterable[int] = range(len(digits))
     else:  # digit offsets where a separated group begins
