@@ -200,6 +200,7 @@ _DIGIT = re.compile(r"\d")
 _ASCII_DIGITS = b"0123456789"
 _MANY = 1 << 30
 _MEMO_LIMIT = 4096
+_PASSES = 3  # a mask exposes at most a couple of glued secrets in turn
 _MEMO_MAX_CHARS = 256  # ids, keys, page names and short messages repeat; long text rarely does
 
 
@@ -252,7 +253,7 @@ class ValueRedactor:
             memo[text] = done
         return done
 
-    def _redact(self, text: str) -> str:
+    def _redact(self, text: str, passes: int = _PASSES) -> str:
         if self._secrets is not None:
             text = self._secrets.sub(REDACTED, text)
         # Which rules can apply: cheap tests first, one call frame (this runs for most strings).
@@ -270,7 +271,12 @@ class ValueRedactor:
                     chosen = chosen or set()
                     chosen.update(gated)
         if chosen:
+            before = text
             for rule in self._rules:
                 if rule in chosen:
                     text = rule.pattern.sub(rule.replace, text)
+            # A mask can open a word boundary a rule that already ran needs ("10.0.0.1AKIA…" is
+            # "[IP]AKIA…" now): pass again while something changes, a bounded number of times.
+            if text != before and passes > 1:
+                text = self._redact(text, passes - 1)
         return text
