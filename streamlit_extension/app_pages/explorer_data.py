@@ -18,7 +18,8 @@ Staying responsive on large folders:
   shrank, is read afresh. Compressed files never change: ``load_archive`` is an
   ``st.cache_data`` function keyed on (path, size, mtime, inode, needle).
 * With a correlation, session or user id filter, files are read with the reader's ``needle=``
-  prefilter: only lines containing that id are parsed.
+  prefilter: only lines containing that id are parsed; an archive whose id index
+  (``sinks.id_index``) rules the id out is not opened at all.
 * A time range skips files last written before it starts, without opening them.
 * The cached frames keep only the columns the page uses, with repetitive ones as categoricals.
 """
@@ -43,6 +44,7 @@ from streamlit_extension.logs.follow import GrowingFile
 from streamlit_extension.logs.reader import SERVER_LOGGERS
 from streamlit_extension.logs.timeline import is_expected
 from streamlit_extension.schema import CORRELATION_FIELDS, level_number
+from streamlit_extension.sinks.id_index import may_hold
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -214,7 +216,8 @@ def split_folders(folder: str) -> list[str]:
 
 def load_folder(folder: str, needle: str | None, since: pd.Timestamp | None) -> tuple[pd.DataFrame, FolderSummary]:
     """All records under ``folder`` (one or more, comma-separated; or files), in time order;
-    raises LogPathError if one is missing."""
+    raises LogPathError if one is missing. ``needle`` is an id the page filters on exactly: only
+    lines containing it are parsed, and archives whose id index rules it out are not opened."""
     files = find_log_files(split_folders(folder))
     live_files().forget_stale()
     frames: list[pd.DataFrame] = []
@@ -226,6 +229,9 @@ def load_folder(folder: str, needle: str | None, since: pd.Timestamp | None) -> 
             continue
         if since is not None and pd.Timestamp(info.st_mtime_ns, unit="ns", tz="UTC") < since:
             summary.skipped_old += 1  # last written before the range starts: nothing to show
+            continue
+        if needle is not None and not may_hold(path, needle):
+            summary.ruled_out += 1  # an archive whose id index says the id isn't there
             continue
         frame, report = load_file(path, info, needle)
         summary.add(path.name, report)

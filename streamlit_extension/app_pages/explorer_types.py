@@ -56,6 +56,7 @@ class FolderSummary:
 
     files: int = 0  # files read
     skipped_old: int = 0  # files not opened: last written before the time range starts
+    ruled_out: int = 0  # archives not opened: their id index says the id filtered on isn't there
     lines: int = 0
     records: int = 0
     skipped: Counter[str] = field(default_factory=Counter)  # reason -> damaged lines

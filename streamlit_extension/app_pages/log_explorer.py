@@ -470,7 +470,7 @@ def render_log_explorer_page() -> None:
             st.info(f"The log folder {md(folder)} cannot be read ({md(exc.strerror or exc)}).")
             return
         _report_damage(summary, folder)
-        if summary.files == 0 and summary.skipped_old == 0:
+        if summary.files == 0 and summary.skipped_old == 0 and summary.ruled_out == 0:
             st.info(f"No log files ({md('*.jsonl, *.jsonl.gz')}) in {md(folder)} yet.")
             return
 
@@ -484,6 +484,8 @@ def render_log_explorer_page() -> None:
             read = f"{summary.files} file(s), {summary.records:,} records containing {needle!r}"
         if summary.skipped_old:
             read += f"; {summary.skipped_old} older file(s) not opened"
+        if summary.ruled_out:
+            read += f"; {summary.ruled_out} archive(s) skipped: their id index rules the id out"
         st.caption(f"Read {md(read)} from {md(folder)}.")
 
         _records_table(view)
