@@ -31,6 +31,7 @@ from .context import (
 from .errors import control_flow_outcome, error_context, normalize_error
 from .otel.tracing import Tracing
 from .otel.tracing import active as active_tracing
+from .schema import EVENT_COMPLETE, EVENT_FAILED, EVENT_START
 
 F = TypeVar("F", bound=Callable[..., Any])
 Expected = tuple[type[BaseException], ...]
@@ -132,7 +133,7 @@ class _Operation:
         self._ended = False
 
     def start(self, depth: int) -> None:
-        self._write(depth + 1, Lifecycle("start", "INFO", f"{self.name} started", metadata=self.metadata))
+        self._write(depth + 1, Lifecycle(EVENT_START, "INFO", f"{self.name} started", metadata=self.metadata))
         self._started_at = time.perf_counter()
 
     def end(self, depth: int, exc: BaseException | None = None, tb: Any = None,
@@ -148,21 +149,21 @@ class _Operation:
                 # A user's mistake the operation declared (a duplicate key, a bad e-mail): still
                 # "failed", at WARNING and without a traceback, and counted apart from errors.
                 refused = {**error_context(exc, tb), "traceback": None, "expected": True}
-                self._write(depth + 1, Lifecycle("failed", "WARNING", f"{self.name} refused: {type(exc).__name__}",
+                self._write(depth + 1, Lifecycle(EVENT_FAILED, "WARNING", f"{self.name} refused: {type(exc).__name__}",
                                                  duration_ms=duration_ms, success=False, metadata=self.metadata,
                                                  error=refused))
                 self._end_span(None)
                 return
             if outcome is None:
                 error = error_context(exc, tb)
-                self._write(depth + 1, Lifecycle("failed", "ERROR", f"{self.name} failed: {type(exc).__name__}",
+                self._write(depth + 1, Lifecycle(EVENT_FAILED, "ERROR", f"{self.name} failed: {type(exc).__name__}",
                                                  duration_ms=duration_ms, success=False, metadata=self.metadata,
                                                  error=error))
                 self._end_span(error)
                 return
         metadata = self.metadata if outcome is None else {**(self.metadata or {}), "outcome": outcome}
         message = f"{self.name} completed ({outcome})" if outcome else f"{self.name} completed"
-        self._write(depth + 1, Lifecycle("complete", "INFO", message, duration_ms=duration_ms, metadata=metadata))
+        self._write(depth + 1, Lifecycle(EVENT_COMPLETE, "INFO", message, duration_ms=duration_ms, metadata=metadata))
         self._end_span(None)
 
     def _write(self, depth: int, record: Lifecycle) -> None:

@@ -26,6 +26,10 @@ OWN_FIELDS = frozenset(
     }
 )
 
+# A tracked operation's lifecycle records (``event``): one start, then one end.
+EVENT_START, EVENT_COMPLETE, EVENT_FAILED = "start", "complete", "failed"
+END_EVENTS = (EVENT_COMPLETE, EVENT_FAILED)
+
 ANONYMOUS = "anonymous"  # user_id when nobody is signed in
 REDACTED = "[REDACTED]"  # what a secret is replaced with, by key or by shape
 

@@ -14,8 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..schema import END_EVENTS, EVENT_START
+
 RUN_OPERATION = "script_run"
-_END_EVENTS = ("complete", "failed")
 
 
 def parse_time(timestamp: str) -> datetime.datetime:
@@ -128,7 +129,7 @@ def _spans(records: list[dict[str, Any]], depths: dict[str, int], origin: dateti
     order: dict[str, None] = {}  # first appearance; timestamps tie within a millisecond
     for r in records:
         op_id = r.get("operation_id")
-        if not op_id or r.get("event") not in ("start", *_END_EVENTS) or op_id in ends:
+        if not op_id or r.get("event") not in (EVENT_START, *END_EVENTS) or op_id in ends:
             continue
         order.setdefault(op_id)
         (starts if r["event"] == "start" else ends)[op_id] = r
@@ -186,7 +187,7 @@ def build_interaction(correlation_id: str, records: Iterable[dict[str, Any]]) ->
     interaction.session_id = _most_common(r.get("session_id") for r in mine)
     interaction.user_id = _most_common(r.get("user_id") for r in mine)
     run_end = next((r for r in reversed(mine)
-                    if r.get("operation") == RUN_OPERATION and r.get("event") in _END_EVENTS), None)
+                    if r.get("operation") == RUN_OPERATION and r.get("event") in END_EVENTS), None)
     pages = [r.get("page") for r in mine]
     if run_end is not None and isinstance(run_end.get("metadata"), dict):
         pages.append(run_end["metadata"].get("page"))
@@ -248,7 +249,7 @@ def operation_stats(records: Iterable[dict[str, Any]]) -> list[OperationStats]:
     errors: Counter = Counter()
     expected: Counter = Counter()
     for r in records:
-        if r.get("event") not in _END_EVENTS or not r.get("operation"):
+        if r.get("event") not in END_EVENTS or not r.get("operation"):
             continue
         op = r["operation"]
         counts[op] += 1

@@ -14,11 +14,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, TextIO
 
+from ...schema import END_EVENTS
 from ...sinks.console import escape_control
 from ..timeline import Interaction
 
 PROGRESS_DELAY = 0.5  # seconds before a scan shows a progress bar
-_END_EVENTS = ("complete", "failed")
 
 # ANSI SGR codes by colour name, and the colour of each level's name.
 COLOR_CODES: Mapping[str, str] = MappingProxyType(
@@ -153,7 +153,7 @@ def record_label(record: dict[str, Any], style: Style) -> str:
         # A StructuredLogger record about an operation it isn't inside of.
         return style(f"[{safe(operation)}]", "cyan") + " " if operation and not record.get("operation_id") else ""
     text = style(f"{safe(operation)}:{safe(event)}", "red" if event == "failed" else "cyan")
-    if event in _END_EVENTS:
+    if event in END_EVENTS:
         text += " " + style(fmt_ms(record.get("duration_ms")), "yellow")
     return text + "  "
 
