@@ -23,8 +23,13 @@ import os
 import random
 import shutil
 import statistics
+import sys
 import tempfile
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import clean_log_env
 
 SCRIPT = '''
 import json, os, time
@@ -66,9 +71,7 @@ def main() -> None:
     rng = random.Random(args.seed)
 
     folder = Path(tempfile.mkdtemp(prefix="bench-ambient-"))
-    for name in list(os.environ):
-        if name.startswith("LOG_"):
-            del os.environ[name]
+    clean_log_env()
     os.environ.update(LOG_CONSOLE="0", BENCH_N=str(args.n), BENCH_USER=args.user,
                       XDG_STATE_HOME=str(folder / "state"))
     os.chdir(folder)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import os
 import resource
 import shutil
 import statistics
@@ -28,15 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import log_files, verify_json_lines, wait_for_background_work
+from common import clean_log_env, log_files, verify_json_lines, wait_for_background_work
 from configs import INTERACTION, build
-
-
-def _clean_env() -> None:
-    # The library reads these when an argument is left to its default: keep runs comparable.
-    for name in list(os.environ):
-        if name.startswith("LOG_"):
-            del os.environ[name]
 
 
 def _keys(n: int) -> list[str]:
@@ -266,7 +258,7 @@ def main() -> None:
     parser.add_argument("--rotation", default="1 MB")
     parser.add_argument("--tmp", default=None, help="parent folder for the temporary log folder")
     args = parser.parse_args()
-    _clean_env()
+    clean_log_env()
     folder = Path(tempfile.mkdtemp(prefix=f"bench-{args.mode}-", dir=args.tmp))
     try:
         result = {"throughput": throughput, "sporadic": sporadic, "disabled": disabled, "concurrency": concurrency,

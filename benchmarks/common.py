@@ -37,6 +37,13 @@ _OPENERS: dict[str, Callable[[Path], Any]] = {
 }
 
 
+def clean_log_env() -> None:
+    """Drop every ``LOG_*`` variable: the library reads them when an argument is left to its
+    default, and a run must measure the configuration it names, not the caller's shell."""
+    for name in [name for name in os.environ if name.startswith("LOG_")]:
+        del os.environ[name]
+
+
 def log_files(folder: Path) -> list[Path]:
     """Every finished log file under ``folder``: plain and compressed, no temporaries.
 

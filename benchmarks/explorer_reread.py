@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import statistics
 import sys
 import tempfile
@@ -34,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import machine_info
+from common import clean_log_env, machine_info
 
 GOAL_S = 0.1
 
@@ -86,9 +85,7 @@ def main() -> None:
     parser.add_argument("--format", choices=("loguru", "flat"), default="loguru",
                         help="the file's JSON format (default: the library's default, loguru)")
     args = parser.parse_args()
-    for name in list(os.environ):
-        if name.startswith("LOG_"):
-            del os.environ[name]
+    clean_log_env()
     warnings.filterwarnings("ignore")
 
     from streamlit_extension.app_pages.log_explorer import live_files, load_folder, records_frame

@@ -29,10 +29,9 @@ LOOP = """
 import os, shutil, sys, tempfile
 from pathlib import Path
 sys.path.insert(0, {here!r})
+from common import clean_log_env
 from configs import build
-for name in list(os.environ):
-    if name.startswith("LOG_"):
-        del os.environ[name]
+clean_log_env()
 folder = Path(tempfile.mkdtemp())
 config = build(sys.argv[1], folder)
 with config.scope("req_abcdef123456"):

@@ -108,11 +108,12 @@ def _aggregate(root) -> tuple[float, list[dict]]:
 
 
 def profile_one(config_name: str, n: int, out: Path, use_cprofile: bool) -> dict:
-    from child import _cids, _clean_env, _drive, _keys
+    from child import _cids, _drive, _keys
+    from common import clean_log_env
     from configs import build
     from pyinstrument import Profiler
 
-    _clean_env()
+    clean_log_env()
     folder = Path(tempfile.mkdtemp(prefix="bench-profile-"))
     config = build(config_name, folder)
     _drive(config, _keys(2000), _cids(2000))

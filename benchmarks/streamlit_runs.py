@@ -38,7 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import REPO, log_files, summarize, verify_json_lines
+from common import REPO, clean_log_env, log_files, summarize, verify_json_lines
 
 APP = REPO / "streamlit_extension" / "app.py"
 VARIANTS = ("on", "on-flat", "off")
@@ -64,9 +64,7 @@ def main() -> None:
     rng = random.Random(args.seed)
 
     folder = Path(tempfile.mkdtemp(prefix="bench-streamlit-"))
-    for name in list(os.environ):
-        if name.startswith("LOG_"):
-            del os.environ[name]
+    clean_log_env()
     os.environ["DEMO_DB_PATH"] = str(folder / "app.db")
     os.chdir(folder)
 
