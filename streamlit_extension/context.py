@@ -64,7 +64,10 @@ def mark_stale(frame: OperationFrame) -> None:
 
 def is_stale_operation(operation_id: Any) -> bool:
     """Did this operation end elsewhere? Asked about any value an app bound as ``operation_id``."""
-    return isinstance(operation_id, str) and operation_id in _stale  # a list would raise TypeError
+    try:  # free unless it raises: this runs for every record
+        return operation_id in _stale
+    except TypeError:  # an unhashable value (a list): not an id of ours
+        return False
 
 
 def is_stale_correlation(correlation_id: str | None) -> bool:
