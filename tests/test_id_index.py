@@ -264,3 +264,29 @@ def test_the_collector_gives_up_past_its_limit():
     small = IdCollector(limit=50)
     small.feed(b'{"correlation_id": "req_1"}\n')
     assert small.finish() == {"req_1"}
+
+
+def test_the_filter_rules_out_absent_ids_at_its_rate():
+    """Every id gets ``hashes`` spread positions. Plain double hashing collapsed them to one for
+    the id whose step is a multiple of ``bits`` (``req_00000700`` at 647 bits): a filter that
+    half full then said "maybe" to it in every archive."""
+    present = [f"req_{i:08d}" for i in range(45)]
+    bloom = BloomFilter.sized_for(len(present))
+    assert (bloom.bits, bloom.hashes) == (647, 10)
+    for value in present:
+        bloom.add(value)
+    assert "req_00000700" not in bloom
+    absent = [f"other_{i}" for i in range(20_000)]
+    false_positives = sum(value in bloom for value in absent)
+    assert false_positives <= 3 * 0.001 * len(absent)  # sized for 0.1 %
+
+
+def test_an_index_of_the_first_version_is_ignored(tmp_path):
+    """Version-1 filters put ids elsewhere: read as version 2 they could say "no" wrongly."""
+    write_logs(tmp_path, 300)
+    for archive in archives(tmp_path):
+        index = sidecar_path(archive)
+        header, _, bits = index.read_bytes().partition(b"\n")
+        index.write_bytes(json.dumps({**json.loads(header), "version": 1}).encode() + b"\n" + bits)
+        assert load_index(archive) is None
+    assert_same_as_scan(tmp_path, sample_every=7)

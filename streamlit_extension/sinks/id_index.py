@@ -23,9 +23,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 SUFFIX = ".idx"
-VERSION = 1
+VERSION = 2  # 2: enhanced double hashing; a version-1 index is ignored (its archive is scanned)
 FALSE_POSITIVE_RATE = 0.001
-# schema.CORRELATION_FIELDS as of index VERSION 1: a field added there is scanned for, not looked up.
+# schema.CORRELATION_FIELDS as of index version 1: a field added there is scanned for, not looked up.
 INDEXED_FIELDS = ("correlation_id", "session_id", "user_id")
 MAX_INDEX_BYTES = 64 << 20  # a bigger "index" is damage: don't read it
 MAX_IDS = 250_000  # ~25 MB of set at most while collecting; a 10 MB file holds a few thousand
@@ -80,9 +80,19 @@ class IdCollector:
 
 
 def _positions(value: str, bits: int, hashes: int) -> list[int]:
+    """Enhanced double hashing (Dillinger and Manolios): the step grows by ``i`` each time.
+
+    Plain double hashing, ``first + i * second``, gives one position repeated for the one value
+    in ``bits`` whose step is a multiple of ``bits``: that id then matched half of all archives.
+    """
     digest = hashlib.blake2b(value.encode("utf-8", "surrogateescape"), digest_size=16).digest()
-    first, second = int.from_bytes(digest[:8], "little"), int.from_bytes(digest[8:], "little") | 1
-    return [(first + i * second) % bits for i in range(hashes)]
+    at, step = int.from_bytes(digest[:8], "little") % bits, int.from_bytes(digest[8:], "little") % bits
+    positions = [at]
+    for i in range(1, hashes):
+        at = (at + step) % bits
+        step = (step + i) % bits
+        positions.append(at)
+    return positions
 
 
 class BloomFilter:
