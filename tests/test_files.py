@@ -200,6 +200,38 @@ def test_stale_partial_archives_are_cleaned_and_plain_files_kept(tmp_path):
     assert rotated.exists()
 
 
+def test_a_starting_replica_leaves_a_live_neighbours_temporaries_alone(tmp_path):
+    """Replicas on one volume: a process that starts must not delete the archive another live
+    process is compressing (its rename would fail); a dead writer's, or an old one, goes."""
+    host = process_tag().rsplit("-", 1)[0]
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True)
+    stamp = "2026-12-02_06-04-05_339815"
+
+    def temporaries(tag: str) -> list[Path]:
+        paths = [tmp_path / f"app.{tag}.{stamp}.jsonl.gz.tmp", tmp_path / f"app.{tag}.{stamp}.jsonl.gz.idx.tmp"]
+        for path in paths:
+            path.write_bytes(b"\x1f\x8b in progress")
+        return paths
+
+    try:
+        live = temporaries(f"{host}-{sleeper.pid}")
+        elsewhere = temporaries(f"other-host-{sleeper.pid}")  # another machine: can't tell, so kept
+        dead = temporaries(f"{host}-{finished.stdout.strip()}")
+        old = temporaries(f"other-host-{sleeper.pid + 1}")
+        for path in old:
+            os.utime(path, (time.time() - 7200, time.time() - 7200))  # untouched for two hours
+        handle = setup_logging(log_path=str(tmp_path / "app.jsonl"), console=False, per_process=True,
+                               rotation="1 MB", compression="gz")
+        handle.close()
+        assert all(path.exists() for path in live + elsewhere)
+        assert not any(path.exists() for path in dead + old)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
 def test_log_folder_deleted_while_running_is_recreated(tmp_path, capsys, monkeypatch):
     import shutil
 

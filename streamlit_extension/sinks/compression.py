@@ -28,11 +28,13 @@ from typing import Any
 from .. import _report, _state
 from .id_index import SUFFIX as INDEX_SUFFIX
 from .id_index import IdCollector, sidecar_path, write_index
+from .naming import host_tag, writer_of
 
 TMP_SUFFIX = ".tmp"
 CHUNK_SIZE = 256 << 10
 COLLECT_PIECE = 32 << 10  # ~0.1 ms of the id regex
 EXIT_TIMEOUT = 30.0
+STALE_AFTER = 3600.0  # s: a temporary untouched this long is a leftover, whoever wrote it
 OPENERS: dict[str, Callable] = {
     "gz": lambda path: gzip.open(path, "wb", compresslevel=6),
     "bz2": lambda path: bz2.open(path, "wb"),
@@ -97,13 +99,45 @@ def _remove_quietly(path: str) -> None:
         pass
 
 
+def _alive(pid: int) -> bool:
+    if os.name == "nt":  # os.kill(pid, 0) would terminate it there; the age rule cleans up instead
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it exists, as another user
+        return True
+    return True
+
+
+def _may_be_in_use(leftover: Path) -> bool:
+    """True while another process may still be compressing into ``leftover``.
+
+    Replicas share a folder (one volume, several hosts): a starting process must not remove a
+    temporary a live neighbour is writing, or that archive's rename fails.
+    """
+    try:
+        if time.time() - leftover.stat().st_mtime > STALE_AFTER:
+            return False
+    except OSError:
+        return False
+    writer = writer_of(leftover.name)
+    if writer is None:  # a pinned name: one writer, and it is starting now
+        return False
+    host, pid = writer
+    if host != host_tag():  # can't tell from here
+        return True
+    return pid == os.getpid() or _alive(pid)
+
+
 def remove_stale_temporaries(folder: str) -> None:
     """Drop ``*.tmp`` archives and indexes a killed process left; their plain files are still there."""
     try:
         for leftover in Path(folder).glob(f"*{TMP_SUFFIX}"):
             ours = any(leftover.name.endswith((f".{ext}{TMP_SUFFIX}", f".{ext}{INDEX_SUFFIX}{TMP_SUFFIX}"))
                        for ext in OPENERS)
-            if ours:
+            if ours and not _may_be_in_use(leftover):
                 _remove_quietly(str(leftover))
     except OSError:
         pass

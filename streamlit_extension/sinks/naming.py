@@ -20,16 +20,29 @@ _ROTATED_NAME = re.compile(rf"(?P<root>.+)\.(?P<date>{_DATE})(?:\.(?P<n>\d+))?(?
 ARCHIVE_EXTENSIONS = ("gz", "bz2", "xz", "lzma", "zip", "tar", "tar.gz", "tar.bz2", "tar.xz")
 
 
+# A rotated file of a per-process name: <stem>.<host>-<pid>.<date>...
+_WRITER = re.compile(rf"\.(?P<host>[A-Za-z0-9_-]+)-(?P<pid>\d+)\.{_DATE}")
+
+
+def host_tag() -> str:
+    """This machine's name, safe in a file name."""
+    return _UNSAFE.sub("-", socket.gethostname()).strip("-") or "host"
+
+
 def process_tag() -> str:
     """``<host>-<pid>``, safe in a file name."""
-    host = _UNSAFE.sub("-", socket.gethostname()).strip("-") or "host"
-    return f"{host}-{os.getpid()}"
+    return f"{host_tag()}-{os.getpid()}"
+
+
+def writer_of(name: str) -> tuple[str, int] | None:
+    """(host, pid) of the process whose per-process file ``name`` was rotated from, or None."""
+    match = _WRITER.search(name)
+    return (match["host"], int(match["pid"])) if match else None
 
 
 def resolve_path(pattern: str, per_process: bool) -> str:
     """The file this process writes: placeholders ``{pid}``/``{host}`` filled, tag added if asked."""
-    host = _UNSAFE.sub("-", socket.gethostname()).strip("-") or "host"
-    path = pattern.replace("{pid}", str(os.getpid())).replace("{host}", host)
+    path = pattern.replace("{pid}", str(os.getpid())).replace("{host}", host_tag())
     if per_process and "{pid}" not in pattern:
         base = Path(path)
         suffix = "".join(base.suffixes[-1:]) or ".jsonl"
