@@ -1,8 +1,9 @@
 """loguru's private names, used from here only.
 
 loguru has no public file-sink class, no public parser for its ``"10 MB"``/``"14 days"``
-syntax, and no way to ask which patcher, handlers and level threshold it has now. We need all
-four, so they are read here, each by feature, each with a fallback that keeps logging working:
+syntax, no way to ask which patcher, handlers and level threshold it has now, and no way to
+choose a ``serialize=True`` line's encoder. We need each, so they are read here, each by
+feature, each with a fallback that keeps logging working:
 
 * ``FileSink`` (``loguru._file_sink``): required; a loguru without it is refused at import
   with the supported range, since files are the product.
@@ -11,6 +12,9 @@ four, so they are read here, each by feature, each with a fallback that keeps lo
   only our cheaper size check and app-wide retention).
 * ``logger._core``: without it we can't see the current patcher or handlers, so ``setup_logging``
   trusts its own record of what it installed, and no record is skipped before loguru's check.
+* ``Handler._serialize_record`` (``loguru._handler``): the encoder of a ``serialize=True`` line;
+  our default file sink swaps in an orjson one (``sinks/serialized.py``) for its handler only.
+  Without it loguru's own ``json.dumps`` stays: the same lines, slower.
 * ``loguru._logger.context`` (the ContextVar behind ``contextualize``): when an operation ends
   inside a scope that began after it, its ``contextualize`` block must end without undoing the
   newer scope's values. Without the variable the newer scope loses its operation fields until
@@ -37,6 +41,11 @@ except ImportError as exc:  # pragma: no cover - outside the supported range
         f"streamlit_extension needs loguru's file sink (loguru._file_sink.FileSink), which loguru "
         f"{LOGURU_VERSION} does not have; install loguru>=0.7.0,<0.8"
     ) from exc
+
+try:
+    from loguru._handler import Handler as _Handler
+except ImportError:  # pragma: no cover - then serialize=True lines keep loguru's own encoder
+    _Handler = None  # type: ignore[assignment,misc]
 
 try:
     from loguru._string_parsers import parse_duration, parse_size
@@ -70,6 +79,31 @@ def installed_handler_ids() -> frozenset[int] | None:
         return None
 
 
+def own_serializer() -> Callable[[str, Any], str] | None:
+    """loguru's encoder of a ``serialize=True`` line (``Handler._serialize_record``), or None."""
+    encoder = getattr(_Handler, "_serialize_record", None)
+    return encoder if callable(encoder) else None
+
+
+def set_serializer(sink_id: int, encoder: Callable[[str, Any], str]) -> bool:
+    """Have the ``serialize=True`` handler ``sink_id`` encode its lines with ``encoder``.
+
+    loguru calls ``self._serialize_record(text, record)`` for such a handler, so an attribute of
+    that name on the handler takes its place. False, and loguru's own encoder stays, if this
+    loguru doesn't work that way.
+    """
+    if own_serializer() is None:
+        return False
+    try:
+        handler = _core().handlers[sink_id]
+        if not isinstance(handler, _Handler) or handler._serialize is not True:
+            return False
+        handler._serialize_record = encoder  # type: ignore[method-assign]  # per handler, on purpose
+    except Exception:
+        return False
+    return True
+
+
 def min_level() -> float:
     """The lowest level any handler accepts (loguru's own early exit); 0 if unknown."""
     value = getattr(_core(), "min_level", 0)
@@ -83,6 +117,8 @@ __all__ = [
     "current_patcher",
     "installed_handler_ids",
     "min_level",
+    "own_serializer",
     "parse_duration",
     "parse_size",
+    "set_serializer",
 ]

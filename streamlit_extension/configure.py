@@ -30,6 +30,7 @@ from .patcher import MARKER as PATCHER_MARKER
 from .patcher import Sanitizer, build_patcher, guarded
 from .patcher.redaction import DEFAULT_REDACT_KEYS, KeyRedactor
 from .patcher.values import ValueRedactor
+from .sinks import serialized
 from .sinks.console import ConsoleStream, console_format
 from .sinks.files import ResilientFileSink, make_file_sink
 from .sinks.flat import loguru_text_format, make_flat_format
@@ -317,6 +318,7 @@ def _install(config: LoggingConfig) -> LoggingHandle:
         else:
             sink_ids.append(logger.add(file_sink, format=guarded(loguru_text_format, patcher), serialize=True,
                                        colorize=False, **common))
+            serialized.install(sink_ids[-1])  # loguru's schema, encoded by orjson
     if config.console == "json":  # what container log collectors read: one flat JSON line each
         sink_ids.append(logger.add(ConsoleStream("stdout"), format=guarded(make_flat_format(redactor), patcher),
                                    colorize=False, **common))
