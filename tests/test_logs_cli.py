@@ -600,3 +600,14 @@ def test_tail_hides_web_server_lines_unless_asked(tmp_path):
     write_jsonl(tmp_path / "app.jsonl", records)
     assert tail_messages(tmp_path, "-n", 10) == ["created client ACME", "uvicorn line inside a click"]
     assert tail_messages(tmp_path, "-n", 10, "--server") == [r["message"] for r in records]
+
+
+@pytest.mark.parametrize("module", ["streamlit_extension.logs", "streamlit_extension.logs.cli"])
+def test_both_module_paths_run_the_cli(tmp_path, module):
+    """``-m streamlit_extension.logs.cli`` worked before the CLI became a package; it still does."""
+    ids = write_app_logs(tmp_path, "flat")
+    done = subprocess.run([sys.executable, "-m", module, "trace", ids["other"], str(tmp_path), "--json"],
+                          capture_output=True, text=True, timeout=20)
+    assert done.returncode == 0, done.stderr
+    header = json.loads(done.stdout)["header"]
+    assert (header["correlation_id"], header["session_id"]) == (ids["other"], "sess_b")
