@@ -220,10 +220,13 @@ def test_a_huge_value_fits_the_record_limit():
     assert BUDGET_MARKER in text
 
 
-def test_bytes_are_cut_to_the_field_limit():
-    written = Sanitizer(max_field=4).value(b"abcdefgh", budget())
-    assert written.startswith("abcd")
-    assert "efgh" not in written
+def test_bytes_are_cut_to_the_field_limit_and_say_so():
+    sanitizer = Sanitizer(max_field=4)
+    assert sanitizer.value(b"abcdefgh", budget()) == "abcd…[truncated 4 bytes]"
+    assert Sanitizer(max_field=8).value(bytearray(b"ab\xff"), budget()) == "ab\\xff"  # whole: no marker
+    assert sanitizer.value(memoryview(b"abcdefghij"), budget()) == "abcd…[truncated 6 bytes]"
+    wide = memoryview(bytes(range(16))).cast("I")  # 4-byte items: counted in bytes
+    assert sanitizer.value(wide, budget()).endswith("…[truncated 12 bytes]")
 
 
 # --------------------------------------------------------------------------- redaction

@@ -162,10 +162,24 @@ class Sanitizer:
         if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
             return value.isoformat()
         if isinstance(value, (bytes, bytearray, memoryview)):
-            return self.string(bytes(value[: self.max_field]).decode("utf-8", "backslashreplace"), budget)
+            return self._bytes(value, budget)
         if isinstance(value, BaseException):
             return self.string(f"{type(value).__name__}: {safe_str(value)}", budget)
         return self.string(safe_str(value), budget)
+
+    def _bytes(self, value: bytes | bytearray | memoryview, budget: list[int]) -> str:
+        """UTF-8 text of at most ``max_field`` bytes (others escaped), saying how many were cut."""
+        view = memoryview(value)
+        try:
+            view = view.cast("B")
+        except TypeError:  # not contiguous: sliced by its own items
+            pass
+        head = bytes(view[: self.max_field])
+        text = self.string(head.decode("utf-8", "backslashreplace"), budget)
+        cut = view.nbytes - len(head)
+        if cut > 0 and text != BUDGET_MARKER:
+            text = f"{text}…[truncated {cut} bytes]"
+        return text
 
     def extra(self, extra: dict, budget: list[int] | None = None) -> None:
         """Make a record's ``extra`` dict safe in place (its top-level dict is per record)."""
