@@ -43,6 +43,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import REPO, summarize, wait_for_background_work
 
+from streamlit_extension.sinks.id_index import VERSION as INDEX_VERSION
+
 CACHE_ROOT = Path(tempfile.gettempdir()) / "streamlit_extension_bench_cache"
 RECORDS_PER_INTERACTION = 9
 
@@ -118,6 +120,7 @@ def generate(folder: Path, target_mb: int) -> dict:
     manifest = {
         "complete": True,
         "indexed": sum(1 for path in files if Path(f"{path}.idx").exists()),
+        "index_version": INDEX_VERSION,
         "needle": needle,
         "needle_records": needle_lines,
         "files": [p.name for p in files],
@@ -136,7 +139,9 @@ def dataset(target_mb: int, regenerate: bool = False) -> tuple[Path, dict]:
     manifest_path = folder / "manifest.json"
     if not regenerate and manifest_path.exists():
         manifest = json.loads(manifest_path.read_text())
-        finished = manifest.get("complete") and manifest.get("indexed")
+        # Indexes of another version are ignored by the reader: such a set measures the scan.
+        finished = (manifest.get("complete") and manifest.get("indexed")
+                    and manifest.get("index_version") == INDEX_VERSION)
         if finished and all((folder / name).exists() for name in manifest["files"]):
             manifest["reused"] = True
             return folder, manifest
