@@ -40,6 +40,7 @@ class Config:
     close: Callable[[], None]
     debug: Callable[[str], None] | None = None
     extra: Callable[[str], None] | None = None  # a further call shape, for information
+    count: Callable[[], int] | None = None  # records seen, for a sink that writes no file
 
 
 DESCRIPTIONS = {
@@ -52,6 +53,8 @@ DESCRIPTIONS = {
     "ours-flat-traces": "as ours-flat-otel with OTEL_LOGS_EXPORTER=none: spans and ids on records, the logs "
                         "left to the file (a collector's filelog receiver reads them)",
     "loguru": "loguru by hand: logger.add(path, serialize=True); logger.contextualize(correlation_id) + bind()",
+    "loguru-frontend": "loguru's front end alone: the same contextualize + bind().info() into a sink that only "
+                       "counts (format '{message}', no patcher, no file): what any loguru sink pays first",
     "stdlib-pjl": "stdlib logging + python-json-logger JsonFormatter + a ContextVar correlation Filter",
     "structlog": "structlog: merge_contextvars, add_log_level, TimeStamper(iso), "
                  "JSONRenderer(orjson.dumps), BytesLoggerFactory",
@@ -61,7 +64,7 @@ DESCRIPTIONS = {
 
 # The order of the throughput table.
 THROUGHPUT_CONFIGS = ("ours-default", "ours-flat", "loguru", "stdlib-pjl", "structlog", "spec", "floor",
-                      "ours-default-rot", "ours-flat-otel", "ours-flat-traces")
+                      "ours-default-rot", "ours-flat-otel", "ours-flat-traces", "loguru-frontend")
 
 
 def _fields(key: str) -> dict[str, Any]:
@@ -130,6 +133,26 @@ def _loguru(folder: Path, level: str | None = None) -> Config:
         return bool(extra.get("correlation_id")) and extra.get("client_key") is not None
 
     return Config("loguru", log, scope, check, lambda: logger.remove(sink_id), debug)
+
+
+def _loguru_frontend(folder: Path) -> Config:
+    import itertools
+
+    from loguru import logger
+
+    logger.remove()
+    calls = itertools.count()
+    sink_id = logger.add(lambda message: next(calls), format="{message}", level="INFO")
+    bind = logger.bind
+
+    def log(key: str) -> None:
+        bind(client_key=key, session_id=SESSION_ID, user_id=USER_ID, operation=OPERATION).info(MESSAGE_BRACES, key)
+
+    def scope(cid: str) -> contextlib.AbstractContextManager[Any]:
+        return logger.contextualize(correlation_id=cid)
+
+    return Config("loguru-frontend", log, scope, lambda obj: True, lambda: logger.remove(sink_id),
+                  count=lambda: next(calls))
 
 
 # -- 4: stdlib + python-json-logger + a correlation filter --------------------------------------
@@ -387,6 +410,8 @@ def build(name: str, folder: Path, **options: Any) -> Config:
         return _ours_otel(folder, logs=False)
     if name == "loguru":
         return _loguru(folder, **options)
+    if name == "loguru-frontend":
+        return _loguru_frontend(folder)
     if name == "stdlib-pjl":
         return _stdlib_pjl(folder)
     if name == "structlog":

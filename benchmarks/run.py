@@ -75,6 +75,9 @@ THROUGHPUT_RATIOS = [
     ("default+rotation / default", "ours-default-rot", "ours-default", None),
     ("flat+otel / flat", "ours-flat-otel", "ours-flat", 1.20),
     ("flat+traces / flat", "ours-flat-traces", "ours-flat", 1.20),
+    # The floor under "flat / loguru": loguru's own work before any sink, ours included, starts.
+    ("loguru front end / loguru", "loguru-frontend", "loguru", None),
+    ("loguru front end / stdlib-pjl", "loguru-frontend", "stdlib-pjl", None),
 ]
 
 
