@@ -207,6 +207,51 @@ print(json.dumps({"seen": seen, "span": format(span.get_span_context().span_id, 
     assert result["seen"] == [result["span"]]  # the caller's span, not the queue thread's (none)
 
 
+def test_every_record_carries_the_span_it_was_logged_in(tmp_path):
+    """Spans that change (nested, back to the parent, a sibling, another thread) change the
+    ids on the very next record: the formatted ids are reused only for the same span."""
+    with OtlpReceiver() as receiver:
+        done = run_script(tmp_path, r'''
+import threading
+from opentelemetry import trace
+setup_logging()
+tracer, expected = trace.get_tracer("app"), {}
+
+def log(name):
+    span = trace.get_current_span().get_span_context()
+    expected[name] = (format(span.trace_id, "032x"), format(span.span_id, "016x"))
+    logger.info(name)
+
+def other_thread():
+    with tracer.start_as_current_span("t"):
+        log("t1")
+
+with tracer.start_as_current_span("a"):
+    log("a1")
+    with tracer.start_as_current_span("b"):
+        log("b1")
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        thread.join()
+        with tracer.start_as_current_span("c"):
+            log("c1")
+        log("b2")
+    log("a2")
+with tracer.start_as_current_span("d"):
+    log("d1")
+print(json.dumps(expected))
+''', plain_env(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url))
+    assert done.returncode == 0, done.stderr
+    expected = json.loads(done.stdout)
+    records = {r["message"]: (r["trace_id"], r["span_id"]) for r in read_json_lines(tmp_path / "app.jsonl")
+               if r["message"] in expected}
+    assert records == {name: tuple(ids) for name, ids in expected.items()}
+    assert len({span for _, span in records.values()}) == 5  # a, b, c, d, t
+    assert records["a1"] == records["a2"]
+    assert records["b1"] == records["b2"]
+    assert records["d1"][0] != records["a1"][0]  # a new root span: a new trace
+
+
 def test_an_unreachable_collector_never_blocks_or_loops(tmp_path):
     from .test_replicas import free_port
 
