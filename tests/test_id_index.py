@@ -290,3 +290,54 @@ def test_an_index_of_the_first_version_is_ignored(tmp_path):
         index.write_bytes(json.dumps({**json.loads(header), "version": 1}).encode() + b"\n" + bits)
         assert load_index(archive) is None
     assert_same_as_scan(tmp_path, sample_every=7)
+
+
+def st_logs_index(folder: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "streamlit_extension.logs", "index", str(folder), "--json"],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_st_logs_index_writes_what_old_archives_lack(tmp_path):
+    """After an upgrade: archives from before indexes, and version-1 indexes, get a usable one."""
+    write_logs(tmp_path, 1500)
+    gz = archives(tmp_path)
+    for at, archive in enumerate(gz):
+        index = sidecar_path(archive)
+        if at % 3 == 0:
+            index.unlink()
+        elif at % 3 == 1:
+            header, _, bits = index.read_bytes().partition(b"\n")
+            index.write_bytes(json.dumps({**json.loads(header), "version": 1}).encode() + b"\n" + bits)
+    stale = sum(1 for at in range(len(gz)) if at % 3 != 2)
+    done = st_logs_index(tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"archives": len(gz), "indexed": stale, "had_index": len(gz) - stale,
+                                       "too_many_ids": 0, "errors": []}
+    assert all(load_index(archive) is not None for archive in gz)
+    stats = ReadStats()
+    assert [r["message"] for r in lookup(tmp_path, "correlation_id", "req_00000700", stats)] == [
+        "first of 700", "second of 700"]
+    assert stats.ruled_out >= len(gz) - 2
+    assert_same_as_scan(tmp_path, sample_every=37)
+    again = st_logs_index(tmp_path)  # nothing left to do
+    assert json.loads(again.stdout)["indexed"] == 0
+
+
+def test_st_logs_index_names_an_unreadable_archive_and_indexes_the_rest(tmp_path):
+    write_logs(tmp_path, 600)
+    gz = archives(tmp_path)
+    for archive in gz:
+        sidecar_path(archive).unlink()
+    broken = gz[1]
+    broken.write_bytes(broken.read_bytes()[: broken.stat().st_size // 2])  # cut mid-stream
+    done = st_logs_index(tmp_path)
+    assert done.returncode == 2
+    summary = json.loads(done.stdout)
+    assert summary["indexed"] == len(gz) - 1
+    assert [error["archive"] for error in summary["errors"]] == [str(broken)]
+    assert load_index(broken) is None  # no index for what couldn't be read whole: it is scanned
+    text = subprocess.run([sys.executable, "-m", "streamlit_extension.logs", "index", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert text.returncode == 2
+    assert text.stdout.startswith("0 archives indexed, ")
+    assert str(broken) in text.stderr

@@ -1,4 +1,4 @@
-"""The ``st-logs`` commands (trace, session, tail, stats), their argument parser, and ``main``.
+"""The ``st-logs`` commands (trace, session, tail, stats, index), their argument parser, and ``main``.
 
 Each ``cmd_*`` takes the parsed arguments, the output stream and a ``Style`` and returns the exit
 status; ``main`` turns the errors a user can cause into one ``error:`` line and a status.
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ...schema import DEFAULT_PATH, LEVELS, level_number
+from ...sinks.id_index import build_index, load_index
 from ..follow import Record
 from ..reader import ReadStats
 from ..timeline import OperationStats, build_interaction, interactions, operation_stats
@@ -116,6 +117,34 @@ def cmd_tail(args: argparse.Namespace, out: TextIO, style: Style) -> int:
     return EXIT_OK
 
 
+# --- index ----------------------------------------------------------------------------------
+
+
+def cmd_index(args: argparse.Namespace, out: TextIO, style: Style) -> int:
+    """Write the id index of every ``.gz`` archive that has no usable one."""
+    archives = [path for path in log_files(args.paths) if path.suffix == ".gz"]
+    summary: dict[str, Any] = {"archives": len(archives), "indexed": 0, "had_index": 0, "too_many_ids": 0,
+                               "errors": []}
+    for archive in archives:
+        if load_index(archive) is not None:
+            summary["had_index"] += 1
+            continue
+        try:
+            written = build_index(archive)
+        except (OSError, EOFError, ValueError) as exc:  # unreadable, truncated, or a read-only folder
+            summary["errors"].append({"archive": str(archive), "error": f"{type(exc).__name__}: {exc}"})
+            continue
+        summary["indexed" if written is not None else "too_many_ids"] += 1
+    if args.json:
+        print(dump_json(summary), file=out)
+    else:
+        print(f"{summary['indexed']} archives indexed, {summary['had_index']} already had an index, "
+              f"{summary['too_many_ids']} hold too many ids to index (they are scanned)", file=out)
+        for error in summary["errors"]:
+            print(f"error: {safe(error['archive'])}: {safe(error['error'])}", file=sys.stderr)
+    return EXIT_USAGE if summary["errors"] else EXIT_OK
+
+
 # --- arguments ------------------------------------------------------------------------------
 
 
@@ -188,6 +217,13 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Per operation: finished count, error rate, p50/p95/p99 of duration_ms.")
     stats.add_argument("paths", metavar="PATH", nargs="*", default=_DEFAULT_PATHS)
     stats.set_defaults(run=cmd_stats)
+
+    index = commands.add_parser("index", parents=[common], help="write missing id indexes of .gz archives",
+                                description="Write the id index of every .gz archive that has no usable one "
+                                            "(archives from before indexes, or from an older index version), "
+                                            "so trace and session skip the archives that can't hold the id.")
+    index.add_argument("paths", metavar="PATH", nargs="*", default=_DEFAULT_PATHS)
+    index.set_defaults(run=cmd_index)
     return parser
 
 
