@@ -611,3 +611,35 @@ def test_both_module_paths_run_the_cli(tmp_path, module):
     assert done.returncode == 0, done.stderr
     header = json.loads(done.stdout)["header"]
     assert (header["correlation_id"], header["session_id"]) == (ids["other"], "sess_b")
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to list a process's open files")
+def test_tail_lets_go_of_a_deleted_file(tmp_path):
+    """Retention deletes an exited process's file: tail reads its rest and closes it, so the
+    disk space is freed, and keeps following the others."""
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    old, live = folder / "app.host-1.jsonl", folder / "app.host-2.jsonl"
+    write_jsonl(old, [flat_record("2030-01-01T00:00:00.000000Z", message="old process")])
+    write_jsonl(live, [flat_record("2030-01-01T00:00:01.000000Z", message="live process")])
+    follower = Follower(folder, "-n", 5)
+    try:
+        follower.wait_for({"old process", "live process"})
+
+        def open_files() -> list[str]:
+            fds = Path(f"/proc/{follower.proc.pid}/fd")
+            return [os.readlink(fd) for fd in fds.iterdir() if fds.is_dir()]
+
+        wait_until(lambda: str(old) in open_files(), what="tail to hold the old file")
+        with old.open("a") as handle:  # its last lines, then retention deletes it
+            handle.write(json.dumps(flat_record("2030-01-01T00:00:02.000000Z", message="last words")) + "\n")
+        old.unlink()
+        wait_until(lambda: not any(path.startswith(str(old)) for path in open_files()),
+                   what=f"tail to close the deleted file (open: {open_files()})")
+        with live.open("a") as handle:
+            handle.write(json.dumps(flat_record("2030-01-01T00:00:03.000000Z", message="still followed")) + "\n")
+        follower.wait_for({"last words", "still followed"})
+    finally:
+        messages = follower.stop()
+    assert collections.Counter(messages) == {"old process": 1, "live process": 1, "last words": 1,
+                                             "still followed": 1}

@@ -440,7 +440,8 @@ class Tail:
         """Switch files that were rotated, follow new ones, read missed rotated files whole."""
         self._scanned_at = time.monotonic()
         records: list[Record] = []
-        for path, ident in live_files(self.target).items():
+        current = live_files(self.target)
+        for path, ident in current.items():
             followed = self.followed.get(path)
             if (followed is not None and followed.id == ident) or self.unreadable.get(path) == ident:
                 continue
@@ -449,6 +450,11 @@ class Tail:
             new = self._open(path)
             if new is not None:
                 records.extend(new.read_new())
+        # Gone from the folder: deleted (retention removes an exited process's file), or renamed
+        # with its successor not created yet. Read the rest and let go: a held handle would pin
+        # a deleted file's disk space for as long as tail runs.
+        for path in [path for path in self.followed if path not in current]:
+            records.extend(self._retire(self.followed.pop(path)))
         records.extend(self._missed_rotations())
         return records
 
