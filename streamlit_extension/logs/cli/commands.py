@@ -11,7 +11,7 @@ import dataclasses
 import io
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -171,6 +171,12 @@ def non_negative(text: str) -> int:
 _DEFAULT_PATHS = [DEFAULT_PATH]  # compared by identity: "no PATH given"
 
 
+def _reads_paths(command: argparse.ArgumentParser, run: Callable[[argparse.Namespace, TextIO, Style], int]) -> None:
+    """A command over log folders or files: ``PATH...`` (default: the default folder), then ``run``."""
+    command.add_argument("paths", metavar="PATH", nargs="*", default=_DEFAULT_PATHS)
+    command.set_defaults(run=run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="st-logs",
@@ -187,14 +193,12 @@ def build_parser() -> argparse.ArgumentParser:
     trace = commands.add_parser("trace", parents=[common], help="one interaction's timeline",
                                 description="The timeline of one interaction (correlation id), nested by operation.")
     trace.add_argument("correlation_id", metavar="CORRELATION_ID")
-    trace.add_argument("paths", metavar="PATH", nargs="*", default=_DEFAULT_PATHS)
-    trace.set_defaults(run=cmd_trace)
+    _reads_paths(trace, cmd_trace)
 
     session = commands.add_parser("session", parents=[common], help="a session's interactions",
                                   description="The interactions of one session, one line each.")
     session.add_argument("session_id", metavar="SESSION_ID")
-    session.add_argument("paths", metavar="PATH", nargs="*", default=_DEFAULT_PATHS)
-    session.set_defaults(run=cmd_session)
+    _reads_paths(session, cmd_session)
 
     tail = commands.add_parser("tail", parents=[common], help="follow every process's current log file",
                                description="Print the last records over every process's current log file in "
@@ -215,15 +219,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     stats = commands.add_parser("stats", parents=[common], help="per-operation counts, error rate, percentiles",
                                 description="Per operation: finished count, error rate, p50/p95/p99 of duration_ms.")
-    stats.add_argument("paths", metavar="PATH", nargs="*", default=_DEFAULT_PATHS)
-    stats.set_defaults(run=cmd_stats)
+    _reads_paths(stats, cmd_stats)
 
     index = commands.add_parser("index", parents=[common], help="write missing id indexes of .gz archives",
                                 description="Write the id index of every .gz archive that has no usable one "
                                             "(archives from before indexes, or from an older index version), "
                                             "so trace and session skip the archives that can't hold the id.")
-    index.add_argument("paths", metavar="PATH", nargs="*", default=_DEFAULT_PATHS)
-    index.set_defaults(run=cmd_index)
+    _reads_paths(index, cmd_index)
     return parser
 
 
