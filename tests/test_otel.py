@@ -209,7 +209,9 @@ print(json.dumps({"seen": seen, "span": format(span.get_span_context().span_id, 
 
 def test_every_record_carries_the_span_it_was_logged_in(tmp_path):
     """Spans that change (nested, back to the parent, a sibling, another thread) change the
-    ids on the very next record: the formatted ids are reused only for the same span."""
+    ids on the very next record: the formatted ids are reused only for the same span. A span
+    that ended but is still current gives no ids; an id the app bound itself stays outside
+    any span, and inside one the span's id wins."""
     with OtlpReceiver() as receiver:
         done = run_script(tmp_path, r'''
 import threading
@@ -239,13 +241,26 @@ with tracer.start_as_current_span("a"):
     log("a2")
 with tracer.start_as_current_span("d"):
     log("d1")
+    logger.bind(trace_id="app-bound").info("bound-inside")
+    ended = tracer.start_span("ended")
+    with trace.use_span(ended, end_on_exit=False):
+        logger.info("before-end")
+        ended.end()
+        logger.info("after-end")
+logger.bind(trace_id="app-bound").info("bound-outside")
 print(json.dumps(expected))
 ''', plain_env(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url))
     assert done.returncode == 0, done.stderr
     expected = json.loads(done.stdout)
-    records = {r["message"]: (r["trace_id"], r["span_id"]) for r in read_json_lines(tmp_path / "app.jsonl")
-               if r["message"] in expected}
+    lines = {r["message"]: r for r in read_json_lines(tmp_path / "app.jsonl")}
+    records = {name: (r["trace_id"], r["span_id"]) for name, r in lines.items() if name in expected}
     assert records == {name: tuple(ids) for name, ids in expected.items()}
+    assert lines["bound-inside"]["trace_id"] == records["d1"][0]
+    assert lines["bound-outside"]["trace_id"] == "app-bound"
+    assert len(lines["before-end"]["span_id"]) == 16
+    assert lines["before-end"]["trace_id"] == records["d1"][0]
+    assert "span_id" not in lines["after-end"]
+    assert "trace_id" not in lines["after-end"]
     assert len({span for _, span in records.values()}) == 5  # a, b, c, d, t
     assert records["a1"] == records["a2"]
     assert records["b1"] == records["b2"]

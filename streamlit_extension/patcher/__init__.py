@@ -1,8 +1,9 @@
 """The patcher: every record passes through here once, before any sink sees it.
 
 Steps, in order: correlation fields → error context → redaction (secret keys, and secret
-shapes in every string), size caps and JSON-safety. A step that raises is reported once and skipped, so the record is
-still written with what could be computed; loguru itself would let the exception reach the app.
+shapes in every string), size caps and JSON-safety → with OpenTelemetry on, the span's ids. A
+step that raises is reported once and skipped, so the record is still written with what could
+be computed; loguru itself would let the exception reach the app.
 """
 
 from __future__ import annotations
@@ -46,16 +47,16 @@ def build_patcher(sanitizer: Sanitizer, chained: Callable | None = None, *,
     """Compose our steps; ``chained`` is a patcher the app had installed, run first;
     ``trace_ids`` adds the current span's ids (OpenTelemetry on)."""
     steps: list[Step] = [add_correlation, add_error_context]
-    if trace_ids:
-        from .tracing import add_trace_ids
-
-        steps.insert(1, add_trace_ids)
     if chained is not None:
         steps.insert(0, chained)
     redactor = sanitizer.keys
     sanitize = sanitizer.record
 
     steps.append(sanitize)
+    if trace_ids:  # after the sanitizer: ids we format ourselves need no scan
+        from .tracing import add_trace_ids
+
+        steps.append(add_trace_ids)
     frozen: Sequence[Step] = tuple(steps)
 
     def patcher(record: Record) -> None:
