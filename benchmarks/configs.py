@@ -56,6 +56,9 @@ DESCRIPTIONS = {
     "loguru-frontend": "loguru's front end alone: the same contextualize + bind().info() into a sink that only "
                        "counts (format '{message}', no patcher, no file): what any loguru sink pays first",
     "stdlib-pjl": "stdlib logging + python-json-logger JsonFormatter + a ContextVar correlation Filter",
+    "stdlib-pjl-otel": "as stdlib-pjl, plus OpenTelemetry as its docs set it up: SDK providers with OTLP/HTTP "
+                       "batch export of spans and logs to the same local endpoint, its LoggingHandler on the "
+                       "logger, each interaction inside a recording span: the peer's price for ours-flat-otel",
     "structlog": "structlog: merge_contextvars, add_log_level, TimeStamper(iso), "
                  "JSONRenderer(orjson.dumps), BytesLoggerFactory",
     "spec": "the original spec's design: dict -> json.dumps -> stdlib logger -> JSON formatter (encoded twice)",
@@ -64,7 +67,8 @@ DESCRIPTIONS = {
 
 # The order of the throughput table.
 THROUGHPUT_CONFIGS = ("ours-default", "ours-flat", "loguru", "stdlib-pjl", "structlog", "spec", "floor",
-                      "ours-default-rot", "ours-flat-otel", "ours-flat-traces", "loguru-frontend")
+                      "ours-default-rot", "ours-flat-otel", "ours-flat-traces", "loguru-frontend",
+                      "stdlib-pjl-otel")
 
 
 def _fields(key: str) -> dict[str, Any]:
@@ -209,6 +213,43 @@ def _stdlib_pjl(folder: Path) -> Config:
 
     return Config("stdlib-pjl", emit, lambda cid: _contextvar_scope(_stdlib_cid, cid), check,
                   lambda: _close_stdlib(log), debug)
+
+
+def _stdlib_pjl_otel(folder: Path) -> Config:
+    """stdlib-pjl plus OpenTelemetry set up as its own docs show: SDK providers with OTLP/HTTP
+    batch exporters, its ``LoggingHandler`` on the logger, a span per interaction. The peer's
+    price for what ours-flat-otel does; the endpoint comes from OTEL_EXPORTER_OTLP_ENDPOINT."""
+    from opentelemetry import trace
+    from opentelemetry._logs import set_logger_provider
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
+    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(tracer_provider)
+    logger_provider = LoggerProvider()
+    logger_provider.add_log_record_processor(BatchLogRecordProcessor(OTLPLogExporter()))
+    set_logger_provider(logger_provider)
+    config = _stdlib_pjl(folder)
+    # After the file handler, whose filter has set correlation_id on the record by then.
+    logging.getLogger("bench.pjl").addHandler(LoggingHandler(logger_provider=logger_provider))
+    tracer = trace.get_tracer("benchmark")
+
+    @contextlib.contextmanager
+    def scope(cid: str):
+        with config.scope(cid), tracer.start_as_current_span("script_run"):
+            yield
+
+    def close() -> None:
+        config.close()
+        tracer_provider.shutdown()  # flushes the queued spans and logs
+        logger_provider.shutdown()
+
+    return Config("stdlib-pjl-otel", config.log, scope, config.check, close, config.debug)
 
 
 def _close_stdlib(log: logging.Logger) -> None:
@@ -414,6 +455,8 @@ def build(name: str, folder: Path, **options: Any) -> Config:
         return _loguru_frontend(folder)
     if name == "stdlib-pjl":
         return _stdlib_pjl(folder)
+    if name == "stdlib-pjl-otel":
+        return _stdlib_pjl_otel(folder)
     if name == "structlog":
         return _structlog(folder)
     if name == "spec":

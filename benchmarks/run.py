@@ -75,6 +75,9 @@ THROUGHPUT_RATIOS = [
     ("default+rotation / default", "ours-default-rot", "ours-default", None),
     ("flat+otel / flat", "ours-flat-otel", "ours-flat", 1.20),
     ("flat+traces / flat", "ours-flat-traces", "ours-flat", 1.20),
+    # The same OpenTelemetry work done the peer's way (its LoggingHandler on stdlib): what the SDK costs.
+    ("stdlib-pjl+otel / stdlib-pjl", "stdlib-pjl-otel", "stdlib-pjl", None),
+    ("flat+otel / stdlib-pjl+otel", "ours-flat-otel", "stdlib-pjl-otel", None),
     # The floor under "flat / loguru": loguru's own work before any sink, ours included, starts.
     ("loguru front end / loguru", "loguru-frontend", "loguru", None),
     ("loguru front end / stdlib-pjl", "loguru-frontend", "stdlib-pjl", None),
@@ -423,7 +426,7 @@ def report(results: dict) -> str:
 
 
 def _start_otlp_endpoint() -> subprocess.Popen:
-    """A local OTLP/HTTP endpoint for ours-flat-otel; its URL goes to the children's environment."""
+    """A local OTLP/HTTP endpoint for the OpenTelemetry configurations; its URL goes to the children's environment."""
     proc = subprocess.Popen([sys.executable, str(HERE / "otlp_discard.py")], stdout=subprocess.PIPE, text=True)
     os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = proc.stdout.readline().strip()
     return proc
@@ -449,7 +452,7 @@ def main() -> None:
     results: dict[str, Any] = {"mode": mode, "seed": seed, "command": " ".join([Path(sys.executable).name, *sys.argv]),
                                "machine": machine_info()}
     started = time.perf_counter()
-    receiver = _start_otlp_endpoint()  # for ours-flat-otel; a process of its own
+    receiver = _start_otlp_endpoint()  # for the OpenTelemetry configurations; a process of its own
     for group in groups:
         plan = dict(PLANS[mode][group])
         if args.rounds is not None:
