@@ -207,6 +207,30 @@ print(json.dumps({"seen": seen, "span": format(span.get_span_context().span_id, 
     assert result["seen"] == [result["span"]]  # the caller's span, not the queue thread's (none)
 
 
+def test_otlp_log_records_carry_each_levels_severity_and_json_attributes(tmp_path):
+    """Severity number and text per loguru level (OTel's TRACE 1, DEBUG 5, INFO 9, WARN 13,
+    ERROR 17, FATAL 21 ranges), plain fields as they are, a dict field as its JSON text."""
+    with OtlpReceiver() as receiver:
+        done = run_script(tmp_path, r'''
+setup_logging(level="TRACE")
+for level in ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"):
+    logger.log(level, f"at {level}")
+logger.bind(event="start", duration_ms=1.5, success=True, metadata={"k": [1, "x"]}).info("fields")
+''', plain_env(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url))
+        assert done.returncode == 0, done.stderr
+        assert receiver.wait_for(lambda r: len([log for log in r.logs if log.body.startswith("at ")]) == 7)
+        assert receiver.wait_for(lambda r: any(log.body == "fields" for log in r.logs))
+    levels = {log.body[3:]: (log.severity_number, log.severity_text) for log in receiver.logs
+              if log.body.startswith("at ")}
+    assert levels == {"TRACE": (1, "TRACE"), "DEBUG": (5, "DEBUG"), "INFO": (9, "INFO"), "SUCCESS": (10, "SUCCESS"),
+                      "WARNING": (13, "WARNING"), "ERROR": (17, "ERROR"), "CRITICAL": (21, "CRITICAL")}
+    (fields,) = [log for log in receiver.logs if log.body == "fields"]
+    assert fields.attributes["event"] == "start"
+    assert fields.attributes["duration_ms"] == 1.5
+    assert fields.attributes["success"] is True
+    assert json.loads(fields.attributes["metadata"]) == {"k": [1, "x"]}
+
+
 def test_every_record_carries_the_span_it_was_logged_in(tmp_path):
     """Spans that change (nested, back to the parent, a sibling, another thread) change the
     ids on the very next record: the formatted ids are reused only for the same span. A span
