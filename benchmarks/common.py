@@ -188,6 +188,14 @@ def machine_info() -> dict[str, Any]:
     }
 
 
+def start_otlp_endpoint() -> subprocess.Popen:
+    """A local OTLP/HTTP endpoint (``otlp_discard.py``) in a process of its own, so its work is
+    not billed to what is measured; its URL goes to OTEL_EXPORTER_OTLP_ENDPOINT for children."""
+    proc = subprocess.Popen([sys.executable, str(HERE / "otlp_discard.py")], stdout=subprocess.PIPE, text=True)
+    os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = proc.stdout.readline().strip()  # type: ignore[union-attr]
+    return proc
+
+
 def last_json_line(text: str) -> dict[str, Any]:
     """A child's result: the last stdout line that is a JSON object."""
     for line in reversed(text.strip().splitlines()):

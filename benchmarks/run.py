@@ -32,7 +32,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from common import last_json_line, machine_info, ratio, summarize  # noqa: E402
+from common import last_json_line, machine_info, ratio, start_otlp_endpoint, summarize  # noqa: E402
 from configs import DESCRIPTIONS, THROUGHPUT_CONFIGS  # noqa: E402
 
 # Typographic characters of the report, spelled by name so they read as intended, not as look-alikes of x and -.
@@ -425,13 +425,6 @@ def report(results: dict) -> str:
     return "\n".join(lines)
 
 
-def _start_otlp_endpoint() -> subprocess.Popen:
-    """A local OTLP/HTTP endpoint for the OpenTelemetry configurations; its URL goes to the children's environment."""
-    proc = subprocess.Popen([sys.executable, str(HERE / "otlp_discard.py")], stdout=subprocess.PIPE, text=True)
-    os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = proc.stdout.readline().strip()
-    return proc
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller samples, fewer rounds")
@@ -452,7 +445,7 @@ def main() -> None:
     results: dict[str, Any] = {"mode": mode, "seed": seed, "command": " ".join([Path(sys.executable).name, *sys.argv]),
                                "machine": machine_info()}
     started = time.perf_counter()
-    receiver = _start_otlp_endpoint()  # for the OpenTelemetry configurations; a process of its own
+    receiver = start_otlp_endpoint()  # for the OpenTelemetry configurations; a process of its own
     for group in groups:
         plan = dict(PLANS[mode][group])
         if args.rounds is not None:
