@@ -111,7 +111,7 @@ def main() -> None:
             full.append(seconds)
             assert len(fresh) == len(frame) == report["records"], (len(fresh), len(frame), report["records"])
             index = write(path, args.append_mb, args.format, index)
-            seconds, _ = timed(lambda: load_folder(str(folder), None, None))
+            seconds, _ = timed(lambda: load_folder([folder], None, None))
             whole_folder.append(seconds)
             print(f"round {round_ + 1}: incremental {incremental[-1]:.3f} s, full {full[-1]:.3f} s, "
                   f"load_folder {whole_folder[-1]:.3f} s", file=sys.stderr)

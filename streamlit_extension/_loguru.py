@@ -19,6 +19,12 @@ feature, each with a fallback that keeps logging working:
   inside a scope that began after it, its ``contextualize`` block must end without undoing the
   newer scope's values. Without the variable the newer scope loses its operation fields until
   it ends; nothing raises.
+* ``FileSink._file`` (the open file behind a file sink): the resilient sink checks it is still
+  the file at its path, and closes it without a flush after a failed write. Without it those
+  checks are skipped.
+* ``loguru._recattrs`` and ``loguru._logger.start_time``: a record made without a logging call
+  (the file sink's ``records_lost`` line) is built the way loguru builds one, so it goes through
+  the file format's own encoder. Without them plain stand-ins with the same attributes are used.
 
 The tested range is in ``setup.cfg`` (``loguru>=0.7.0,<0.8``); ``tox -e loguru-oldest`` and
 ``tox -e loguru-newest`` run the suite on both ends.
@@ -26,6 +32,9 @@ The tested range is in ``setup.cfg`` (``loguru>=0.7.0,<0.8``); ``tox -e loguru-o
 
 from __future__ import annotations
 
+import datetime
+import multiprocessing
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -47,6 +56,16 @@ try:
 except ImportError:  # pragma: no cover - then serialize=True lines keep loguru's own encoder
     _Handler = None  # type: ignore[assignment,misc]
 
+try:  # pragma: no branch
+    from loguru._recattrs import RecordFile, RecordLevel, RecordProcess, RecordThread
+except ImportError:  # pragma: no cover - stand-ins with the attributes the encoders read
+    from collections import namedtuple
+
+    RecordLevel = namedtuple("RecordLevel", "name no icon")  # type: ignore[no-redef]
+    RecordFile = namedtuple("RecordFile", "name path")  # type: ignore[no-redef]
+    RecordThread = namedtuple("RecordThread", "id name")  # type: ignore[no-redef]
+    RecordProcess = namedtuple("RecordProcess", "id name")  # type: ignore[no-redef]
+
 try:
     from loguru._string_parsers import parse_duration, parse_size
 except ImportError:  # pragma: no cover - callers hand the text to loguru, which parses it itself
@@ -59,6 +78,52 @@ def contextualize_var() -> Any | None:
 
     var = getattr(module, "context", None)
     return var if hasattr(var, "get") and hasattr(var, "set") else None
+
+
+def open_file(sink: FileSink) -> Any | None:
+    """The file object a ``FileSink`` writes to now (None before its first write or if unknown)."""
+    return getattr(sink, "_file", None)
+
+
+def make_record(level: str, message: str, extra: dict[str, Any], *, moment: datetime.datetime,
+                name: str, function: str, line: int = 0) -> dict[str, Any]:
+    """A record as loguru's ``Logger._log`` shapes one, for a line written without a logging call.
+
+    ``moment`` (aware) is the record's time. Its ``time`` is loguru's own datetime type where
+    available, so a format's ``{time:YYYY-MM-DD ...}`` renders as for any other record.
+    """
+    import loguru._logger as module
+
+    started = getattr(module, "start_time", None)
+    moment = _loguru_datetime(moment)
+    level_no = logger.level(level)
+    module_name = name.rpartition(".")[2]
+    thread, process = threading.current_thread(), multiprocessing.current_process()
+    return {
+        "elapsed": moment - started if isinstance(started, datetime.datetime) else datetime.timedelta(0),
+        "exception": None,
+        "extra": extra,
+        "file": RecordFile(f"{module_name}.py", f"{module_name}.py"),
+        "function": function,
+        "level": RecordLevel(level_no.name, level_no.no, level_no.icon),
+        "line": line,
+        "message": message,
+        "module": module_name,
+        "name": name,
+        "process": RecordProcess(process.ident, process.name),
+        "thread": RecordThread(thread.ident, thread.name),
+        "time": moment,
+    }
+
+
+def _loguru_datetime(moment: datetime.datetime) -> datetime.datetime:
+    try:
+        from loguru._datetime import datetime as loguru_datetime
+    except ImportError:  # pragma: no cover
+        return moment
+    local = moment.astimezone()
+    return loguru_datetime(local.year, local.month, local.day, local.hour, local.minute, local.second,
+                           local.microsecond, tzinfo=local.tzinfo)
 
 
 def _core() -> Any:
@@ -116,7 +181,9 @@ __all__ = [
     "contextualize_var",
     "current_patcher",
     "installed_handler_ids",
+    "make_record",
     "min_level",
+    "open_file",
     "own_serializer",
     "parse_duration",
     "parse_size",

@@ -33,7 +33,7 @@ from .patcher.values import ValueRedactor
 from .sinks import serialized
 from .sinks.console import ConsoleStream, console_format
 from .sinks.files import ResilientFileSink, make_file_sink
-from .sinks.flat import loguru_text_format, make_flat_format
+from .sinks.flat import flat_line, loguru_text_format, make_flat_format
 from .sinks.naming import resolve_path
 
 if TYPE_CHECKING:
@@ -307,12 +307,14 @@ def _install(config: LoggingConfig) -> LoggingHandle:
     sink_ids = []
     file_sink = None
     if config.log_path:
+        flat = config.json_format == "flat"
         file_sink = ResilientFileSink(
             resolve_path(config.log_path, config.per_process),
             rotation=config.rotation, retention=config.retention, compression=config.compression,
             pattern=config.log_path, per_process=config.per_process,
+            line_of=functools.partial(flat_line, redactor=redactor) if flat else serialized.loguru_line,
         )
-        if config.json_format == "flat":
+        if flat:
             sink_ids.append(logger.add(file_sink, format=guarded(make_flat_format(redactor), patcher), colorize=False,
                                        **common))
         else:

@@ -29,6 +29,8 @@ OWN_FIELDS = frozenset(
 # A tracked operation's lifecycle records (``event``): one start, then one end.
 EVENT_START, EVENT_COMPLETE, EVENT_FAILED = "start", "complete", "failed"
 END_EVENTS = (EVENT_COMPLETE, EVENT_FAILED)
+# Written by a file sink once it can write again: ``lost`` records, dropped from ``lost_from`` to ``lost_to``.
+EVENT_RECORDS_LOST = "records_lost"
 
 ANONYMOUS = "anonymous"  # user_id when nobody is signed in
 REDACTED = "[REDACTED]"  # what a secret is replaced with, by key or by shape

@@ -231,12 +231,12 @@ def test_the_demo_pages_work_on_this_streamlit(demo):
     assert {"Clients", "Log Explorer"} <= pages
 
 
-def _explorer_server(tmp_path, viewers: str) -> StreamlitServer:
+def _explorer_server(tmp_path, viewers: str, address: str = "0.0.0.0") -> StreamlitServer:
     tmp_path.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "LOG_FILE": str(tmp_path / "logs" / "app.jsonl"), "LOG_FORMAT": "flat",
            "DEMO_DB_PATH": str(tmp_path / "app.db"), "XDG_STATE_HOME": str(tmp_path / "state"),
            "LOG_PER_PROCESS": "0", "LOG_EXPLORER_USERS": viewers}
-    return StreamlitServer(APP, env=env, cwd=str(tmp_path), extra_args=[*TRUSTED, "--server.address", "0.0.0.0"])
+    return StreamlitServer(APP, env=env, cwd=str(tmp_path), extra_args=[*TRUSTED, "--server.address", address])
 
 
 def _explorer_view(url, headers=None, page_name=None):
@@ -285,3 +285,34 @@ def test_the_log_explorer_is_only_for_configured_people(tmp_path):
             log = (tmp_path / "people" / "logs" / "app.jsonl").read_text()
             assert "ann@example.com" not in log.lower()
             assert "bob@example.com" not in log
+
+
+def _ipv6_loopback() -> bool:
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+def test_every_loopback_form_is_local_and_a_refusal_names_its_cause(tmp_path):
+    """A dual-stack server (``::``) sees a browser at http://127.0.0.1 as ``::ffff:127.0.0.1``:
+    still this machine. From elsewhere, the refusal says it is about where the browser is."""
+    from .test_streamlit_integration import _host_address
+
+    if not _ipv6_loopback():
+        pytest.skip("this machine has no IPv6 loopback to listen on")
+    with _explorer_server(tmp_path / "dual", "localhost", address="::") as srv:
+        for host in ("127.0.0.1", "127.0.0.2", "[::1]", "localhost"):
+            pages, direct = _explorer_view(f"ws://{host}:{srv.port}/_stcore/stream")
+            assert "Log Explorer" in pages, host
+            assert direct.contains(OPENED), host
+        host = _host_address()
+        if host is not None:
+            pages, direct = _explorer_view(f"ws://{host}:{srv.port}/_stcore/stream")
+            assert "Log Explorer" not in pages
+            assert direct.contains("your browser is not on the server's machine")
+            assert not direct.contains("not signed in")

@@ -192,12 +192,16 @@ def test_normal_exit_finishes_pending_compression(tmp_path):
 
 
 def test_stale_partial_archives_are_cleaned_and_plain_files_kept(tmp_path):
+    """A killed compression: the partial archive goes, and the plain file (all its records) is
+    compressed again at the next start."""
     rotated = tmp_path / "app.2024-01-01_00-00-00_000000.jsonl"
     rotated.write_text('{"timestamp":"2024-01-01T00:00:00.000Z","level":"INFO","message":"kept"}\n')
     (tmp_path / (rotated.name + ".gz.tmp")).write_bytes(b"\x1f\x8b half")  # a killed compression
-    setup_logging(log_path=str(tmp_path / "app.jsonl"), console=False)
+    setup_logging(log_path=str(tmp_path / "app.jsonl"), console=False).close()  # close: compressions done
     assert not (tmp_path / (rotated.name + ".gz.tmp")).exists()
-    assert rotated.exists()
+    assert not rotated.exists()
+    assert gzip.decompress((tmp_path / (rotated.name + ".gz")).read_bytes()) == (
+        b'{"timestamp":"2024-01-01T00:00:00.000Z","level":"INFO","message":"kept"}\n')
 
 
 def test_a_starting_replica_leaves_a_live_neighbours_temporaries_alone(tmp_path):

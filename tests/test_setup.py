@@ -216,9 +216,10 @@ def test_file_replaced_by_a_directory_never_raises_and_recovers(tmp_path, capsys
     err = capsys.readouterr().err
     assert err.count("cannot write log file") == 1
     assert "writable again; 20 records were lost" in err
-    back, gap = read_json_lines(blocked / "app.jsonl")
+    gap, back = read_json_lines(blocked / "app.jsonl")  # the gap first: it happened before "back"
     assert back["message"] == "back"
     assert (gap["event"], gap["lost"], gap["level"]) == ("records_lost", 20, "WARNING")  # the gap is in the file too
+    assert gap["lost_from"] <= gap["lost_to"] == gap["timestamp"] <= back["timestamp"]
 
 
 def test_failing_patcher_step_never_raises_and_record_is_written(tmp_path, capsys):

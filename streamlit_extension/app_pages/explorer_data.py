@@ -38,11 +38,13 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import streamlit as st
 
+from streamlit_extension.app_pages.explorer_access import inside
 from streamlit_extension.app_pages.explorer_types import Filters, FolderSummary, ReadReport, read_report
 from streamlit_extension.logs import LogPathError, ReadStats, find_log_files, read_records
 from streamlit_extension.logs.follow import GrowingFile
 from streamlit_extension.logs.reader import SERVER_LOGGERS
 from streamlit_extension.logs.timeline import is_expected
+from streamlit_extension.safe_open import is_regular
 from streamlit_extension.schema import CORRELATION_FIELDS, level_number
 from streamlit_extension.sinks.id_index import may_hold
 
@@ -209,20 +211,21 @@ def safe_needle(value: str) -> str | None:
     return None
 
 
-def split_folders(folder: str) -> list[str]:
-    """``"replica-a/logs, replica-b/logs"``: several folders (or files) read as one."""
-    return [part.strip() for part in folder.split(",") if part.strip()]
-
-
-def load_folder(folder: str, needle: str | None, since: pd.Timestamp | None) -> tuple[pd.DataFrame, FolderSummary]:
-    """All records under ``folder`` (one or more, comma-separated; or files), in time order;
-    raises LogPathError if one is missing. ``needle`` is an id the page filters on exactly: only
-    lines containing it are parsed, and archives whose id index rules it out are not opened."""
-    files = find_log_files(split_folders(folder))
+def load_folder(folders: list[Path], needle: str | None,
+                since: pd.Timestamp | None) -> tuple[pd.DataFrame, FolderSummary]:
+    """All records in ``folders`` (``explorer_access.checked_folders``), in time order; raises
+    LogPathError if one is missing. ``needle`` is an id the page filters on exactly: only lines
+    containing it are parsed, and archives whose id index rules it out are not opened. A file
+    that is not a regular one, or a symlink leading out of its folder, is left out and counted."""
+    listing = ReadStats()
+    files = find_log_files(folders, listing)
     live_files().forget_stale()
     frames: list[pd.DataFrame] = []
-    summary = FolderSummary()
+    summary = FolderSummary(not_files=list(listing.not_files))
     for path in files:
+        if not inside(path, folders):
+            summary.not_files.append((str(path), "a link out of the folder"))
+            continue
         try:
             info = path.stat()
         except OSError:  # rotated or compressed away since it was listed
@@ -260,13 +263,13 @@ def concat_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def unreadable_archives(folder: str) -> list[str]:
+def unreadable_archives(folders: list[Path]) -> list[str]:
     """Compressed logs the reader does not open (it reads plain and ``.gz`` files)."""
     found: list[str] = []
-    for path in map(Path, split_folders(folder)):
+    for path in folders:
         if path.is_dir():
             found.extend(p.name for p in path.glob("*.jsonl*.*")
-                         if p.suffix in {".bz2", ".xz", ".lzma", ".zip", ".tar"} and p.is_file())
+                         if p.suffix in {".bz2", ".xz", ".lzma", ".zip", ".tar"} and is_regular(p))
     return sorted(found)
 
 

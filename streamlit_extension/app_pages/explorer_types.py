@@ -62,6 +62,7 @@ class FolderSummary:
     skipped: Counter[str] = field(default_factory=Counter)  # reason -> damaged lines
     skipped_by_file: Counter[str] = field(default_factory=Counter)  # file name -> damaged lines
     errors: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    not_files: list[tuple[str, str]] = field(default_factory=list)  # (path, what it is): left out
 
     def add(self, name: str, report: ReadReport) -> None:
         """Count one file's read (``name``: the file's name, for the damage warning)."""

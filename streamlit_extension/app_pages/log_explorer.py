@@ -12,7 +12,6 @@ import dataclasses
 import datetime
 import inspect
 import json
-import os
 import re
 from collections import Counter
 from pathlib import Path
@@ -22,7 +21,12 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from streamlit_extension.app_pages.explorer_access import explorer_access
+from streamlit_extension.app_pages.explorer_access import (
+    FolderRefused,
+    checked_folders,
+    default_log_folder,
+    explorer_access,
+)
 from streamlit_extension.app_pages.explorer_data import (
     CATEGORY_COLUMNS,
     OWN_OPERATION,
@@ -54,8 +58,6 @@ if TYPE_CHECKING:
 FULL_WIDTH = ({"width": "stretch"} if "width" in inspect.signature(st.altair_chart).parameters
               else {"use_container_width": True})
 
-DEFAULT_LOG_FILE = "logs/app.jsonl"
-
 TIME_RANGES: dict[str, datetime.timedelta | None] = {
     "All time": None,
     "Last 15 minutes": datetime.timedelta(minutes=15),
@@ -86,12 +88,6 @@ K_INTERACTION, K_HIST_OP = "lx_interaction", "lx_hist_operation"
 
 
 # -- helpers ------------------------------------------------------------------------------------
-
-
-def default_log_folder() -> str:
-    """The folder of the active log file: ``$LOG_FILE``'s (default ``logs/app.jsonl``)."""
-    log_file = os.environ.get("LOG_FILE", DEFAULT_LOG_FILE).strip() or DEFAULT_LOG_FILE
-    return str(Path(log_file).parent)
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
@@ -156,7 +152,7 @@ def _datetime_input(column: DeltaGenerator, label: str, value: datetime.datetime
     return datetime.datetime.combine(day, moment)
 
 
-def _report_damage(summary: FolderSummary, folder: str) -> None:
+def _report_damage(summary: FolderSummary, folders: list[Path]) -> None:
     if summary.skipped:
         total = sum(summary.skipped.values())
         reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(summary.skipped.items()))
@@ -165,7 +161,11 @@ def _report_damage(summary: FolderSummary, folder: str) -> None:
                    "The other records are shown.")
     for path, reason in summary.errors:
         st.warning(f"Could not read all of {md(Path(path).name)}: {md(reason)}")
-    archives = unreadable_archives(folder)
+    if summary.not_files:
+        shown = ", ".join(f"{Path(path).name} ({what})" for path, what in summary.not_files[:5])
+        st.warning(f"Left out {len(summary.not_files)} entries named like log files that are not regular files "
+                   f"(or lead outside the folder): {md(shown)}")
+    archives = unreadable_archives(folders)
     if archives:
         st.warning(f"{len(archives)} compressed file(s) in a format the reader does not open were left out "
                    f"(plain and .gz files are read): {md(', '.join(archives[:5]))}")
@@ -447,7 +447,7 @@ def render_log_explorer_page() -> None:
         folder = top1.text_input("Log folder", key=K_FOLDER,
                                  help="Plain .jsonl and .jsonl.gz files, rotated ones included. Several "
                                       "folders (one per replica) separated by commas are read as one. "
-                                      "Defaults to the folder of $LOG_FILE.").strip()
+                                      "The folder of $LOG_FILE, or one listed in $LOG_EXPLORER_FOLDERS.").strip()
         top2.button("Refresh", help="Read new and changed files (unchanged ones come from the cache).")
         chosen_filters = _filters()
         if chosen_filters is None:
@@ -456,12 +456,17 @@ def render_log_explorer_page() -> None:
         if not folder:
             st.info("Type the folder that holds the log files (for example logs).")
             return
+        try:
+            folders = checked_folders(folder)
+        except FolderRefused as refused:
+            st.error(md(str(refused)))
+            return
 
         # The most selective id filter that can be searched as raw bytes.
         ids = (safe_needle(value) for value in filters.ids().values())
         needle = next((value for value in ids if value), None)
         try:
-            frame, summary = load_folder(folder, needle, filters.since)
+            frame, summary = load_folder(folders, needle, filters.since)
         except LogPathError:
             st.info(f"There is no log folder at {md(folder)} yet. The app creates it with its first record; "
                     "or type another folder above.")
@@ -469,7 +474,7 @@ def render_log_explorer_page() -> None:
         except OSError as exc:
             st.info(f"The log folder {md(folder)} cannot be read ({md(exc.strerror or exc)}).")
             return
-        _report_damage(summary, folder)
+        _report_damage(summary, folders)
         if summary.files == 0 and summary.skipped_old == 0 and summary.ruled_out == 0:
             st.info(f"No log files ({md('*.jsonl, *.jsonl.gz')}) in {md(folder)} yet.")
             return

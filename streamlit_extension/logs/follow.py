@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from ..safe_open import open_regular
 from ..sinks.naming import logical_name, split_rotated
 from .reader import MAX_LINE_BYTES, LogPathError, ReadStats, find_log_files, matching_lines, parse_line, read_records
 
@@ -160,7 +161,7 @@ class GrowingFile:
 
     def update(self) -> Increment:
         try:
-            handle = open(self.path, "rb")
+            handle = open_regular(self.path)
         except OSError as exc:
             self._start_over(None)
             self.stats.errors.append((str(self.path), exc.strerror or str(exc)))
@@ -205,7 +206,7 @@ class FollowedFile:
     def __init__(self, path: Path, stats: ReadStats) -> None:
         self.path = path
         self.stats = stats
-        self.handle = open(path, "rb")
+        self.handle = open_regular(path)
         self.id = file_id(os.fstat(self.handle.fileno()))
         self.offset = 0
         self.partial = False
@@ -283,7 +284,8 @@ def first_line(path: Path) -> bytes | None:
     tell two log files apart."""
     for candidate in _finished_forms(path):
         try:
-            with (gzip.open(candidate, "rb") if candidate.suffix == ".gz" else open(candidate, "rb")) as handle:
+            with open_regular(candidate) as raw:
+                handle = gzip.GzipFile(fileobj=raw) if candidate.suffix == ".gz" else raw
                 return _line_start(handle.read(FINGERPRINT_BYTES))
         except FileNotFoundError:
             continue
@@ -301,7 +303,7 @@ def read_whole(path: Path, stats: ReadStats) -> list[Record]:
             except LogPathError:
                 return []  # removed by retention
         try:
-            handle = open(candidate, "rb")  # held open: the compressor may remove it while we read
+            handle = open_regular(candidate)  # held open: the compressor may remove it while we read
         except FileNotFoundError:
             continue
         except OSError as exc:

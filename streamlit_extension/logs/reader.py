@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeAlias
 
+from ..safe_open import open_regular, why_not_regular
 from ..schema import CORRELATION_FIELDS, DEFAULT_PATH, OPERATION_FIELDS
 from ..sinks.flat import add_extras, iso_utc
 from ..sinks.id_index import INDEXED_FIELDS, may_hold
@@ -61,6 +62,8 @@ class ReadStats:
     skipped_by_file: Counter = field(default_factory=Counter)  # path -> count
     errors: list[tuple[str, str]] = field(default_factory=list)  # unreadable files: (path, reason)
     ruled_out: int = 0  # archives not opened: their id index says the id isn't there
+    # Entries named like log files that are not regular files (FIFOs, directories...): (path, what)
+    not_files: list[tuple[str, str]] = field(default_factory=list)
 
     def skip(self, path: Path, reason: str, count: int = 1) -> None:
         self.skipped[reason] += count
@@ -75,6 +78,7 @@ class ReadStats:
         self.skipped_by_file.update(other.skipped_by_file)
         self.errors.extend(other.errors)
         self.ruled_out += other.ruled_out
+        self.not_files.extend(other.not_files)
 
     @property
     def skipped_total(self) -> int:
@@ -87,24 +91,36 @@ class ReadStats:
             text += f"; skipped {self.skipped_total} lines ({reasons})"
         if self.errors:
             text += f"; {len(self.errors)} unreadable files"
+        if self.not_files:
+            text += f"; {len(self.not_files)} entries that are not regular files"
         return text
 
 
-def find_log_files(paths: Iterable[PathLike] = (DEFAULT_PATH,)) -> list[Path]:
-    """The log files named by ``paths`` (files, or folders searched for ``*.jsonl[.gz]``)."""
+def find_log_files(paths: Iterable[PathLike] = (DEFAULT_PATH,), stats: ReadStats | None = None) -> list[Path]:
+    """The log files named by ``paths`` (files, or folders searched for ``*.jsonl[.gz]``).
+
+    In a folder, an entry named like a log that is not a regular file (a FIFO, a directory, a
+    symlink loop...) is left out, and noted in ``stats.not_files`` when ``stats`` is given.
+    """
     found: dict[Path, None] = {}  # ordered, and a file named twice is read once
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            listed = {p for pattern in PATTERNS for p in path.glob(pattern) if p.is_file()}
+            listed = set()
+            for entry in (p for pattern in PATTERNS for p in path.glob(pattern)):
+                reason = why_not_regular(entry)
+                if reason is None:
+                    listed.add(entry)
+                elif stats is not None and reason != "missing":  # "missing": gone since the listing
+                    stats.not_files.append((str(entry), reason))
             # Mid-compression both x.jsonl and x.jsonl.gz exist; the archive is already complete.
             found.update(dict.fromkeys(sorted(p for p in listed if p.with_name(p.name + ".gz") not in listed)))
-        elif path.is_file():
+        elif (reason := why_not_regular(path)) is None:
             found[path] = None
-        elif path.exists():
-            raise LogPathError(f"not a file or folder: {path}")
-        else:
+        elif reason == "missing":
             raise LogPathError(f"no such file or directory: {path}")
+        else:
+            raise LogPathError(f"not a log file or folder: {path} ({reason})")
     return list(found)
 
 
@@ -130,7 +146,7 @@ class FilePool:
         while len(self._open) >= self.limit:
             _, oldest = self._open.popitem(last=False)
             oldest.close()
-        handle = open(cursor.path, "rb")  # read-only, binary: bytes are searched before decoding
+        handle = open_regular(cursor.path)  # read-only, binary, and never a FIFO that would block
         try:
             inode = os.fstat(handle.fileno()).st_ino
             if cursor.inode is None:
@@ -377,8 +393,8 @@ def read_records(
     meant). Raises ``LogPathError`` up front for a missing path; everything later is counted in
     ``stats`` instead of raised.
     """
-    files = find_log_files(paths)
     stats = stats if stats is not None else ReadStats()
+    files = find_log_files(paths, stats)
     return _merged(files, needle, stats, FilePool())
 
 

@@ -23,38 +23,46 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from .. import _report, _state
+from ..safe_open import create_new, is_regular_entry, open_regular
 from .id_index import SUFFIX as INDEX_SUFFIX
 from .id_index import IdCollector, sidecar_path, write_index
-from .naming import host_tag, writer_of
+from .naming import host_tag, logical_name, rotated_file_regex, rotation_stamp, writer_of
 
 TMP_SUFFIX = ".tmp"
 CHUNK_SIZE = 256 << 10
 COLLECT_PIECE = 32 << 10  # ~0.1 ms of the id regex
 EXIT_TIMEOUT = 30.0
+RETRY_FIRST, RETRY_MOST = 1.0, 60.0  # s: waits between tries at a file that could not be compressed
 STALE_AFTER = 3600.0  # s: a temporary untouched this long is a leftover, whoever wrote it
-OPENERS: dict[str, Callable] = {
-    "gz": lambda path: gzip.open(path, "wb", compresslevel=6),
-    "bz2": lambda path: bz2.open(path, "wb"),
-    "xz": lambda path: lzma.open(path, "wb", format=lzma.FORMAT_XZ),
-    "lzma": lambda path: lzma.open(path, "wb", format=lzma.FORMAT_ALONE),
+# Each wraps a file object (``create_new``'s): the temporary name is never opened through a FIFO or a symlink.
+OPENERS: dict[str, Callable[[BinaryIO], Any]] = {
+    "gz": lambda raw: gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6),
+    "bz2": lambda raw: bz2.BZ2File(raw, "wb"),
+    "xz": lambda raw: lzma.LZMAFile(raw, "wb", format=lzma.FORMAT_XZ),
+    "lzma": lambda raw: lzma.LZMAFile(raw, "wb", format=lzma.FORMAT_ALONE),
 }
 
 
 def compress_file(path: str, extension: str) -> str | None:
-    """Compress ``path`` to ``path.<extension>`` atomically; the plain file goes last."""
+    """Compress ``path`` to ``path.<extension>`` atomically; the plain file goes last.
+
+    None when the file is gone (retention removed it). Any other failure (a full disk) raises,
+    with the plain file whole and no temporary left, so it can be tried again.
+    """
     target = f"{path}.{extension}"
     temporary = target + TMP_SUFFIX
     collector = IdCollector()
     try:
-        with open(path, "rb") as source, OPENERS[extension](temporary) as sink:
-            for chunk in iter(lambda: source.read(CHUNK_SIZE), b""):
-                sink.write(chunk)
-                _collect_politely(collector, chunk)
-        with open(temporary, "rb") as done:
-            os.fsync(done.fileno())
+        with open_regular(path) as source, create_new(temporary) as raw:
+            with OPENERS[extension](raw) as sink:
+                for chunk in iter(lambda: source.read(CHUNK_SIZE), b""):
+                    sink.write(chunk)
+                    _collect_politely(collector, chunk)
+            raw.flush()
+            os.fsync(raw.fileno())
         os.replace(temporary, target)
         _write_index_quietly(target, collector)
         os.remove(path)
@@ -65,11 +73,9 @@ def compress_file(path: str, extension: str) -> str | None:
             _remove_quietly(target)
             _remove_quietly(str(sidecar_path(target)))
         return None
-    except Exception as exc:
+    except BaseException:
         _remove_quietly(temporary)
-        _report.notice_once(f"compress:{extension}",
-                            f"could not compress {path} ({_report.describe(exc)}); it stays uncompressed")
-        return None
+        raise
 
 
 def _collect_politely(collector: IdCollector, chunk: bytes) -> None:
@@ -132,15 +138,43 @@ def _may_be_in_use(leftover: Path) -> bool:
 
 
 def remove_stale_temporaries(folder: str) -> None:
-    """Drop ``*.tmp`` archives and indexes a killed process left; their plain files are still there."""
+    """Drop ``*.tmp`` archives and indexes a killed process left; their plain files are still there.
+    Only regular files: whatever else stands under such a name is not ours."""
     try:
-        for leftover in Path(folder).glob(f"*{TMP_SUFFIX}"):
-            ours = any(leftover.name.endswith((f".{ext}{TMP_SUFFIX}", f".{ext}{INDEX_SUFFIX}{TMP_SUFFIX}"))
-                       for ext in OPENERS)
-            if ours and not _may_be_in_use(leftover):
-                _remove_quietly(str(leftover))
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                ours = any(entry.name.endswith((f".{ext}{TMP_SUFFIX}", f".{ext}{INDEX_SUFFIX}{TMP_SUFFIX}"))
+                           for ext in OPENERS)
+                if ours and is_regular_entry(entry) and not _may_be_in_use(Path(entry.path)):
+                    _remove_quietly(entry.path)
     except OSError:
         pass
+
+
+def uncompressed_leftovers(folder: str, pattern: str) -> list[str]:
+    """Rotated files of this app that no live process will compress: a full disk or a crash left
+    them plain. Oldest first."""
+    regex = rotated_file_regex(pattern)
+    found = []
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if (regex.fullmatch(entry.name) and logical_name(entry.name) == entry.name
+                        and is_regular_entry(entry) and not _may_be_in_use(Path(entry.path))):
+                    found.append(entry.path)
+    except OSError:
+        return []
+    return sorted(found, key=lambda path: rotation_stamp(os.path.basename(path)))
+
+
+def _room_for(path: str) -> bool:
+    """Is there room to compress ``path`` (a quarter of its size, logs shrink ~10x)? A retry on a
+    full disk would take the last free blocks from the live log file."""
+    try:
+        free = os.statvfs(os.path.dirname(path) or ".")
+        return free.f_bavail * free.f_frsize > os.path.getsize(path) // 4 + (1 << 20)
+    except (OSError, AttributeError):  # no statvfs (Windows): just try
+        return True
 
 
 class BackgroundCompressor:
@@ -154,6 +188,7 @@ class BackgroundCompressor:
         self._queue: queue.Queue[str] = queue.Queue()
         self._lock = threading.Lock()
         self._worker: threading.Thread | None = None
+        self._retry: dict[str, tuple[float, float]] = {}  # path -> (when to try again, the wait after that)
 
     @classmethod
     def for_option(cls, compression: Any) -> BackgroundCompressor | None:
@@ -169,11 +204,16 @@ class BackgroundCompressor:
                 try:
                     worker.start()
                 except RuntimeError:  # "can't create new thread at interpreter shutdown" (3.12+)
-                    compress_file(path, self.extension)  # the last rotation: here, then
+                    self._compress(path)  # the last rotation: here, then
                     return
                 self._worker = worker
             self._queue.put(path)
         _pending().add(self)
+
+    def adopt_leftovers(self, folder: str, pattern: str) -> None:
+        """Queue the rotated files a full disk or a crash left uncompressed (at start)."""
+        for path in uncompressed_leftovers(folder, pattern):
+            self(path)
 
     def _work(self) -> None:
         while True:
@@ -181,14 +221,37 @@ class BackgroundCompressor:
                 path = self._queue.get(timeout=1.0)
             except queue.Empty:
                 with self._lock:  # a file queued meanwhile is still this worker's
-                    if self._queue.empty():
+                    if self._queue.empty() and not self._retry:
                         self._worker = None
                         return  # idle: the next rotation starts a new worker
+                self._queue_due_retries()
                 continue
             try:
-                compress_file(path, self.extension)
+                self._compress(path)
             finally:
                 self._queue.task_done()
+
+    def _compress(self, path: str) -> None:
+        try:
+            compress_file(path, self.extension)
+        except Exception as exc:
+            _, wait = self._retry.get(path, (0.0, RETRY_FIRST / 2))
+            wait = min(wait * 2, RETRY_MOST)
+            self._retry[path] = (time.monotonic() + wait, wait)
+            _report.notice_once(f"compress:{self.extension}", f"could not compress {path} ({_report.describe(exc)}); "
+                                                              "trying again once there is room", every=3600.0)
+        else:
+            self._retry.pop(path, None)
+
+    def _queue_due_retries(self) -> None:
+        now = time.monotonic()
+        for path, (due, _) in list(self._retry.items()):
+            if due > now:
+                continue
+            if not os.path.exists(path):  # removed meanwhile (retention)
+                self._retry.pop(path, None)
+            elif _room_for(path):
+                self._queue.put(path)
 
     def drain(self, timeout: float = EXIT_TIMEOUT) -> bool:
         """Wait until queued files are compressed; False if ``timeout`` ran out first."""
@@ -202,7 +265,7 @@ class BackgroundCompressor:
                 if remaining <= 0:
                     return False
                 self._queue.all_tasks_done.wait(remaining)
-        return True
+        return not self._retry  # files waiting for room are compressed later (at the next start)
 
     def __repr__(self) -> str:
         return f"BackgroundCompressor({self.extension!r})"

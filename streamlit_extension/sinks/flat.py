@@ -105,6 +105,11 @@ def flat_from_loguru(record: Record) -> dict[str, Any]:
     return add_extras(out, extra)
 
 
+def flat_line(record: Record, redactor: KeyRedactor | None = None) -> str:
+    """The whole flat line of ``record``, newline included."""
+    return encode_line(flat_from_loguru(record), redactor) + "\n"
+
+
 # The "text" of loguru's serialized line: its default layout, minus "{exception}", which would
 # render the exception outside our redaction (extra.error carries the masked traceback).
 LOGURU_TEXT = "{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {name}:{function}:{line} - {message}\n"

@@ -23,6 +23,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..safe_open import create_new, open_regular, read_regular
+
 SUFFIX = ".idx"
 VERSION = 2  # 2: enhanced double hashing; a version-1 index is ignored (its archive is scanned)
 FALSE_POSITIVE_RATE = 0.001
@@ -127,7 +129,7 @@ def write_index(archive: str | Path, ids: Iterable[str]) -> Path:
               "hashes": bloom.hashes, "ids": len(ids)}
     target = sidecar_path(archive)
     temporary = Path(f"{target}.tmp")
-    with open(temporary, "wb") as out:
+    with create_new(temporary) as out:
         out.write(json.dumps(header).encode() + b"\n" + base64.b64encode(bytes(bloom.array)) + b"\n")
     os.replace(temporary, target)
     return target
@@ -137,9 +139,8 @@ def load_index(archive: str | Path) -> BloomFilter | None:
     """``archive``'s filter, or None when there is no usable index for it (then scan it)."""
     path = sidecar_path(archive)
     try:
-        if path.stat().st_size > MAX_INDEX_BYTES:
-            return None
-        header_line, _, body = path.read_bytes().partition(b"\n")
+        # Never a plain read: a FIFO under the index's name would block the reader forever.
+        header_line, _, body = read_regular(path, MAX_INDEX_BYTES).partition(b"\n")
         header = json.loads(header_line)
         if header.get("version") != VERSION or header.get("archive_size") != os.path.getsize(archive):
             return None  # another format, or not this archive (rewritten, truncated, replaced)
@@ -161,7 +162,7 @@ def build_index(archive: str | Path, chunk_size: int = 1 << 20) -> Path | None:
     Raises OSError or EOFError for an archive that can't be read.
     """
     collector = IdCollector()
-    with gzip.open(archive, "rb") as source:
+    with open_regular(archive) as raw, gzip.GzipFile(fileobj=raw) as source:
         while chunk := source.read(chunk_size):
             collector.feed(chunk)
     ids = collector.finish()

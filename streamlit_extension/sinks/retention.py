@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import _loguru, _report
+from ..safe_open import is_regular_entry
 from .id_index import sidecar_path
 from .naming import logical_name, rotated_file_regex, rotation_stamp
 
@@ -48,14 +49,25 @@ class AppRetention:
         return not isinstance(retention, str) or _loguru.parse_duration is not None
 
     def rotated_files(self) -> list[tuple[float, Path]]:
-        """This app's rotated files in the folder with their mtimes, newest first."""
-        found = []
+        """This app's rotated files in the folder with their mtimes, newest first.
+
+        Only regular files: a FIFO, a directory or a symlink under such a name is not ours to
+        delete (said once).
+        """
+        found, strangers = [], []
         for entry in os.scandir(self._folder):
             if self._regex.fullmatch(entry.name):
+                if not is_regular_entry(entry):
+                    strangers.append(entry.name)
+                    continue
                 try:
                     found.append((entry.stat().st_mtime, Path(entry.path)))
                 except FileNotFoundError:  # compressed or removed by another process meanwhile
                     continue
+        if strangers:
+            _report.notice_once(f"retention-strangers:{self._folder}",
+                                f"log retention leaves {len(strangers)} entries named like rotated logs that are "
+                                f"not regular files alone (e.g. {strangers[0]!r})", every=3600.0)
         return sorted(found, reverse=True)
 
     def _beyond_count(self, files: list[tuple[float, Path]]) -> list[Path]:
@@ -84,8 +96,20 @@ class AppRetention:
             else:
                 cutoff = time.time() - (self.seconds or 0)
                 doomed = [path for mtime, path in files if mtime < cutoff]
-            for path in doomed:
-                path.unlink(missing_ok=True)
-                sidecar_path(path).unlink(missing_ok=True)  # an archive's id index goes with it
+            failures = [exc for path in doomed for exc in _remove_with_sidecars(path)]
         except OSError as exc:
-            _report.notice_once("retention", f"log retention failed ({_report.describe(exc)})")
+            failures = [exc]
+        if failures:
+            _report.notice_once("retention", f"log retention failed ({_report.describe(failures[0])})")
+
+
+def _remove_with_sidecars(path: Path) -> list[OSError]:
+    """Remove a rotated file and what was written beside it (its id index); each on its own, so
+    one that can't be removed keeps no other from going."""
+    failures = []
+    for doomed in (path, sidecar_path(path)):
+        try:
+            doomed.unlink(missing_ok=True)
+        except OSError as exc:  # e.g. a directory under the index's name
+            failures.append(exc)
+    return failures

@@ -71,6 +71,14 @@ def serialize_record(text: str, record: Record) -> str:
         return _loguru_encoder()(text, record)
 
 
+def loguru_line(record: Record) -> str:
+    """The whole ``serialize=True`` line of ``record`` with its default ``text``: what the default
+    file sink writes (for a line made without a logging call, such as ``records_lost``)."""
+    from .flat import LOGURU_TEXT
+
+    return serialize_record(LOGURU_TEXT.format(**record), record)
+
+
 def install(sink_id: int) -> bool:
     """Encode the ``serialize=True`` handler ``sink_id``'s lines here; False if loguru won't allow it
     (or orjson is missing): loguru's own encoder then stays."""

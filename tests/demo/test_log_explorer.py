@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import gzip
 import json
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -290,7 +291,9 @@ def test_new_files_show_up_on_the_next_run(demo: SimpleNamespace) -> None:
     assert any("No records match" in i for i in texts(at.info))
 
 
-def test_a_missing_folder_is_an_info_message(demo: SimpleNamespace) -> None:
+def test_a_missing_folder_is_an_info_message(demo: SimpleNamespace, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Allowed folders that don't exist yet, or hold no logs yet: said as it is.
+    monkeypatch.setenv("LOG_EXPLORER_FOLDERS", f"{demo.tmp / 'no-such-folder'},{demo.tmp / 'empty'}")
     at = open_explorer(start_app())
     assert at.text_input(key="lx_folder").value == str(demo.logs)  # the folder of $LOG_FILE
     at.text_input(key="lx_folder").input(str(demo.tmp / "no-such-folder"))
@@ -346,7 +349,7 @@ def test_the_page_itself_refuses_whom_log_explorer_users_leaves_out(tmp_path, mo
             assert "LOG_EXPLORER_USERS" in at.error[0].value
 
 
-def test_several_replicas_folders_are_read_as_one(demo: SimpleNamespace) -> None:
+def test_several_replicas_folders_are_read_as_one(demo: SimpleNamespace, monkeypatch: pytest.MonkeyPatch) -> None:
     def replica(n: int) -> Callable[[], str]:
         def interaction() -> str:
             with correlation_logger.track_operation("replica_work") as cid:
@@ -355,6 +358,7 @@ def test_several_replicas_folders_are_read_as_one(demo: SimpleNamespace) -> None
         return interaction
 
     cids = [write_log(demo.tmp / f"replica-{n}" / "logs", "flat", replica(n))[0] for n in (1, 2)]
+    monkeypatch.setenv("LOG_EXPLORER_FOLDERS", " replica-1/logs , replica-2/logs")  # relative: to the app's cwd
     at = open_explorer(start_app())
     at.text_input(key="lx_folder").input(f"{demo.tmp / 'replica-1' / 'logs'}, {demo.tmp / 'replica-2' / 'logs'}")
     run(at)
@@ -491,7 +495,7 @@ def test_an_id_filter_skips_archives_whose_index_rules_the_id_out(tmp_path: Path
     assert all(Path(f"{archive}.idx").exists() for archive in archives)
 
     for value in ("req_00000007", "sess_3", "req_00000299", "req_99999999"):
-        frame, summary = load_folder(str(folder), value, None)
+        frame, summary = load_folder([folder], value, None)
         expected = [r for r in read_records([folder]) if value in (r["correlation_id"], r["session_id"])]
         column = "correlation_id" if value.startswith("req_") else "session_id"
         shown = frame[frame[column] == value]
@@ -501,3 +505,52 @@ def test_an_id_filter_skips_archives_whose_index_rules_the_id_out(tmp_path: Path
         # Every archive without the id is skipped, but for a Bloom false positive (0.1 % each).
         assert len(archives) - holding - 1 <= summary.ruled_out <= len(archives) - holding, value
         assert summary.files + summary.ruled_out == len(archives) + 1  # + the live file, never ruled out
+
+
+def test_the_folder_box_reads_only_the_allowed_folders(demo: SimpleNamespace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A parent path, ``..``, a symlink out, a single file, an absolute path elsewhere, another app's
+    folder: one and the same refusal, whether the path exists or not, and nothing of it is read."""
+    (demo.tmp / "private.json").write_text(json.dumps({"timestamp": "2026-01-01T00:00:00.000Z", "level": "INFO",
+                                                       "message": "a private record"}) + "\n")
+    other = demo.tmp / "other-app" / "logs"
+    write_log(other, "flat", lambda: logger.info("another app's record"))
+    (demo.tmp / "link-out").symlink_to(other)
+    replica = demo.tmp / "replica" / "logs"
+    write_log(replica, "flat", lambda: logger.info("a replica's record"))
+    monkeypatch.setenv("LOG_EXPLORER_FOLDERS", str(replica))
+    at = open_explorer(start_app())
+    refusals = set()
+    for typed in ("..", str(demo.tmp), "logs/..", "../private.json", str(demo.tmp / "private.json"), str(other),
+                  "link-out", "/etc/passwd", "/etc", "/root", "/nonexistent", f"{demo.logs}, {other}",
+                  str(demo.logs / "app.jsonl")):
+        at.text_input(key="lx_folder").input(typed)
+        run(at)
+        assert not at.dataframe, typed
+        assert not at.warning, (typed, texts(at.warning))  # no "damaged lines" from whatever is there
+        assert not at.info, (typed, texts(at.info))  # no "no log folder" / "no log files" oracle
+        assert [e.value for e in at.error], typed
+        refusals.add(tuple(e.value for e in at.error))
+    assert len(refusals) == 1  # the same words for every path
+    (refusal,) = refusals
+    assert "LOG\\_EXPLORER\\_FOLDERS" in refusal[0] or "LOG_EXPLORER_FOLDERS" in refusal[0]
+    # The allowed ones, typed any way that resolves to them, are read.
+    for typed in (str(replica), f"{demo.tmp}/replica/../replica/logs/", f"logs, {replica}"):
+        at.text_input(key="lx_folder").input(typed)
+        run(at)
+        assert not at.error, typed
+        assert "a replica's record" in {r["message"] for r in table(at)}, typed
+
+
+def test_a_symlink_in_the_log_folder_leading_out_is_left_out(demo: SimpleNamespace) -> None:
+    outside = demo.tmp / "outside"
+    write_log(outside, "flat", lambda: logger.info("a record from outside"))
+    write_log(demo.logs, "flat", lambda: logger.info("a record of the app"))
+    (demo.logs / "evil.jsonl").symlink_to(outside / "app.jsonl")
+    os.mkfifo(demo.logs / "fifo.jsonl")
+    at = open_explorer(start_app())
+    messages = {r["message"] for r in table(at)}
+    assert "a record of the app" in messages
+    assert "a record from outside" not in messages
+    (warning,) = [w for w in texts(at.warning) if "not regular files" in w]
+    assert "evil" in warning
+    assert "fifo" in warning

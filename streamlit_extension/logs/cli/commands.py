@@ -31,7 +31,7 @@ from .rendering import (
     safe,
     use_color,
 )
-from .scanning import UsageError, finish_scan, log_files, records_with, scan
+from .scanning import UsageError, finish_scan, log_files, records_with, scan, warn_damage
 from .tail import follow, record_filter
 
 EXIT_OK, EXIT_NOT_FOUND, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -82,8 +82,8 @@ def stats_row(op: OperationStats) -> dict[str, Any]:
 
 
 def cmd_stats(args: argparse.Namespace, out: TextIO, style: Style) -> int:
-    files = log_files(args.paths)
     stats = ReadStats()
+    files = log_files(args.paths, stats)
     rows = [stats_row(op) for op in operation_stats(scan(files, None, stats, "stats"))]
     finish_scan(files, stats)
     if args.json:
@@ -110,7 +110,9 @@ def cmd_tail(args: argparse.Namespace, out: TextIO, style: Style) -> int:
                     print(line, file=out)
         out.flush()  # a follower is read live, through pipes too
 
-    log_files([args.path])  # a missing path or a folder without log files: exit 2, like the other commands
+    stats = ReadStats()
+    log_files([args.path], stats)  # a missing path or a folder without log files: exit 2, like the other commands
+    warn_damage(stats)  # entries that aren't regular files: said once, never followed
     keep = record_filter(server=args.server, level=args.level, user=args.user, session=args.session,
                          operation=args.operation)
     follow(Path(args.path), keep, emit, ReadStats(), lines=args.lines, once=args.once, max_seconds=args.max_seconds)
@@ -122,9 +124,10 @@ def cmd_tail(args: argparse.Namespace, out: TextIO, style: Style) -> int:
 
 def cmd_index(args: argparse.Namespace, out: TextIO, style: Style) -> int:
     """Write the id index of every ``.gz`` archive that has no usable one."""
-    archives = [path for path in log_files(args.paths) if path.suffix == ".gz"]
+    listing = ReadStats()
+    archives = [path for path in log_files(args.paths, listing) if path.suffix == ".gz"]
     summary: dict[str, Any] = {"archives": len(archives), "indexed": 0, "had_index": 0, "too_many_ids": 0,
-                               "errors": []}
+                               "errors": [], "not_files": [{"path": p, "is": what} for p, what in listing.not_files]}
     for archive in archives:
         if load_index(archive) is not None:
             summary["had_index"] += 1
@@ -142,6 +145,7 @@ def cmd_index(args: argparse.Namespace, out: TextIO, style: Style) -> int:
               f"{summary['too_many_ids']} hold too many ids to index (they are scanned)", file=out)
         for error in summary["errors"]:
             print(f"error: {safe(error['archive'])}: {safe(error['error'])}", file=sys.stderr)
+        warn_damage(listing)
     return EXIT_USAGE if summary["errors"] else EXIT_OK
 
 

@@ -21,15 +21,17 @@ class UsageError(Exception):
     """Input the user can fix (missing path, no log files, nothing readable): one line, exit 2."""
 
 
-def log_files(paths: Sequence[str]) -> list[Path]:
-    """The files to read; a missing path or a folder without log files is a UsageError."""
+def log_files(paths: Sequence[str], stats: ReadStats | None = None) -> list[Path]:
+    """The files to read; a missing path or a folder without log files is a UsageError. Entries
+    named like logs that aren't regular files are noted in ``stats`` (see ``warn_damage``)."""
     try:
-        files = find_log_files(paths)
+        files = find_log_files(paths, stats)
     except LogPathError as exc:
         raise UsageError(str(exc)) from None
     if not files:
         # find_log_files returns [] for a folder without *.jsonl[.gz]: say so rather than "not found".
-        raise UsageError(f"no log files (*.jsonl, *.jsonl.gz) in {', '.join(paths)}")
+        skipped = f" ({_not_files(stats.not_files)})" if stats is not None and stats.not_files else ""
+        raise UsageError(f"no log files (*.jsonl, *.jsonl.gz) in {', '.join(paths)}{skipped}")
     unique: dict[Path, Path] = {}
     for path in files:  # ``logs logs/app.jsonl`` must not count a record twice
         unique.setdefault(path.resolve(), path)
@@ -64,8 +66,8 @@ def records_with(field: str, value: str, paths: list[str], command: str) -> list
     label = field.replace("_", " ")
     if not value.strip():
         raise UsageError(f"the {label} is empty")
-    files = log_files(paths)
     stats = ReadStats()
+    files = log_files(paths, stats)
     progress = Progress(len(files), command)
     try:
         records = records_with_id(files, field, value, stats=stats, on_file_done=progress.advance, processes=True)
@@ -88,7 +90,13 @@ def damage_summary(stats: ReadStats) -> str | None:
         parts.append(f"skipped {total} damaged line{'s' if total != 1 else ''} in {where}")
     if stats.errors:
         parts.append("could not read " + _some_files(stats.errors, lambda path, why: f"{safe(path)} ({safe(why)})"))
+    if stats.not_files:
+        parts.append(_not_files(stats.not_files))
     return "warning: " + "; ".join(parts) if parts else None
+
+
+def _not_files(entries: list[tuple[str, str]]) -> str:
+    return "skipped what is not a regular file: " + _some_files(entries, lambda path, what: f"{safe(path)} ({what})")
 
 
 def _some_files(items: Iterable[tuple[str, Any]], describe: Callable[[str, Any], str], limit: int = 3) -> str:
