@@ -29,6 +29,17 @@ OWN_FIELDS = frozenset(
 # A tracked operation's lifecycle records (``event``): one start, then one end.
 EVENT_START, EVENT_COMPLETE, EVENT_FAILED = "start", "complete", "failed"
 END_EVENTS = (EVENT_COMPLETE, EVENT_FAILED)
+
+
+def is_expected(error: object) -> bool:
+    """An ``error`` an operation declared expected (``track_operation(..., expected=...)``): a
+    user's mistake, counted apart from faults."""
+    return isinstance(error, dict) and error.get("expected") is True
+
+
+RUN_OPERATION = "script_run"  # the operation each Streamlit script run is
+EXPLORER_OPERATION = "render_log_explorer_page"  # the Log Explorer's own runs (it logs into what it reads)
+
 # Written by a file sink once it can write again: ``lost`` records, dropped from ``lost_from`` to ``lost_to``.
 EVENT_RECORDS_LOST = "records_lost"
 

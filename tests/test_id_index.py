@@ -312,7 +312,8 @@ def test_st_logs_index_writes_what_old_archives_lack(tmp_path):
     done = st_logs_index(tmp_path)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"archives": len(gz), "indexed": stale, "had_index": len(gz) - stale,
-                                       "too_many_ids": 0, "errors": [], "not_files": []}
+                                       "too_many_ids": 0, "manifests": 0, "had_manifest": len(gz), "errors": [],
+                                       "not_files": []}
     assert all(load_index(archive) is not None for archive in gz)
     stats = ReadStats()
     assert [r["message"] for r in lookup(tmp_path, "correlation_id", "req_00000700", stats)] == [

@@ -243,7 +243,7 @@ def test_stats_percentiles(tmp_path):
     assert result.returncode == 0, result.stderr
     rows = {row["operation"]: row for row in json.loads(result.stdout)}
     assert rows["query"] == {"operation": "query", "count": 100, "errors": 5, "error_rate": 0.05, "expected": 0,
-                             "p50": 50.0, "p95": 95.0, "p99": 99.0}
+                             "p50": 50.0, "p95": 95.0, "p99": 99.0, "approximate": False}  # read: exact
     assert (rows["signup"]["count"], rows["signup"]["errors"], rows["signup"]["expected"]) == (3, 1, 2)
     render = rows["render"]
     assert (render["count"], render["p50"], render["p95"], render["p99"]) == (3, 20.0, 30.0, 30.0)

@@ -156,6 +156,8 @@ def test_retention_cleanup_and_compression_leave_them_alone(tmp_path):
         assert any(stamp.format(n) in name for name in names), n  # all four left alone
     real = [name for name in names if name.endswith(".jsonl.gz") and "2024-01-01" not in name]
     assert len(real) == 2  # retention kept two real archives ...
-    assert {f"{name}.idx" for name in real} <= names  # ... with their indexes
+    assert {f"{name}{sidecar}" for name in real for sidecar in (".idx", ".manifest")} <= names  # ... with theirs
+    sidecars = {name for name in names if name.endswith((".idx", ".manifest")) and "2024-01-01" not in name}
+    assert {name.rsplit(".", 1)[0] for name in sidecars} <= names  # none left without its archive
     assert not [name for name in names if name.endswith(".jsonl") and name.count(".") > 1
                 and "2024-01-01" not in name]  # ... and compressed every real rotated file

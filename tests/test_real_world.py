@@ -248,8 +248,8 @@ def test_fork_after_setup_gives_each_child_its_own_file(tmp_path):
         if path.name.startswith("close-"):
             assert float(path.read_text()) < 2.0, "a child's close() waited on the parent's compressor"
             continue
-        if path.name.endswith(".idx"):  # an archive's id index, written by that process's compressor
-            assert path.with_suffix("").exists(), f"an index without its archive: {path.name}"
+        if path.name.endswith((".idx", ".manifest")):  # an archive's sidecars, from that process's compressor
+            assert path.with_suffix("").exists(), f"a sidecar without its archive: {path.name}"
             continue
         text = gzip.decompress(path.read_bytes()).decode() if path.suffix == ".gz" else path.read_text()
         lines = text.splitlines()

@@ -1,68 +1,71 @@
-"""Reading log folders into the Log Explorer's pandas frames, and filtering them.
+"""Reading log folders for the Log Explorer: the work and the memory it takes are bounded,
+whatever the folder's size.
 
 The page (``log_explorer.py``) renders; this module reads. It is a module of its own because
 Streamlit runs a page file as a module that is not importable (``__page__`` before 1.45, a second
-``__main__`` since): the cached functions and the classes kept in ``st.cache_resource`` belong in
-a module that is imported once, not re-executed on every run (see ``explorer_types``).
+``__main__`` since): the caches kept in ``st.cache_resource`` belong in a module that is imported
+once, not re-executed on every run (see ``explorer_types``).
 
-Everything is read through ``streamlit_extension.logs`` (plain, rotated and ``.gz`` files, both
-JSON formats, damaged lines skipped and counted), so the page shows exactly what the files hold:
-secrets are already ``"[REDACTED]"`` there, and nothing here reads a file any other way.
+The Explorer runs inside the app's own server, so it never loads the whole folder:
 
-Staying responsive on large folders:
+* Every archive has a manifest (``sinks.manifest``): its time span, counts by level, per-operation
+  counts and duration sketches, its newest errors and a summary of each interaction. The
+  durations table, the error count, the operation choices and the interaction list come from the
+  manifests of the archives inside the time range, merged with what the files that must be read
+  hold: the live files, archives without a usable manifest, and archives the range only cuts.
+* The records table wants the newest matching records: files are read newest first (by their
+  recorded time span) until the table is full and no unread file can hold a newer record. A time
+  range opens only the archives whose recorded span overlaps it (never by file date: a restored
+  folder keeps old dates); a minimum level skips archives whose manifest has no such record; an
+  id filter skips archives whose id index rules the id out, and parses only lines holding it.
+* What is read is cached between runs in ``FileCache``, bounded by rows over all files
+  (``MAX_CACHED_ROWS``, least recently used out first); a live file is read on from where it
+  was, so a rerun reads only what was appended. Merged manifests are cached per set of archives.
+* The interaction drawn on the timeline is read by its id alone (the id index picks the files).
 
-* A plain file is parsed once, then only what is appended: ``LiveFile`` (one per path and
-  needle, process-wide through ``st.cache_resource``) keeps its frame and the library's
-  ``GrowingFile`` reads from the last complete line on, so a rerun after the live file grew by
-  1 MB parses that 1 MB, not the whole file. A new file under the name (rotation), or one that
-  shrank, is read afresh. Compressed files never change: ``load_archive`` is an
-  ``st.cache_data`` function keyed on (path, size, mtime, inode, needle).
-* With a correlation, session or user id filter, files are read with the reader's ``needle=``
-  prefilter: only lines containing that id are parsed; an archive whose id index
-  (``sinks.id_index``) rules the id out is not opened at all.
-* A time range skips files last written before it starts, without opening them.
-* The cached frames keep only the columns the page uses, with repetitive ones as categoricals.
+Secrets are already ``"[REDACTED]"`` in the files; nothing here reads a file any other way than
+through ``streamlit_extension.logs``.
 """
 
 from __future__ import annotations
 
-import datetime
+import dataclasses
 import json
-import os
+import re
 import threading
-import time
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from streamlit_extension.app_pages.explorer_access import inside
 from streamlit_extension.app_pages.explorer_types import Filters, FolderSummary, ReadReport, read_report
-from streamlit_extension.logs import LogPathError, ReadStats, find_log_files, read_records
+from streamlit_extension.logs import LogPathError, ReadStats, find_log_files
 from streamlit_extension.logs.follow import GrowingFile
-from streamlit_extension.logs.reader import SERVER_LOGGERS
-from streamlit_extension.logs.timeline import is_expected
+from streamlit_extension.logs.reader import SERVER_LOGGERS, file_records, records_with_id
+from streamlit_extension.logs.summary import TimeRange, newest_interactions
 from streamlit_extension.safe_open import is_regular
-from streamlit_extension.schema import CORRELATION_FIELDS, level_number
+from streamlit_extension.schema import CORRELATION_FIELDS, END_EVENTS, EXPLORER_OPERATION, is_expected, level_number
+from streamlit_extension.sinks.flat import iso_utc
 from streamlit_extension.sinks.id_index import may_hold
+from streamlit_extension.sinks.manifest import InteractionTally, Manifest, OperationTally, load_manifest
 
-if TYPE_CHECKING:
-    from collections.abc import Iterable
-
-OWN_OPERATION = "render_log_explorer_page"  # the page's own runs, tracked under this name
+OWN_OPERATION = EXPLORER_OPERATION  # the page's own runs, tracked under this name
 
 # What the cached frames keep (everything else in a record is dropped after parsing).
 TEXT_COLUMNS = ("level", *CORRELATION_FIELDS, "page", "operation", "event", "operation_id", "parent_operation_id",
                 "logger")
 CATEGORY_COLUMNS = ("level", *CORRELATION_FIELDS, "page", "operation", "event", "logger")
 MAX_MESSAGE_CHARS = 4000
-MAX_CACHED_FILES = 512  # plain files (per needle) whose frames are kept between runs ...
-CACHE_IDLE_SECONDS = 6 * 3600  # ... unless no run asked for them for this long (as the archives' ttl)
+MAX_CACHED_ROWS = 200_000  # records kept in frames between runs, every file together (~120 MB at most)
+MAX_CACHED_DIGESTS = 16  # merged manifests kept, one per set of archives and "hide own"
 
 
-# -- reading ------------------------------------------------------------------------------------
+# -- frames -------------------------------------------------------------------------------------
 
 
 def level_no(name: object) -> int:
@@ -94,6 +97,8 @@ def _error(value: object) -> dict[str, Any] | None:
 def _metadata(value: object) -> str | None:
     if value is None:
         return None
+    if isinstance(value, str):  # already JSON text (a manifest's error row)
+        return value
     try:
         return json.dumps(value, ensure_ascii=False, default=str)
     except (TypeError, ValueError, RecursionError):
@@ -123,34 +128,86 @@ def records_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     return frame
 
 
-@st.cache_data(show_spinner="Reading log files…", max_entries=512, ttl=datetime.timedelta(hours=6))
-def load_archive(path: str, size: int, mtime_ns: int, inode: int,
-                 needle: str | None) -> tuple[pd.DataFrame, ReadReport]:
-    """One compressed file's records (those whose line contains ``needle``, if given) and what the read saw.
+def concat_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate frames, keeping categoricals (concat alone turns differing ones into strings)."""
+    frames = [frame for frame in frames if len(frame)] or frames[:1]
+    if not frames:
+        return records_frame(())
+    if len(frames) == 1:
+        return frames[0]
+    frames = [frame.copy(deep=False) for frame in frames]
+    for name in CATEGORY_COLUMNS:
+        # Index.union sorts, as astype("category") does, and keeps its dtype (str on pandas 3), so a
+        # grown file's frame equals one read afresh.
+        categories = frames[0][name].cat.categories
+        for frame in frames[1:]:
+            categories = categories.union(frame[name].cat.categories)
+        for frame in frames:
+            own = frame[name].cat.categories
+            if not (own.equals(categories) and own.dtype == categories.dtype):  # most gain no new value
+                frame[name] = frame[name].cat.set_categories(categories)
+    return pd.concat(frames, ignore_index=True)
 
-    ``size``/``mtime_ns``/``inode`` are only the cache key: an archive is written once.
-    """
-    stats = ReadStats()
-    try:
-        frame = records_frame(read_records([path], needle=needle, stats=stats))
-    except LogPathError:  # removed by retention since it was listed
-        frame, stats.errors = records_frame(()), [(path, "gone while reading (removed?)")]
-    return frame, read_report(stats)
+
+# -- files and what is cached of them -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """A log file as it was when listed: an archive never changes, a plain file grows."""
+
+    path: Path
+    size: int
+    mtime_ns: int
+    inode: int
+
+    @property
+    def archive(self) -> bool:
+        return self.path.suffix == ".gz"
+
+
+def safe_needle(value: str) -> str | None:
+    """``value`` if its bytes appear verbatim in a JSON line (no escaping), else None."""
+    if value and value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
+        return value
+    return None
+
+
+Prefilter = tuple[str, str] | None  # ("id", value) or ("text", value): which lines a read parses
+
+
+def prefilter_for(filters: Filters) -> Prefilter:
+    """The most selective filter that can be searched in raw lines: an id, else the message text."""
+    for value in filters.ids().values():
+        if safe_needle(value):
+            return ("id", value)
+    if filters.text and filters.text.isascii():  # a raw search can fold ASCII case only
+        return ("text", filters.text)
+    return None
+
+
+def _read(path: Path, prefilter: Prefilter, stats: ReadStats) -> Iterable[dict[str, Any]]:
+    if prefilter is None:
+        return file_records(path, stats)
+    kind, value = prefilter
+    if kind == "id":
+        return file_records(path, stats, needle=value)
+    escaped = json.dumps(value, ensure_ascii=False)[1:-1].encode()
+    return file_records(path, stats, pattern=re.compile(re.escape(escaped), re.IGNORECASE))
 
 
 class LiveFile:
     """One plain file's frame, extended with what was appended since the last run.
 
-    Shared by every session (``LiveFiles``), and sessions are threads: the lock makes one of them
-    read while the others wait for its result. The frame is replaced, never changed in place,
-    so a session still using the previous one is unaffected.
+    Sessions are threads: the lock makes one of them read while the others wait for its result.
+    The frame is replaced, never changed in place, so a session still using the previous one is
+    unaffected.
     """
 
     def __init__(self, path: str, needle: str | None) -> None:
         self.lock = threading.Lock()
         self.source = GrowingFile(path, needle)
         self.frame = records_frame(())
-        self.used = time.monotonic()
 
     def load(self) -> tuple[pd.DataFrame, ReadReport]:
         with self.lock:
@@ -162,67 +219,106 @@ class LiveFile:
             return self.frame, read_report(self.source.report())
 
 
-class LiveFiles:
-    """Process-wide ``LiveFile`` per (path, needle). The least recently used go past
-    MAX_CACHED_FILES; files gone from the disk (compressed, removed) or idle for
-    CACHE_IDLE_SECONDS go at the next ``forget_stale``."""
+class FileCache:
+    """Process-wide frames of the files the page read, bounded by ``max_rows`` over all of them.
 
-    def __init__(self) -> None:
+    An archive's frame is keyed by the file as listed and what was searched for; a plain file
+    keeps a ``LiveFile`` that reads on from where it was (an id prefilter reads it the same way;
+    a text prefilter reads it afresh). The least recently used entries go first once the rows
+    add up past the bound; the entry in use is never dropped.
+    """
+
+    def __init__(self, max_rows: int = MAX_CACHED_ROWS) -> None:
+        self.max_rows = max_rows
         self.lock = threading.Lock()
-        self.files: OrderedDict[tuple[str, str | None], LiveFile] = OrderedDict()
+        self.entries: OrderedDict[tuple, tuple[pd.DataFrame, ReadReport] | LiveFile] = OrderedDict()
+        self.digests: OrderedDict[tuple, Manifest] = OrderedDict()
+        self.manifests: dict[FileRef, Manifest | None] = {}
 
-    def get(self, path: str, needle: str | None) -> LiveFile:
-        with self.lock:
-            live = self.files.pop((path, needle), None) or LiveFile(path, needle)
-            live.used = time.monotonic()
-            self.files[(path, needle)] = live
-            while len(self.files) > MAX_CACHED_FILES:
-                self.files.popitem(last=False)
-            return live
+    @property
+    def rows(self) -> int:
+        return sum(len(entry.frame if isinstance(entry, LiveFile) else entry[0]) for entry in self.entries.values())
 
-    def forget_stale(self) -> None:
-        idle_since = time.monotonic() - CACHE_IDLE_SECONDS
+    def frame(self, ref: FileRef, prefilter: Prefilter) -> tuple[pd.DataFrame, ReadReport]:
+        if not ref.archive and (prefilter is None or prefilter[0] == "id"):
+            key: tuple = (ref.path, prefilter)
+            with self.lock:
+                live = self.entries.pop(key, None)
+                live = live if isinstance(live, LiveFile) else LiveFile(str(ref.path), prefilter and prefilter[1])
+                self.entries[key] = live
+            loaded = live.load()
+        else:
+            key = (ref, prefilter)
+            with self.lock:
+                cached = self.entries.pop(key, None)
+                if isinstance(cached, tuple):
+                    self.entries[key] = cached
+                    return cached
+            stats = ReadStats()
+            loaded = (records_frame(_read(ref.path, prefilter, stats)), read_report(stats))
+            with self.lock:
+                self.entries[key] = loaded
+        self._trim(key)
+        return loaded
+
+    def _trim(self, keep: tuple) -> None:
         with self.lock:
-            stale = [key for key, live in self.files.items() if live.used < idle_since or not os.path.exists(key[0])]
-            for key in stale:
-                del self.files[key]
+            rows = self.rows
+            for key in list(self.entries):
+                if rows <= self.max_rows:
+                    break
+                if key == keep:
+                    continue
+                entry = self.entries.pop(key)
+                rows -= len(entry.frame if isinstance(entry, LiveFile) else entry[0])
+
+    def manifest(self, ref: FileRef) -> Manifest | None:
+        """The archive's manifest header without its sketches and error rows (what planning needs;
+        loaded once per file as listed, and small, so a large folder costs little to remember)."""
+        if ref not in self.manifests:
+            found = load_manifest(ref.path) if ref.archive else None
+            if found is not None:
+                found = dataclasses.replace(found, operations={}, own_operations={}, errors=[])
+            with self.lock:
+                if len(self.manifests) > 4096:  # listings of files long gone
+                    self.manifests.clear()
+                self.manifests[ref] = found
+        return self.manifests[ref]
+
+    def digest(self, key: tuple, build: Callable[[], Manifest]) -> Manifest:
+        """A merge of manifests, built once per ``key`` (the archives and "hide own")."""
+        with self.lock:
+            found = self.digests.pop(key, None)
+        if found is None:
+            found = build()
+        with self.lock:
+            self.digests[key] = found
+            while len(self.digests) > MAX_CACHED_DIGESTS:
+                self.digests.popitem(last=False)
+        return found
+
+    def forget_gone(self, listed: set[Path]) -> None:
+        """Drop what belongs to files no longer listed (compressed, removed by retention)."""
+        with self.lock:
+            for key in [key for key in self.entries if (key[0].path if isinstance(key[0], FileRef) else key[0])
+                        not in listed]:
+                del self.entries[key]
+            for ref in [ref for ref in self.manifests if ref.path not in listed]:
+                del self.manifests[ref]
 
 
 @st.cache_resource
-def live_files() -> LiveFiles:
-    return LiveFiles()
+def file_cache() -> FileCache:
+    return FileCache()
 
 
-def load_file(path: Path, info: os.stat_result, needle: str | None) -> tuple[pd.DataFrame, ReadReport]:
-    """One file's frame and read report: a plain file read on from where it was, an archive from the cache."""
-    if path.suffix == ".gz":
-        return load_archive(str(path), info.st_size, info.st_mtime_ns, info.st_ino, needle)
-    live = live_files().get(str(path), needle)
-    if live.source.identity is None:  # never read: the whole file now (later runs read only what is new)
-        with st.spinner("Reading log files…"):
-            return live.load()
-    return live.load()
-
-
-def safe_needle(value: str) -> str | None:
-    """``value`` if its bytes appear verbatim in a JSON line (no escaping), else None."""
-    if value and value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
-        return value
-    return None
-
-
-def load_folder(folders: list[Path], needle: str | None,
-                since: pd.Timestamp | None) -> tuple[pd.DataFrame, FolderSummary]:
-    """All records in ``folders`` (``explorer_access.checked_folders``), in time order; raises
-    LogPathError if one is missing. ``needle`` is an id the page filters on exactly: only lines
-    containing it are parsed, and archives whose id index rules it out are not opened. A file
-    that is not a regular one, or a symlink leading out of its folder, is left out and counted."""
+def list_files(folders: list[Path], summary: FolderSummary) -> list[FileRef]:
+    """The log files in ``folders`` (``explorer_access.checked_folders``); raises LogPathError if a
+    folder is missing. What is not a regular file, or a symlink leading out of its folder, is
+    left out and counted in ``summary``."""
     listing = ReadStats()
-    files = find_log_files(folders, listing)
-    live_files().forget_stale()
-    frames: list[pd.DataFrame] = []
-    summary = FolderSummary(not_files=list(listing.not_files))
-    for path in files:
+    refs = []
+    for path in find_log_files(folders, listing):
         if not inside(path, folders):
             summary.not_files.append((str(path), "a link out of the folder"))
             continue
@@ -230,37 +326,9 @@ def load_folder(folders: list[Path], needle: str | None,
             info = path.stat()
         except OSError:  # rotated or compressed away since it was listed
             continue
-        if since is not None and pd.Timestamp(info.st_mtime_ns, unit="ns", tz="UTC") < since:
-            summary.skipped_old += 1  # last written before the range starts: nothing to show
-            continue
-        if needle is not None and not may_hold(path, needle):
-            summary.ruled_out += 1  # an archive whose id index says the id isn't there
-            continue
-        frame, report = load_file(path, info, needle)
-        summary.add(path.name, report)
-        if len(frame):
-            frames.append(frame)
-    if not frames:
-        return records_frame(()), summary
-    return concat_frames(frames).sort_values("ts", kind="stable", ignore_index=True), summary
-
-
-def concat_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """Concatenate per-file frames, keeping categoricals (concat alone turns differing ones into strings)."""
-    if len(frames) == 1:
-        return frames[0]
-    frames = [frame.copy(deep=False) for frame in frames]
-    for name in CATEGORY_COLUMNS:
-        # Index.union sorts, as astype("category") does, and keeps its dtype (str on pandas 3), so a
-        # grown file's frame equals one read afresh; vectorised, it stays cheap on a big live file.
-        categories = frames[0][name].cat.categories
-        for frame in frames[1:]:
-            categories = categories.union(frame[name].cat.categories)
-        for frame in frames:
-            own = frame[name].cat.categories
-            if not (own.equals(categories) and own.dtype == categories.dtype):  # most gain no new value
-                frame[name] = frame[name].cat.set_categories(categories)
-    return pd.concat(frames, ignore_index=True)
+        refs.append(FileRef(path, info.st_size, info.st_mtime_ns, info.st_ino))
+    summary.not_files[:0] = listing.not_files
+    return refs
 
 
 def unreadable_archives(folders: list[Path]) -> list[str]:
@@ -271,7 +339,6 @@ def unreadable_archives(folders: list[Path]) -> list[str]:
             found.extend(p.name for p in path.glob("*.jsonl*.*")
                          if p.suffix in {".bz2", ".xz", ".lzma", ".zip", ".tar"} and is_regular(p))
     return sorted(found)
-
 
 
 # -- filtering ----------------------------------------------------------------------------------
@@ -307,21 +374,262 @@ def apply_filters(frame: pd.DataFrame, f: Filters) -> pd.DataFrame:
     return frame[mask]
 
 
-def interaction_records(frame: pd.DataFrame, cid: str) -> list[dict[str, Any]]:
-    """One interaction's rows as the flat records ``build_interaction`` expects."""
-    rows = frame[frame["correlation_id"] == cid]
-    out = []
-    for row in rows.to_dict("records"):
-        record = {key: (None if is_missing(value) else value) for key, value in row.items()}
-        ts = row["ts"]
-        record["timestamp"] = ts.strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z" if not is_missing(ts) else ""
-        metadata = record.get("metadata")
-        try:
-            record["metadata"] = json.loads(metadata) if metadata else None
-        except ValueError:
-            record["metadata"] = None
-        out.append(record)
-    return out
+def record_filters(f: Filters) -> bool:
+    """Filters a manifest can't answer: they pick records, not archives."""
+    return bool(f.min_level > 0 or f.text or any(f.ids().values()) or f.operation)
+
+
+def span_of(f: Filters) -> TimeRange:
+    def iso(moment: pd.Timestamp | None) -> str | None:
+        return None if moment is None else iso_utc(moment.to_pydatetime())
+
+    return TimeRange(iso(f.since), iso(f.until))
+
+
+def _rows(frame: pd.DataFrame) -> Iterable[dict[str, Any]]:
+    """The frame's rows as flat records (timestamps back in their ISO form, metadata parsed)."""
+    stamps = frame["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    columns = ["operation", "event", "duration_ms", "error", "metadata", *CORRELATION_FIELDS, "page",
+               "parent_operation_id"]
+    for stamp, values in zip(stamps, frame[columns].itertuples(index=False, name=None), strict=True):
+        record = {name: (None if _missing(value) else value) for name, value in zip(columns, values, strict=True)}
+        record["timestamp"] = stamp
+        if isinstance(record["metadata"], str) and record["event"] in END_EVENTS:
+            try:
+                record["metadata"] = json.loads(record["metadata"])
+            except ValueError:
+                record["metadata"] = None
+        yield record
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
+
+
+def tallies_from(frame: pd.DataFrame) -> tuple[dict[str, OperationTally], list[InteractionTally]]:
+    """Per-operation tallies (exact) and interaction summaries of the rows of ``frame``."""
+    operations: dict[str, OperationTally] = {}
+    interactions: dict[str, InteractionTally] = {}
+    for record in _rows(frame):
+        cid = record.get("correlation_id")
+        if cid:
+            (interactions.get(cid) or interactions.setdefault(cid, InteractionTally(cid))).add(record)
+        operation = record.get("operation")
+        if record.get("event") in END_EVENTS and operation:
+            (operations.get(operation) or operations.setdefault(operation, OperationTally.exact())).add(record)
+    return operations, list(interactions.values())
+
+
+# -- the view -----------------------------------------------------------------------------------
+
+
+@dataclass
+class ExplorerView:
+    """What the page shows for one set of filters.
+
+    The records table and the errors follow every filter; the durations, the interaction list
+    and the operation choices follow the time range, the ids, the operation and "hide own" (a
+    level or a text picks records, not whole operations or interactions).
+    """
+
+    records: pd.DataFrame  # the newest matching records (at most the table's size), in time order
+    complete: bool  # ``records`` holds every matching record
+    in_range: int  # records in the time range (what the manifests and the files read hold)
+    operations: dict[str, OperationTally]  # finished operations
+    interactions: list[InteractionTally]  # the newest matching interactions, newest first
+    errors: pd.DataFrame  # the newest matching records with an error, in time order
+    error_count: int | None  # how many matching records carry an error, when known
+    operation_names: list[str]  # every operation in range (the filter's choices)
+    summary: FolderSummary = field(default_factory=FolderSummary)
+
+    @property
+    def approximate(self) -> bool:
+        return any(tally.approximate for tally in self.operations.values())
+
+
+@dataclass
+class _Planned:
+    ref: FileRef
+    manifest: Manifest | None
+    whole: bool  # answers from its manifest: inside the range, no id filter, nothing left out
+
+
+def _newest_first(refs: list[FileRef], cache: FileCache) -> list[tuple[FileRef, Manifest | None]]:
+    """Files by their newest record, newest first: plain files and archives without a manifest
+    first (their span is unknown), then archives by their manifest's last record."""
+    found = [(ref, cache.manifest(ref)) for ref in refs]
+    return sorted(found, key=lambda item: (item[1] is None, "" if item[1] is None else item[1].last or ""),
+                  reverse=True)
+
+
+def _plan(refs: list[FileRef], f: Filters, span: TimeRange, cache: FileCache,
+          summary: FolderSummary) -> list[_Planned]:
+    by_id = any(f.ids().values())
+    planned = []
+    for ref, manifest in _newest_first(refs, cache):
+        covered = span.covers(manifest) if manifest is not None else None
+        if covered is False:
+            summary.skipped_old += 1  # its recorded span lies outside the range: never opened
+            continue
+        if by_id and ref.archive and not all(not v or may_hold(ref.path, v) for v in f.ids().values()):
+            summary.ruled_out += 1  # its id index rules the id out
+            continue
+        whole = manifest is not None and covered is True and not by_id and manifest.operations_complete
+        planned.append(_Planned(ref, manifest, whole))
+    return planned
+
+
+def _has_level(manifest: Manifest, min_level: int) -> bool:
+    return min_level <= 0 or any(count and (level_no(name) >= min_level or level_no(name) == 0)
+                                 for name, count in manifest.levels.items())
+
+
+class _Newest:
+    """The newest ``size`` rows of the frames added, and the time before which nothing counts."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.frame = records_frame(())
+        self.read_all = True  # no file that could hold a match was left unread
+
+    def wants(self, last: str | None) -> bool:
+        """Could a file whose newest record is at ``last`` still add a row?"""
+        if len(self.frame) < self.size or last is None:
+            return True
+        return last >= iso_utc(self.frame["ts"].iloc[0].to_pydatetime())
+
+    def add(self, view: pd.DataFrame) -> None:
+        if len(view):
+            merged = concat_frames([self.frame, view.tail(self.size)])
+            self.frame = merged.sort_values("ts", kind="stable", ignore_index=True).tail(self.size).reset_index(
+                drop=True)
+
+
+def explorer_view(refs: list[FileRef], f: Filters, *, table_rows: int, interactions: int,
+                  error_rows: int, cache: FileCache | None = None) -> ExplorerView:
+    """Everything the page shows for ``f`` over ``refs``, reading as little as it can (``cache``:
+    the process-wide ``file_cache()`` unless given)."""
+    cache = cache if cache is not None else file_cache()
+    cache.forget_gone({ref.path for ref in refs})
+    span, summary = span_of(f), FolderSummary()
+    planned = _plan(refs, f, span, cache, summary)
+    summarised = [(p.ref, p.manifest) for p in planned if p.whole and p.manifest is not None]
+    broad = dataclasses.replace(f, min_level=0, text="", operation=None)  # what aggregates follow
+    id_prefilter = prefilter_for(dataclasses.replace(f, text=""))
+    table_prefilter = prefilter_for(f)
+
+    table = _Newest(table_rows)
+    read: dict[FileRef, pd.DataFrame] = {}  # files counted from their records (not their manifest)
+    for p in planned:
+        if p.whole:  # read only for the table, and only while it may add a row
+            if p.manifest is None or not _has_level(p.manifest, f.min_level):
+                continue
+            if not table.wants(p.manifest.last):
+                table.read_all = False
+                continue
+            frame = _frame(p.ref, table_prefilter, cache, summary)
+        else:  # read whole: its counts come from its records
+            frame = _frame(p.ref, id_prefilter, cache, summary)
+            if frame is not None:
+                read[p.ref] = apply_filters(frame, broad)
+        if frame is not None:
+            table.add(apply_filters(frame, f))
+
+    digest = _summaries(summarised, cache)
+    operations = {name: tally.copy() for name, tally in digest.operations.items()}
+    if not f.hide_own:
+        _merge_into(operations, digest.own_operations)
+    read_interactions: list[InteractionTally] = []
+    for view in read.values():
+        tallies, parts = tallies_from(view)
+        _merge_into(operations, tallies)
+        read_interactions.extend(parts)
+    names = sorted({*operations, *digest.own_operations})
+    if f.operation:
+        operations = {name: tally for name, tally in operations.items() if name == f.operation}
+    picked = _interactions(f, span, summarised, read_interactions, interactions, cache, id_prefilter)
+    errors, error_count = _errors(f, digest, read, error_rows)
+    summary.from_manifests = len(summarised)
+    in_range = sum(m.records for _, m in summarised) + sum(len(view) for view in read.values())
+    return ExplorerView(table.frame, table.read_all and len(table.frame) < table_rows, in_range, operations,
+                        picked, errors, error_count, names, summary)
+
+
+def _merge_into(target: dict[str, OperationTally], tallies: dict[str, OperationTally]) -> None:
+    for name, tally in tallies.items():
+        target[name] = target[name].merge(tally) if name in target else tally.copy()
+
+
+def _frame(ref: FileRef, prefilter: Prefilter, cache: FileCache, summary: FolderSummary) -> pd.DataFrame | None:
+    """One file's records (read, or from the cache); None if it is gone (removed by retention)."""
+    if ref.archive and not ref.path.exists():
+        return None
+    frame, report = cache.frame(ref, prefilter)
+    summary.add(ref.path.name, report)
+    return frame
+
+
+def _summaries(summarised: list[tuple[FileRef, Manifest]], cache: FileCache) -> Manifest:
+    def build() -> Manifest:  # the full headers, read again: the cache keeps them slim
+        total = Manifest()
+        for ref, _ in summarised:
+            full = load_manifest(ref.path)
+            if full is not None:  # None: removed by retention since it was listed
+                total.merge(full)
+        return total
+
+    return cache.digest((frozenset(ref for ref, _ in summarised),), build)
+
+
+def _interactions(f: Filters, span: TimeRange, summarised: list[tuple[FileRef, Manifest]],
+                  read: list[InteractionTally], limit: int, cache: FileCache,
+                  prefilter: Prefilter) -> list[InteractionTally]:
+    """The ``limit`` newest interactions that match the time range, ids, operation and "hide own"."""
+    def keep(tally: InteractionTally) -> bool:
+        if not span.holds(tally.first):
+            return False
+        if f.hide_own and tally.own and not f.correlation_id:
+            return False
+        if f.operation and f.operation not in tally.operations:
+            return False
+        known = {"correlation_id": tally.correlation_id, "session_id": tally.session_id, "user_id": tally.user_id}
+        return all(not value or known[name] == value for name, value in f.ids().items())
+
+    found, unusable = newest_interactions([(ref.path, m) for ref, m in summarised], read, keep, limit)
+    if unusable:  # summaries missing or cut short: those archives' records instead
+        extra = list(read)
+        for ref, _ in summarised:
+            if ref.path in unusable:
+                frame, _ = cache.frame(ref, prefilter)
+                extra.extend(tallies_from(frame)[1])
+        found, _ = newest_interactions([(ref.path, m) for ref, m in summarised if ref.path not in unusable],
+                                       extra, keep, limit)
+    return found
+
+
+def _errors(f: Filters, digest: Manifest, read: dict[FileRef, pd.DataFrame],
+            limit: int) -> tuple[pd.DataFrame, int | None]:
+    """The newest ``limit`` matching records with an error, and how many there are (when known)."""
+    matched = [apply_filters(view[view["error"].notna()], f) for view in read.values()]
+    frames = [view.tail(limit) for view in matched]
+    rows = [row for row in digest.errors if not (f.hide_own and row.get("own") and not f.correlation_id)]
+    if rows:
+        frames.append(apply_filters(records_frame(rows), f))
+    errors = concat_frames(frames).sort_values("ts", kind="stable", ignore_index=True).tail(limit) if frames \
+        else records_frame(())
+    if f.min_level > 0 or f.text or f.operation:
+        return errors, None  # a manifest counts its archive's error records, not those of one level or text
+    hidden = digest.own_error_records if f.hide_own and not f.correlation_id else 0
+    return errors, digest.error_records - hidden + sum(len(view) for view in matched)
+
+
+def interaction_records(refs: list[FileRef], cid: str) -> list[dict[str, Any]]:
+    """Every record of one interaction, read by its id alone (the id index picks the archives)."""
+    stats = ReadStats()
+    try:
+        return records_with_id([ref.path for ref in refs if ref.path.exists()], "correlation_id", cid, stats=stats)
+    except LogPathError:
+        return []
 
 
 def is_missing(value: object) -> bool:

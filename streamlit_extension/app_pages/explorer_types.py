@@ -55,7 +55,8 @@ class FolderSummary:
     """What reading a whole folder saw, file by file."""
 
     files: int = 0  # files read
-    skipped_old: int = 0  # files not opened: last written before the time range starts
+    from_manifests: int = 0  # archives answered from their manifest, unopened
+    skipped_old: int = 0  # archives not opened: their recorded time span lies outside the range
     ruled_out: int = 0  # archives not opened: their id index says the id filtered on isn't there
     lines: int = 0
     records: int = 0

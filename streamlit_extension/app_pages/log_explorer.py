@@ -1,9 +1,9 @@
 """The demo app's Log Explorer page: filter the app's own JSON logs and see one interaction's
 operations on a timeline.
 
-This module renders (widgets, tables, charts); reading the log folders into frames, caching them
-between runs and filtering them is ``explorer_data``'s, which explains how the page stays
-responsive on large folders. Its names that tests and benchmarks use are re-exported here.
+This module renders (widgets, tables, charts); reading the log folders, answering from archive
+manifests and caching between runs is ``explorer_data``'s, which explains how the page stays
+responsive, in bounded memory, on folders of any size.
 """
 
 from __future__ import annotations
@@ -30,24 +30,22 @@ from streamlit_extension.app_pages.explorer_access import (
 from streamlit_extension.app_pages.explorer_data import (
     CATEGORY_COLUMNS,
     OWN_OPERATION,
-    apply_filters,
+    ExplorerView,
+    FileRef,
+    explorer_view,
     interaction_records,
     is_missing,
     level_no,
-    load_folder,
-    safe_needle,
+    list_files,
+    prefilter_for,
     unreadable_archives,
 )
-
-# Re-exported: tests and benchmarks import these from the page module.
-from streamlit_extension.app_pages.explorer_data import LiveFile as LiveFile
-from streamlit_extension.app_pages.explorer_data import live_files as live_files
-from streamlit_extension.app_pages.explorer_data import records_frame as records_frame
 from streamlit_extension.app_pages.explorer_types import Filters, FolderSummary
-from streamlit_extension.app_pages.explorer_types import read_report as read_report
 from streamlit_extension.logs import LogPathError, build_interaction
-from streamlit_extension.logs.timeline import Interaction, OperationStats, is_expected, percentile
-from streamlit_extension.schema import LEVELS
+from streamlit_extension.logs.timeline import Interaction
+from streamlit_extension.schema import LEVELS, RUN_OPERATION, is_expected
+from streamlit_extension.sinks.manifest import InteractionTally, OperationTally
+from streamlit_extension.sinks.sketch import RELATIVE_ERROR
 from streamlit_extension.utils.correlation_logging import correlation_logger
 
 if TYPE_CHECKING:
@@ -171,17 +169,18 @@ def _report_damage(summary: FolderSummary, folders: list[Path]) -> None:
                    f"(plain and .gz files are read): {md(', '.join(archives[:5]))}")
 
 
-def _records_table(view: pd.DataFrame) -> None:
+def _records_table(view: ExplorerView) -> None:
     st.subheader("Records")
-    if view.empty:
+    records = view.records
+    if records.empty:
         st.info("No records match these filters.")
         return
-    shown = view.iloc[::-1].head(MAX_TABLE_ROWS)  # newest first
-    if len(view) > len(shown):
-        st.caption(f"{len(view):,} records match; the newest {len(shown):,} are shown. "
-                   "Narrow the filters to see others.")
+    shown = records.iloc[::-1]  # newest first
+    if view.complete:
+        st.caption(f"{len(shown):,} matching record{'s' if len(shown) != 1 else ''}, newest first.")
     else:
-        st.caption(f"{len(view):,} matching records, newest first.")
+        st.caption(f"The newest {len(shown):,} matching records of the {view.in_range:,} in range. "
+                   "Narrow the filters to see others.")
     table = shown.loc[:, list(TABLE_COLUMNS)].rename(columns={"ts": "timestamp"})
     for name in CATEGORY_COLUMNS:  # plain strings for the table (categoricals carry every file's values)
         table[name] = table[name].astype(object)
@@ -200,32 +199,25 @@ def _records_table(view: pd.DataFrame) -> None:
     )
 
 
-def _interaction_choices(view: pd.DataFrame) -> dict[str, str]:
-    """The most recent interactions among the matching records: correlation id -> label.
+def interaction_label(tally: InteractionTally) -> str:
+    """``when · user · operations · failed/refused · id``: one interaction in the picker."""
+    ops = [op for op in tally.operations if op != RUN_OPERATION]
+    when = tally.first[11:19] if len(tally.first) >= 19 else "?"
+    failed = "failed" if tally.failed else "refused" if tally.refused else None
+    return " · ".join(filter(None, [
+        when, tally.user_id, ", ".join(ops[:3]) + ("…" if len(ops) > 3 else "") if ops else "no operations",
+        failed, tally.correlation_id]))
+
+
+def _interaction_choices(tallies: list[InteractionTally]) -> dict[str, str]:
+    """The most recent interactions: correlation id -> label.
 
     The app's own (from a Streamlit session) come first: a script that logged into the folder
     meanwhile (``examples/basic.py``, a cron job) would otherwise be the default, with no
     session and no page.
     """
-    cids = view["correlation_id"].dropna().astype(object)
-    recent = list(cids.drop_duplicates(keep="last").iloc[::-1].head(RECENT_INTERACTIONS))
-    in_sessions = set(view.loc[view["session_id"].notna(), "correlation_id"].dropna().astype(object))
-    recent.sort(key=lambda cid: cid not in in_sessions)  # stable: newest first within each group
-    sub = view[view["correlation_id"].isin(recent)]
-    labels = {}
-    for cid, rows in sub.groupby(sub["correlation_id"].astype(object), sort=False):
-        ops = [op for op in dict.fromkeys(rows["operation"].dropna().astype(object)) if op != "script_run"]
-        users = rows["user_id"].dropna()
-        ends = rows[rows["event"] == "failed"]
-        refused = ends["error"].map(is_expected) if len(ends) else ends["event"]
-        failed = "failed" if (~refused.astype(bool)).any() else "refused" if len(ends) else None
-        started = rows["ts"].min()
-        when = started.strftime("%H:%M:%S") if not is_missing(started) else "?"
-        labels[cid] = " · ".join(filter(None, [
-            when, str(users.iloc[0]) if len(users) else None,
-            ", ".join(ops[:3]) + ("…" if len(ops) > 3 else "") if ops else "no operations",
-            failed, cid]))
-    return {cid: labels[cid] for cid in recent if cid in labels}
+    ordered = sorted(tallies, key=lambda t: t.session_id is None)  # stable: newest first within each group
+    return {t.correlation_id: interaction_label(t) for t in ordered}
 
 
 INDENT = "\u2003\u2003"  # em spaces: wide enough to see
@@ -283,12 +275,12 @@ def timeline_chart(interaction: Interaction) -> alt.LayerChart:
     return (bars + text).properties(height=34 * len(data) + 100)
 
 
-def _pick_interaction(view: pd.DataFrame, cid_filter: str) -> str | None:
+def _pick_interaction(view: ExplorerView, cid_filter: str) -> str | None:
     """The correlation id to draw: the filter's, else the one picked among the recent; None if there are none."""
     if cid_filter:
         st.caption(f"The interaction of correlation id {md(cid_filter)} (from the filter).")
         return cid_filter
-    choices = _interaction_choices(view)
+    choices = _interaction_choices(view.interactions)
     if not choices:
         st.info("No interactions among the matching records.")
         return None
@@ -296,12 +288,18 @@ def _pick_interaction(view: pd.DataFrame, cid_filter: str) -> str | None:
                         format_func=lambda c: choices.get(c, c))
 
 
-def _timeline(frame: pd.DataFrame, view: pd.DataFrame, cid_filter: str) -> None:
+@st.cache_data(max_entries=64, show_spinner=False)
+def _interaction(refs: tuple[FileRef, ...], cid: str) -> Interaction:
+    """One interaction, read by its id (cached per listing: a rerun that changed nothing reads nothing)."""
+    return build_interaction(cid, interaction_records(list(refs), cid))
+
+
+def _timeline(refs: list[FileRef], view: ExplorerView, cid_filter: str) -> None:
     st.subheader("Interaction timeline")
     cid = _pick_interaction(view, cid_filter)
     if cid is None:
         return
-    interaction = build_interaction(cid, interaction_records(frame, cid))
+    interaction = _interaction(tuple(refs), cid)
     if not interaction.records:
         st.info(f"No records with correlation id {md(cid)} in this folder.")
         return
@@ -327,23 +325,6 @@ def _timeline(frame: pd.DataFrame, view: pd.DataFrame, cid_filter: str) -> None:
         )
 
 
-def duration_stats(ends: pd.DataFrame) -> list[OperationStats]:
-    """The library's ``operation_stats`` for these complete/failed rows, grouped in pandas.
-
-    Same definitions (count of end records, failed ones, nearest-rank p50/p95/p99 of the numeric
-    durations) without building one dict per record, which costs ~0.1 s per 100k ends.
-    """
-    stats = []
-    for op, rows in ends.groupby("operation", sort=True, observed=True):
-        values = sorted(rows["duration_ms"].dropna().tolist())
-        failed = rows["event"] == "failed"
-        expected = failed & rows["expected"] if "expected" in rows else failed & False
-        stats.append(OperationStats(str(op), len(rows), int((failed & ~expected).sum()),
-                                    percentile(values, 50), percentile(values, 95), percentile(values, 99),
-                                    int(expected.sum())))
-    return stats
-
-
 def histogram_bins(durations: pd.Series) -> alt.Bin:
     """40 bins over the durations; with one distinct value (one sample), over a range around it,
     so it is a bar, not the whole axis."""
@@ -354,58 +335,81 @@ def histogram_bins(durations: pd.Series) -> alt.Bin:
     return alt.Bin(maxbins=40, extent=[max(low - pad, 0.0), high + pad])
 
 
-def _durations(view: pd.DataFrame, operation_filter: str | None) -> None:
+def sketch_bars(tally: OperationTally, most: int = 40) -> pd.DataFrame:
+    """The sketch's buckets joined into at most ``most`` bars: (low, high, count)."""
+    buckets = tally.durations.histogram()
+    step = max(1, -(-len(buckets) // most))
+    rows = [{"low": group[0][0], "high": group[-1][1], "operations": sum(n for _, _, n in group)}
+            for group in (buckets[at:at + step] for at in range(0, len(buckets), step))]
+    return pd.DataFrame(rows)
+
+
+def _histogram(name: str, tally: OperationTally) -> None:
+    title = f"{name}: duration (ms)"
+    if tally.values is not None:  # every duration was read
+        data = pd.DataFrame({"duration_ms": tally.values})
+        if data.empty:
+            st.info(f"No durations recorded for {md(name)}.")
+            return
+        chart = alt.Chart(data).mark_bar(color=OUTCOME_COLOURS["complete"]).encode(
+            x=alt.X("duration_ms:Q", bin=histogram_bins(data["duration_ms"]), title=title),
+            y=alt.Y("count():Q", title="operations"),
+            tooltip=[alt.Tooltip("count():Q", title="operations")],
+        )
+    else:  # from the archives' sketches: their buckets, each within the sketch's error
+        chart = alt.Chart(sketch_bars(tally)).mark_bar(color=OUTCOME_COLOURS["complete"]).encode(
+            x=alt.X("low:Q", title=title + " ~", scale=alt.Scale(type="log")), x2="high:Q",
+            y=alt.Y("operations:Q", title="operations"), tooltip=["low:Q", "high:Q", "operations:Q"],
+        )
+    st.altair_chart(chart.properties(height=220), **FULL_WIDTH)
+
+
+def _durations(view: ExplorerView, operation_filter: str | None) -> None:
     st.subheader("Durations per operation")
-    ends = view[view["event"].isin(["complete", "failed"]) & view["operation"].notna()]
-    ends = ends.loc[:, ["operation", "event", "duration_ms", "error"]].astype({"operation": object, "event": object})
-    if ends.empty:
+    tallies = {name: tally for name, tally in sorted(view.operations.items()) if tally.count}
+    if not tallies:
         st.info("No completed or failed operations among the matching records.")
         return
-    ends["expected"] = ends.pop("error").map(is_expected).astype(bool)
-    stats = duration_stats(ends)
+    near = "~" if view.approximate else ""
     st.dataframe(
-        pd.DataFrame([{"operation": s.operation, "count": s.count, "failed": s.errors,
-                       "error rate": f"{s.error_rate:.0%}", "refused (expected)": s.expected,
-                       "p50 ms": s.p50, "p95 ms": s.p95, "p99 ms": s.p99}
-                      for s in stats]),
+        pd.DataFrame([{"operation": name, "count": t.count, "failed": t.errors,
+                       "error rate": f"{t.errors / t.count:.0%}", "refused (expected)": t.expected,
+                       f"p50 ms{near}": t.percentile(50), f"p95 ms{near}": t.percentile(95),
+                       f"p99 ms{near}": t.percentile(99)}
+                      for name, t in tallies.items()]),
         hide_index=True,
         column_config={name: st.column_config.NumberColumn(name, format="%.1f")
-                       for name in ("p50 ms", "p95 ms", "p99 ms")},
+                       for name in (f"p50 ms{near}", f"p95 ms{near}", f"p99 ms{near}")},
     )
-    operations = [s.operation for s in sorted(stats, key=lambda s: -s.count)]
+    if view.approximate:
+        st.caption(f"~ Percentiles from the archives' manifests: within {RELATIVE_ERROR:.0%} of the exact value.")
+    operations = [name for name, _ in sorted(tallies.items(), key=lambda item: -item[1].count)]
     chosen: str | None
     if operation_filter in operations:
         chosen = operation_filter
     else:
         chosen = st.selectbox("Histogram of", operations, key=K_HIST_OP)
-    data = ends[(ends["operation"] == chosen) & ends["duration_ms"].notna()]
-    if data.empty:
-        st.info(f"No durations recorded for {md(chosen)}.")
-        return
-    chart = alt.Chart(data).mark_bar().encode(
-        x=alt.X("duration_ms:Q", bin=histogram_bins(data["duration_ms"]), title=f"{chosen}: duration (ms)"),
-        y=alt.Y("count():Q", title="operations"),
-        color=alt.Color("event:N", title="event",
-                        scale=alt.Scale(domain=["complete", "failed"],
-                                        range=[OUTCOME_COLOURS["complete"], OUTCOME_COLOURS["failed"]])),
-        tooltip=[alt.Tooltip("count():Q", title="operations"), "event:N"],
-    ).properties(height=220)
-    st.altair_chart(chart, **FULL_WIDTH)
+    if chosen is not None:
+        _histogram(chosen, tallies[chosen])
 
 
 def _show_in_timeline(cid: str) -> None:
     st.session_state[K_CID] = cid
 
 
-def _errors(view: pd.DataFrame) -> None:
+def _errors(view: ExplorerView) -> None:
     st.subheader("Errors")
-    errors = view[view["error"].notna()]
+    errors = view.errors
     if errors.empty:
         st.caption("No records with an error among the matching records.")
         return
-    shown = errors.iloc[::-1].head(MAX_ERRORS_SHOWN)
-    count = "1 record carries" if len(errors) == 1 else f"{len(errors):,} records carry"
-    st.caption(f"{count} an error" + (f"; the newest {len(shown)} are listed." if len(errors) > len(shown) else "."))
+    shown = errors.iloc[::-1]
+    total = view.error_count
+    if total is None:
+        st.caption(f"The newest {len(shown)} matching records with an error.")
+    else:
+        count = "1 record carries" if total == 1 else f"{total:,} records carry"
+        st.caption(f"{count} an error" + (f"; the newest {len(shown)} are listed." if total > len(shown) else "."))
     for index, row in shown.iterrows():
         error = row["error"]
         when = row["ts"].strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] if not is_missing(row["ts"]) else "?"
@@ -427,6 +431,25 @@ def _errors(view: pd.DataFrame) -> None:
             if not is_missing(row["correlation_id"]):
                 st.button("Show this interaction", key=f"lx_show_{index}", on_click=_show_in_timeline,
                           args=(str(row["correlation_id"]),))
+
+
+def _read_caption(summary: FolderSummary, filters: Filters, folders: list[Path]) -> str:
+    prefilter = prefilter_for(filters)
+    read = f"{summary.files} file(s), {summary.records:,} records"
+    if prefilter is not None and prefilter[0] == "id":
+        read += f" containing {prefilter[1]!r}"
+    if summary.from_manifests:
+        read += f"; {summary.from_manifests} archive(s) answered from their manifest"
+    if summary.skipped_old:
+        read += f"; {summary.skipped_old} archive(s) outside the time range not opened"
+    if summary.ruled_out:
+        read += f"; {summary.ruled_out} archive(s) skipped: their id index rules the id out"
+    return f"Read {md(read)} from {md(', '.join(str(folder) for folder in folders))}."
+
+
+def _view(refs: list[FileRef], filters: Filters) -> ExplorerView:
+    return explorer_view(refs, filters, table_rows=MAX_TABLE_ROWS, interactions=RECENT_INTERACTIONS,
+                         error_rows=MAX_ERRORS_SHOWN)
 
 
 def render_log_explorer_page() -> None:
@@ -462,11 +485,9 @@ def render_log_explorer_page() -> None:
             st.error(md(str(refused)))
             return
 
-        # The most selective id filter that can be searched as raw bytes.
-        ids = (safe_needle(value) for value in filters.ids().values())
-        needle = next((value for value in ids if value), None)
+        summary = FolderSummary()
         try:
-            frame, summary = load_folder(folders, needle, filters.since)
+            refs = list_files(folders, summary)
         except LogPathError:
             st.info(f"There is no log folder at {md(folder)} yet. The app creates it with its first record; "
                     "or type another folder above.")
@@ -474,27 +495,22 @@ def render_log_explorer_page() -> None:
         except OSError as exc:
             st.info(f"The log folder {md(folder)} cannot be read ({md(exc.strerror or exc)}).")
             return
-        _report_damage(summary, folders)
-        if summary.files == 0 and summary.skipped_old == 0 and summary.ruled_out == 0:
+        if not refs:
+            _report_damage(summary, folders)
             st.info(f"No log files ({md('*.jsonl, *.jsonl.gz')}) in {md(folder)} yet.")
             return
 
-        operations = sorted(frame["operation"].dropna().astype(object).unique())
-        chosen = operation_slot.selectbox("Operation", [ANY, *operations], key=K_OPERATION)
-        filters = dataclasses.replace(filters, operation=None if chosen == ANY else chosen)
-        view = apply_filters(frame, filters)
-
-        read = f"{summary.files} file(s), {summary.records:,} records"
-        if needle:
-            read = f"{summary.files} file(s), {summary.records:,} records containing {needle!r}"
-        if summary.skipped_old:
-            read += f"; {summary.skipped_old} older file(s) not opened"
-        if summary.ruled_out:
-            read += f"; {summary.ruled_out} archive(s) skipped: their id index rules the id out"
-        st.caption(f"Read {md(read)} from {md(folder)}.")
+        view = _view(refs, filters)
+        chosen = operation_slot.selectbox("Operation", [ANY, *view.operation_names], key=K_OPERATION)
+        if chosen != ANY:
+            filters = dataclasses.replace(filters, operation=chosen)
+            view = _view(refs, filters)
+        view.summary.not_files[:0] = summary.not_files
+        _report_damage(view.summary, folders)
+        st.caption(_read_caption(view.summary, filters, folders))
 
         _records_table(view)
-        _timeline(frame, view, filters.correlation_id)
+        _timeline(refs, view, filters.correlation_id)
         _durations(view, filters.operation)
         _errors(view)
 

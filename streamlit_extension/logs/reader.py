@@ -15,6 +15,7 @@ import heapq
 import json
 import multiprocessing as mp
 import os
+import re
 import threading
 import zlib
 from collections import Counter, OrderedDict
@@ -248,20 +249,30 @@ def _chunks(cursor: FileCursor, path: Path, stats: ReadStats) -> Iterator[bytes]
         yield data
 
 
-def matching_lines(block: bytes, needle: bytes, start: int = 0, stop: int | None = None) -> Iterator[bytes]:
-    """Each line of ``block[start:stop]`` (complete lines) containing ``needle``, once; the
-    lines without it are never split out."""
+Needle: TypeAlias = "bytes | re.Pattern[bytes]"  # what a line must contain, or match
+
+
+def _find(block: bytes, needle: Needle, start: int, stop: int) -> int:
+    if isinstance(needle, bytes):
+        return block.find(needle, start, stop)
+    found = needle.search(block, start, stop)
+    return -1 if found is None else found.start()
+
+
+def matching_lines(block: bytes, needle: Needle, start: int = 0, stop: int | None = None) -> Iterator[bytes]:
+    """Each line of ``block[start:stop]`` (complete lines) containing ``needle`` (bytes, or a
+    pattern matched within one line), once; the lines without it are never split out."""
     stop = len(block) if stop is None else stop
-    at = block.find(needle, start, stop)
+    at = _find(block, needle, start, stop)
     while at != -1:
         first = block.rfind(b"\n", start, at) + 1 or start
         end = block.find(b"\n", at, stop)
         end = stop if end == -1 else end
         yield block[first:end]
-        at = block.find(needle, end, stop)
+        at = _find(block, needle, end, stop)
 
 
-def raw_lines(path: Path, needle: bytes | None, stats: ReadStats,
+def raw_lines(path: Path, needle: Needle | None, stats: ReadStats,
               pool: FilePool | None = None) -> Iterator[bytes]:
     """Complete lines of one file (only those containing ``needle``, if given). Never raises.
 
@@ -304,7 +315,7 @@ def raw_lines(path: Path, needle: bytes | None, stats: ReadStats,
                 head = pending + chunk[:first]
                 if len(head) > MAX_LINE_BYTES:
                     stats.skip(path, "oversized line")
-                elif needle is None or needle in head:
+                elif needle is None or _find(head, needle, 0, len(head)) != -1:
                     yield head
             dropping = False
             if last > first:
@@ -371,11 +382,14 @@ def parse_line(line: bytes, path: Path, stats: ReadStats) -> dict[str, Any] | No
     return record
 
 
-def _file_records(path: Path, needle: str | None, stats: ReadStats,
-                  pool: FilePool | None = None) -> Iterator[dict[str, Any]]:
-    # Matched against the raw line, so escape it as the JSON writer would have.
-    needle_bytes = json.dumps(needle, ensure_ascii=False)[1:-1].encode() if needle else None
-    for line in raw_lines(path, needle_bytes, stats, pool):
+def file_records(path: Path, stats: ReadStats, *, needle: str | None = None, pattern: re.Pattern[bytes] | None = None,
+                 pool: FilePool | None = None) -> Iterator[dict[str, Any]]:
+    """The records of one file, in file order; with ``needle`` (a text) or ``pattern`` (over the
+    raw line) only the lines that contain or match it are parsed. Never raises."""
+    # A needle is matched against the raw line, so escape it as the JSON writer would have.
+    raw_needle: Needle | None = pattern if pattern is not None else (
+        json.dumps(needle, ensure_ascii=False)[1:-1].encode() if needle else None)
+    for line in raw_lines(path, raw_needle, stats, pool):
         record = parse_line(line, path, stats)
         if record is not None:
             yield record
@@ -399,7 +413,7 @@ def read_records(
 
 
 def _merged(files: list[Path], needle: str | None, stats: ReadStats, pool: FilePool) -> Iterator[dict[str, Any]]:
-    streams = [_file_records(path, needle, stats, pool) for path in files]
+    streams = [file_records(path, stats, needle=needle, pool=pool) for path in files]
     try:
         yield from heapq.merge(*streams, key=lambda record: record["timestamp"])
     finally:
@@ -461,4 +475,4 @@ def _executor(workers: int, processes: bool) -> Executor:
 
 def _matches(path: Path, field_name: str, value: str) -> tuple[list[dict[str, Any]], ReadStats]:
     stats = ReadStats()
-    return [r for r in _file_records(path, value, stats) if r.get(field_name) == value], stats
+    return [r for r in file_records(path, stats, needle=value) if r.get(field_name) == value], stats

@@ -14,9 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..schema import END_EVENTS, EVENT_START
-
-RUN_OPERATION = "script_run"
+from ..schema import END_EVENTS, EVENT_START, RUN_OPERATION, is_expected
 
 
 def parse_time(timestamp: str) -> datetime.datetime:
@@ -108,11 +106,6 @@ def _depths(records: list[dict[str, Any]]) -> dict[str, int]:
             cursor = parents[cursor]
         depths[op_id] = depth
     return depths
-
-
-def is_expected(error: Any) -> bool:
-    """An ``error`` an operation declared expected (``track_operation(..., expected=...)``)."""
-    return isinstance(error, dict) and error.get("expected") is True
 
 
 def _outcome(end: dict[str, Any]) -> str:

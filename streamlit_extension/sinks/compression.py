@@ -27,6 +27,7 @@ from typing import Any, BinaryIO
 
 from .. import _report, _state
 from ..safe_open import create_new, is_regular_entry, open_regular
+from . import manifest
 from .id_index import SUFFIX as INDEX_SUFFIX
 from .id_index import IdCollector, sidecar_path, write_index
 from .naming import host_tag, logical_name, rotated_file_regex, rotation_stamp, writer_of
@@ -35,6 +36,7 @@ TMP_SUFFIX = ".tmp"
 CHUNK_SIZE = 256 << 10
 COLLECT_PIECE = 32 << 10  # ~0.1 ms of the id regex
 EXIT_TIMEOUT = 30.0
+SIDECARS = ("", INDEX_SUFFIX, manifest.SUFFIX)  # what is written beside an archive ("": the archive itself)
 RETRY_FIRST, RETRY_MOST = 1.0, 60.0  # s: waits between tries at a file that could not be compressed
 STALE_AFTER = 3600.0  # s: a temporary untouched this long is a leftover, whoever wrote it
 # Each wraps a file object (``create_new``'s): the temporary name is never opened through a FIFO or a symlink.
@@ -54,17 +56,18 @@ def compress_file(path: str, extension: str) -> str | None:
     """
     target = f"{path}.{extension}"
     temporary = target + TMP_SUFFIX
-    collector = IdCollector()
+    collector, summary = IdCollector(), manifest.ManifestCollector()
     try:
         with open_regular(path) as source, create_new(temporary) as raw:
             with OPENERS[extension](raw) as sink:
                 for chunk in iter(lambda: source.read(CHUNK_SIZE), b""):
                     sink.write(chunk)
-                    _collect_politely(collector, chunk)
+                    _collect_politely(collector, summary, chunk)
             raw.flush()
             os.fsync(raw.fileno())
         os.replace(temporary, target)
         _write_index_quietly(target, collector)
+        _write_manifest_quietly(target, summary)
         os.remove(path)
         return target
     except FileNotFoundError:  # removed meanwhile (retention): nothing to keep
@@ -72,17 +75,43 @@ def compress_file(path: str, extension: str) -> str | None:
         if not os.path.exists(path):  # the archive of a file retention removed mid-compression
             _remove_quietly(target)
             _remove_quietly(str(sidecar_path(target)))
+            _remove_quietly(str(manifest.sidecar_path(target)))
         return None
     except BaseException:
         _remove_quietly(temporary)
         raise
 
 
-def _collect_politely(collector: IdCollector, chunk: bytes) -> None:
-    # The id regex holds the GIL while it runs: in small pieces, with a yield after each, a
-    # thread that is logging waits ~0.1 ms for it, not the 5 ms switch interval.
+def write_sidecars(archive: str, *, index: bool = True, summary: bool = True,
+                   chunk_size: int = 1 << 20) -> bool | None:
+    """Read a ``.gz`` archive once and write its id index and/or manifest (archives from before
+    them, or with an older version's). Safe beside a live writer: its compressor writes the same
+    bytes for the same archive. Returns whether the index was written (None: not asked, or too
+    many ids to be worth one). Raises OSError, EOFError or zlib.error for an archive that can't
+    be read, and OSError if a sidecar can't be written."""
+    collector, summarizer = IdCollector(), manifest.ManifestCollector()
+    with open_regular(archive) as raw, gzip.GzipFile(fileobj=raw) as source:
+        while chunk := source.read(chunk_size):
+            if index:
+                collector.feed(chunk)
+            if summary:
+                summarizer.feed(chunk)
+    if summary:
+        manifest.write_manifest(archive, *summarizer.finish())
+    if not index:
+        return None
+    ids = collector.finish()
+    return None if ids is None else bool(write_index(archive, ids))
+
+
+def _collect_politely(collector: IdCollector, summary: manifest.ManifestCollector, chunk: bytes) -> None:
+    # The id regex and the manifest's parsing hold the GIL while they run: in small pieces, with
+    # a yield after each, a thread that is logging waits ~0.1 ms for them, not the 5 ms switch interval.
     for at in range(0, len(chunk), COLLECT_PIECE):
-        collector.feed(chunk[at:at + COLLECT_PIECE])
+        piece = chunk[at:at + COLLECT_PIECE]
+        collector.feed(piece)
+        time.sleep(0)
+        summary.feed(piece)
         time.sleep(0)
 
 
@@ -96,6 +125,16 @@ def _write_index_quietly(archive: str, collector: IdCollector) -> None:
         _remove_quietly(f"{sidecar_path(archive)}{TMP_SUFFIX}")
         _report.notice_once("index", f"could not write the id index of {archive} ({_report.describe(exc)}); "
                                      "it is read without one")
+
+
+def _write_manifest_quietly(archive: str, summary: manifest.ManifestCollector) -> None:
+    # Like the index, a manifest only saves readers work: without one the archive is scanned.
+    try:
+        manifest.write_manifest(archive, *summary.finish())
+    except Exception as exc:
+        _remove_quietly(f"{manifest.sidecar_path(archive)}{TMP_SUFFIX}")
+        _report.notice_once("manifest", f"could not write the manifest of {archive} ({_report.describe(exc)}); "
+                                        "it is scanned instead")
 
 
 def _remove_quietly(path: str) -> None:
@@ -143,7 +182,7 @@ def remove_stale_temporaries(folder: str) -> None:
     try:
         with os.scandir(folder) as entries:
             for entry in entries:
-                ours = any(entry.name.endswith((f".{ext}{TMP_SUFFIX}", f".{ext}{INDEX_SUFFIX}{TMP_SUFFIX}"))
+                ours = any(entry.name.endswith(tuple(f".{ext}{sidecar}{TMP_SUFFIX}" for sidecar in SIDECARS))
                            for ext in OPENERS)
                 if ours and is_regular_entry(entry) and not _may_be_in_use(Path(entry.path)):
                     _remove_quietly(entry.path)

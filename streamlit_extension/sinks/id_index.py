@@ -14,7 +14,6 @@ the filter's bit array, base64 encoded, on a second line.
 from __future__ import annotations
 
 import base64
-import gzip
 import hashlib
 import json
 import math
@@ -23,7 +22,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..safe_open import create_new, open_regular, read_regular
+from ..safe_open import create_new, read_regular
 
 SUFFIX = ".idx"
 VERSION = 2  # 2: enhanced double hashing; a version-1 index is ignored (its archive is scanned)
@@ -152,21 +151,6 @@ def load_index(archive: str | Path) -> BloomFilter | None:
         return BloomFilter(bits, hashes, array)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-
-
-def build_index(archive: str | Path, chunk_size: int = 1 << 20) -> Path | None:
-    """Read a ``.gz`` archive and write its sidecar (for archives from before indexes, or from
-    an older index version); None when it holds more ids than an index is worth.
-
-    Safe beside a live writer: its compressor writes the same bytes for the same archive.
-    Raises OSError or EOFError for an archive that can't be read.
-    """
-    collector = IdCollector()
-    with open_regular(archive) as raw, gzip.GzipFile(fileobj=raw) as source:
-        while chunk := source.read(chunk_size):
-            collector.feed(chunk)
-    ids = collector.finish()
-    return None if ids is None else write_index(archive, ids)
 
 
 def may_hold(archive: str | Path, value: str) -> bool:

@@ -16,6 +16,7 @@ from typing import Any
 
 from .. import _loguru, _report
 from ..safe_open import is_regular_entry
+from . import manifest
 from .id_index import sidecar_path
 from .naming import logical_name, rotated_file_regex, rotation_stamp
 
@@ -104,10 +105,10 @@ class AppRetention:
 
 
 def _remove_with_sidecars(path: Path) -> list[OSError]:
-    """Remove a rotated file and what was written beside it (its id index); each on its own, so
-    one that can't be removed keeps no other from going."""
+    """Remove a rotated file and what was written beside it (its id index and manifest); each on
+    its own, so one that can't be removed keeps no other from going."""
     failures = []
-    for doomed in (path, sidecar_path(path)):
+    for doomed in (path, sidecar_path(path), manifest.sidecar_path(path)):
         try:
             doomed.unlink(missing_ok=True)
         except OSError as exc:  # e.g. a directory under the index's name

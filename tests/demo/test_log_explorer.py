@@ -7,6 +7,7 @@ gzipped file and damaged lines. AppTest is not thread-safe: these tests run one 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import gzip
 import json
@@ -309,22 +310,25 @@ def test_a_missing_folder_is_an_info_message(demo: SimpleNamespace, monkeypatch:
 
 
 def test_duration_stats_match_the_library() -> None:
-    import pandas as pd
-
-    from streamlit_extension.app_pages.log_explorer import duration_stats
+    """The page's per-operation tallies of the records it read equal ``operation_stats``'s."""
+    from streamlit_extension.app_pages.explorer_data import records_frame, tallies_from
     from streamlit_extension.logs import operation_stats
-    from streamlit_extension.logs.timeline import is_expected
 
     expected = {"type": "ValidationError", "message": "typo", "traceback": None, "expected": True}
-    records = [{"operation": op, "event": ev, "duration_ms": d, "error": e} for op, ev, d, e in [
-        ("a", "complete", 1.0, None), ("a", "failed", 9.5, {"type": "OSError"}), ("a", "complete", None, None),
-        ("b", "complete", 3.0, None), ("b", "complete", 2.0, None), ("b", "failed", 4.0, expected),
-        ("c", "failed", None, {"type": "KeyError"})]]
-    frame = pd.DataFrame(records)
-    frame["expected"] = frame.pop("error").map(is_expected).astype(bool)
-    assert duration_stats(frame) == operation_stats(records)
+    records = [{"timestamp": f"2026-01-01T00:00:0{n}.000000Z", "level": "INFO", "operation": op, "event": ev,
+                "duration_ms": d, "error": e}
+               for n, (op, ev, d, e) in enumerate([
+                   ("a", "complete", 1.0, None), ("a", "failed", 9.5, {"type": "OSError"}),
+                   ("a", "complete", None, None), ("b", "complete", 3.0, None), ("b", "complete", 2.0, None),
+                   ("b", "failed", 4.0, expected),
+                   ("c", "failed", None, {"type": "KeyError"})])]
+    tallies, _ = tallies_from(records_frame(records))
+    got = [(name, t.count, t.errors, t.percentile(50), t.percentile(95), t.percentile(99), t.expected)
+           for name, t in sorted(tallies.items())]
+    assert got == [(s.operation, s.count, s.errors, s.p50, s.p95, s.p99, s.expected) for s in operation_stats(records)]
     assert [(s.operation, s.errors, s.expected) for s in operation_stats(records)] == [
         ("a", 1, 0), ("b", 0, 1), ("c", 1, 0)]
+    assert not any(t.approximate for t in tallies.values())  # read: exact
 
 
 def test_the_page_itself_refuses_whom_log_explorer_users_leaves_out(tmp_path, monkeypatch, file_pages):
@@ -419,7 +423,8 @@ def test_a_grown_live_file_is_read_from_where_it_was_and_equals_a_fresh_read(tmp
     """The page's LiveFile, as a rerun uses it: the frame and the damage report equal a fresh read's."""
     import pandas as pd
 
-    from streamlit_extension.app_pages.log_explorer import LiveFile, read_report, records_frame
+    from streamlit_extension.app_pages.explorer_data import LiveFile, records_frame
+    from streamlit_extension.app_pages.explorer_types import read_report
     from streamlit_extension.logs import ReadStats
 
     def interaction(n: int) -> Callable[[], str]:
@@ -481,7 +486,8 @@ def test_an_id_filter_skips_archives_whose_index_rules_the_id_out(tmp_path: Path
     """With an id filter the page opens only the archives that can hold the id (their sidecar
     index says so), and shows exactly the rows a read of every file finds."""
     from streamlit_extension import correlation_scope
-    from streamlit_extension.app_pages.explorer_data import load_folder
+    from streamlit_extension.app_pages.explorer_data import explorer_view, list_files
+    from streamlit_extension.app_pages.explorer_types import Filters, FolderSummary
 
     folder = tmp_path / "logs"
     handle = setup_logging(log_path=str(folder / "app.jsonl"), console=False, intercept_stdlib=False,
@@ -495,11 +501,15 @@ def test_an_id_filter_skips_archives_whose_index_rules_the_id_out(tmp_path: Path
     assert all(Path(f"{archive}.idx").exists() for archive in archives)
 
     for value in ("req_00000007", "sess_3", "req_00000299", "req_99999999"):
-        frame, summary = load_folder([folder], value, None)
-        expected = [r for r in read_records([folder]) if value in (r["correlation_id"], r["session_id"])]
         column = "correlation_id" if value.startswith("req_") else "session_id"
-        shown = frame[frame[column] == value]
-        assert list(shown["message"]) == [r["message"] for r in expected], value
+        filters = Filters(since=None, until=None, min_level=0, user_id="", session_id="", correlation_id="",
+                          text="", hide_own=True, server=False)
+        filters = dataclasses.replace(filters, **{column: value})
+        view = explorer_view(list_files([folder], FolderSummary()), filters, table_rows=2000, interactions=50,
+                             error_rows=25)
+        summary = view.summary
+        expected = [r for r in read_records([folder]) if r[column] == value]
+        assert list(view.records["message"]) == [r["message"] for r in expected], value
         holding = sum(1 for a in archives if any(value in (r["correlation_id"], r["session_id"])
                                                  for r in read_records([a])))
         # Every archive without the id is skipped, but for a Bloom false positive (0.1 % each).
@@ -554,3 +564,62 @@ def test_a_symlink_in_the_log_folder_leading_out_is_left_out(demo: SimpleNamespa
     (warning,) = [w for w in texts(at.warning) if "not regular files" in w]
     assert "evil" in warning
     assert "fifo" in warning
+
+
+def _only_archives(folder: Path, interactions: int, **options: Any) -> None:
+    """Real archives (their manifests, indexes) and no live file: what a restored backup holds."""
+    from streamlit_extension import correlation_scope
+
+    handle = setup_logging(log_path=str(folder / "app.jsonl"), console=False, json_format="flat",
+                           rotation="16 KB", compression="gz", retention=None, **options)
+    for i in range(interactions):
+        with correlation_scope(f"req_{i:08d}"), correlation_logger.track_operation("restored_work"):
+            logger.bind(session_id=f"sess_{i % 3}", user_id=f"user_{i % 4}").info(f"restored record {i}")
+    handle.close()
+    (folder / "app.jsonl").unlink()
+
+
+def test_a_restored_archive_with_an_old_date_answers_for_its_records_time(demo: SimpleNamespace,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    restored = demo.tmp / "restored"
+    _only_archives(restored, 200)
+    for archive in restored.iterdir():
+        os.utime(archive, (0, 0))  # copied from a backup that kept no dates: 1970
+    monkeypatch.setenv("LOG_EXPLORER_FOLDERS", str(restored))
+    at = open_explorer(start_app())
+    at.text_input(key="lx_folder").input(str(restored))
+    at.selectbox(key="lx_range").set_value("Last hour")
+    run(at)
+    kept = list(read_records([restored]))
+    assert kept[-1]["message"] in {r["message"] for r in table(at)}  # the newest record is there
+    durations = [d.value for d in at.dataframe if "refused (expected)" in d.value.columns]
+    (row,) = durations[0][durations[0]["operation"] == "restored_work"].to_dict("records")
+    # From the manifests of archives written minutes ago, whatever their dates.
+    assert row["count"] == sum(1 for r in kept if r.get("event") == "complete")
+    assert any("answered from their manifest" in c for c in texts(at.caption))
+
+
+def test_the_explorer_holds_a_bounded_number_of_records_whatever_the_folder_size(tmp_path: Path) -> None:
+    """Records held in the page's cache (its memory) with default filters: the same for a folder ten
+    times larger, and never past the cache's bound; yet every archive is counted."""
+    from streamlit_extension.app_pages.explorer_data import FileCache, explorer_view, list_files
+    from streamlit_extension.app_pages.explorer_types import Filters, FolderSummary
+
+    defaults = Filters(since=None, until=None, min_level=0, user_id="", session_id="", correlation_id="", text="",
+                       hide_own=True, server=False)
+    held = {}
+    for scale in (1, 10):
+        folder = tmp_path / f"x{scale}"
+        _only_archives(folder, 300 * scale)
+        in_archives = sum(1 for r in read_records([folder]) if r.get("event") == "complete")
+        write_log(folder, "flat", lambda: [logger.info("live record {}", n) for n in range(600)])
+        cache = FileCache(max_rows=5_000)
+        view = explorer_view(list_files([folder], FolderSummary()), defaults, table_rows=500, interactions=50,
+                             error_rows=25, cache=cache)
+        held[scale] = cache.rows
+        assert len(view.records) == 500
+        assert view.records["message"].iloc[-1] == "live record 599"
+        assert view.operations["restored_work"].count == in_archives  # every archive counted ...
+        assert view.summary.from_manifests == len(list(folder.glob("*.jsonl.gz")))  # ... from its manifest
+        assert cache.rows <= 5_000
+    assert held[10] == held[1] == 600, held  # only the live file's records are held

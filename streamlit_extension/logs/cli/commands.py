@@ -11,16 +11,22 @@ import dataclasses
 import io
 import os
 import sys
+import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from ...schema import DEFAULT_PATH, LEVELS, level_number
-from ...sinks.id_index import build_index, load_index
+from ...sinks.compression import write_sidecars
+from ...sinks.id_index import load_index
+from ...sinks.manifest import OperationTally, load_manifest
+from ...sinks.sketch import RELATIVE_ERROR
 from ..follow import Record
 from ..reader import ReadStats
-from ..timeline import OperationStats, build_interaction, interactions, operation_stats
+from ..summary import digest
+from ..timeline import build_interaction, interactions
 from .rendering import (
+    Progress,
     Style,
     dump_json,
     format_record,
@@ -31,7 +37,7 @@ from .rendering import (
     safe,
     use_color,
 )
-from .scanning import UsageError, finish_scan, log_files, records_with, scan, warn_damage
+from .scanning import UsageError, finish_scan, log_files, records_with, warn_damage
 from .tail import follow, record_filter
 
 EXIT_OK, EXIT_NOT_FOUND, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -76,16 +82,30 @@ def cmd_session(args: argparse.Namespace, out: TextIO, style: Style) -> int:
 # --- stats ----------------------------------------------------------------------------------
 
 
-def stats_row(op: OperationStats) -> dict[str, Any]:
-    return {"operation": op.operation, "count": op.count, "errors": op.errors, "error_rate": op.error_rate,
-            "expected": op.expected, "p50": op.p50, "p95": op.p95, "p99": op.p99}
+def stats_row(name: str, tally: OperationTally) -> dict[str, Any]:
+    """One operation's line of ``stats``; ``approximate``: its percentiles come from archive
+    manifests' sketches (within ``RELATIVE_ERROR``), not from every duration."""
+    return {"operation": name, "count": tally.count, "errors": tally.errors,
+            "error_rate": tally.errors / tally.count if tally.count else 0.0, "expected": tally.expected,
+            "p50": tally.percentile(50), "p95": tally.percentile(95), "p99": tally.percentile(99),
+            "approximate": tally.approximate}
 
 
 def cmd_stats(args: argparse.Namespace, out: TextIO, style: Style) -> int:
+    """Per operation, from each archive's manifest plus a read of the files without one."""
     stats = ReadStats()
     files = log_files(args.paths, stats)
-    rows = [stats_row(op) for op in operation_stats(scan(files, None, stats, "stats"))]
+    progress = Progress(len(files), "stats")
+    try:
+        found = digest(files, stats=stats, operations_only=True, on_file_done=progress.advance)
+    finally:
+        progress.close()
     finish_scan(files, stats)
+    tallies: dict[str, OperationTally] = {}
+    for part in (found.total.operations, found.total.own_operations):
+        for name, tally in part.items():
+            tallies[name] = tallies[name].merge(tally) if name in tallies else tally.copy()
+    rows = [stats_row(name, tallies[name]) for name in sorted(tallies)]
     if args.json:
         print(dump_json(rows), file=out)
         return EXIT_OK
@@ -94,6 +114,8 @@ def cmd_stats(args: argparse.Namespace, out: TextIO, style: Style) -> int:
         return EXIT_OK
     for line in render_stats(rows, style):
         print(line, file=out)
+    if any(row["approximate"] for row in rows):
+        print(f"~ percentiles from archive manifests, within {RELATIVE_ERROR:.0%} of the exact value", file=out)
     return EXIT_OK
 
 
@@ -123,26 +145,32 @@ def cmd_tail(args: argparse.Namespace, out: TextIO, style: Style) -> int:
 
 
 def cmd_index(args: argparse.Namespace, out: TextIO, style: Style) -> int:
-    """Write the id index of every ``.gz`` archive that has no usable one."""
+    """Write the id index and the manifest of every ``.gz`` archive that lacks a usable one."""
     listing = ReadStats()
     archives = [path for path in log_files(args.paths, listing) if path.suffix == ".gz"]
     summary: dict[str, Any] = {"archives": len(archives), "indexed": 0, "had_index": 0, "too_many_ids": 0,
-                               "errors": [], "not_files": [{"path": p, "is": what} for p, what in listing.not_files]}
+                               "manifests": 0, "had_manifest": 0, "errors": [],
+                               "not_files": [{"path": p, "is": what} for p, what in listing.not_files]}
     for archive in archives:
-        if load_index(archive) is not None:
-            summary["had_index"] += 1
+        wants_index, wants_manifest = load_index(archive) is None, load_manifest(archive) is None
+        summary["had_index"] += not wants_index
+        summary["had_manifest"] += not wants_manifest
+        if not (wants_index or wants_manifest):
             continue
         try:
-            written = build_index(archive)
-        except (OSError, EOFError, ValueError) as exc:  # unreadable, truncated, or a read-only folder
+            indexed = write_sidecars(str(archive), index=wants_index, summary=wants_manifest)
+        except (OSError, EOFError, ValueError, zlib.error) as exc:  # unreadable, truncated, or a read-only folder
             summary["errors"].append({"archive": str(archive), "error": f"{type(exc).__name__}: {exc}"})
             continue
-        summary["indexed" if written is not None else "too_many_ids"] += 1
+        summary["manifests"] += wants_manifest
+        if wants_index:
+            summary["indexed" if indexed else "too_many_ids"] += 1
     if args.json:
         print(dump_json(summary), file=out)
     else:
         print(f"{summary['indexed']} archives indexed, {summary['had_index']} already had an index, "
-              f"{summary['too_many_ids']} hold too many ids to index (they are scanned)", file=out)
+              f"{summary['too_many_ids']} hold too many ids to index (they are scanned); "
+              f"{summary['manifests']} manifests written, {summary['had_manifest']} already had one", file=out)
         for error in summary["errors"]:
             print(f"error: {safe(error['archive'])}: {safe(error['error'])}", file=sys.stderr)
         warn_damage(listing)
@@ -225,10 +253,11 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Per operation: finished count, error rate, p50/p95/p99 of duration_ms.")
     _reads_paths(stats, cmd_stats)
 
-    index = commands.add_parser("index", parents=[common], help="write missing id indexes of .gz archives",
-                                description="Write the id index of every .gz archive that has no usable one "
-                                            "(archives from before indexes, or from an older index version), "
-                                            "so trace and session skip the archives that can't hold the id.")
+    index = commands.add_parser("index", parents=[common], help="write missing indexes and manifests of archives",
+                                description="Write the id index and the manifest of every .gz archive that has no "
+                                            "usable one (archives from before them, or from an older version), so "
+                                            "trace and session skip the archives that can't hold the id and stats "
+                                            "answers from the manifests.")
     _reads_paths(index, cmd_index)
     return parser
 

@@ -244,8 +244,9 @@ def render_stats(rows: Sequence[dict[str, Any]], style: Style) -> Iterator[str]:
     """``stats``: a table with a bold header, names left-aligned and numbers right-aligned."""
     table = [["operation", "count", "errors", "error%", "expected", "p50", "p95", "p99"]]
     for row in rows:
+        near = "~" if row.get("approximate") else ""  # from a sketch: within its relative error
         table.append([safe(row["operation"]), str(row["count"]), str(row["errors"]), f"{100 * row['error_rate']:.1f}%",
-                      str(row["expected"]), fmt_ms(row["p50"]), fmt_ms(row["p95"]), fmt_ms(row["p99"])])
+                      str(row["expected"]), *(near + fmt_ms(row[q]) for q in ("p50", "p95", "p99"))])
     widths = [max(len(line[col]) for line in table) for col in range(len(table[0]))]
     for n, line in enumerate(table):
         numbers = (cell.rjust(width) for cell, width in zip(line[1:], widths[1:], strict=True))

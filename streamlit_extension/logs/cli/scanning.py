@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..reader import LogPathError, ReadStats, find_log_files, read_records, records_with_id
+from ..reader import LogPathError, ReadStats, find_log_files, records_with_id
 from .rendering import Progress, safe
 
 
@@ -36,29 +36,6 @@ def log_files(paths: Sequence[str], stats: ReadStats | None = None) -> list[Path
     for path in files:  # ``logs logs/app.jsonl`` must not count a record twice
         unique.setdefault(path.resolve(), path)
     return list(unique.values())
-
-
-def scan(files: Sequence[Path], needle: str | None, stats: ReadStats, label: str) -> Iterator[dict[str, Any]]:
-    """Records of ``files``, one file after the other, with a progress bar on a slow scan.
-
-    One ``read_records`` call per file rather than one merged call: the merge opens every file
-    at once, so "files done" could not be counted. Callers sort by time themselves.
-    """
-    progress = Progress(len(files), label)
-    try:
-        for path in files:
-            try:
-                stream = read_records([path], needle=needle, stats=stats)
-            except LogPathError:  # rotated away since it was listed
-                stats.errors.append((str(path), "vanished during the scan"))
-            else:
-                for count, record in enumerate(stream):
-                    if count % 512 == 0:
-                        progress.tick()
-                    yield record
-            progress.advance()
-    finally:
-        progress.close()
 
 
 def records_with(field: str, value: str, paths: list[str], command: str) -> list[dict[str, Any]]:
