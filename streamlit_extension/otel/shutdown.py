@@ -9,8 +9,7 @@ hook (on ``streamlit run``, after Ctrl-C or SIGTERM has stopped the server).
 
 **The budget.** ``OTEL_EXPORTER_OTLP_TRACES_TIMEOUT`` / ``OTEL_EXPORTER_OTLP_LOGS_TIMEOUT``, else
 ``OTEL_EXPORTER_OTLP_TIMEOUT`` (seconds, as the Python SDK reads them) when set, else 2 s. Both
-signals flush at once, each within its own budget; then exit goes on whatever the network does
-(``0`` sends nothing at exit).
+signals flush at once, each within its own budget; then exit goes on whatever the network does.
 
 Each provider's shutdown runs on a daemon thread started when the SDK is configured: at exit a
 new thread can't be started (Python 3.12), and a request stuck on a silent collector must not hold
