@@ -38,19 +38,20 @@ else:
     SDK = True
 
 
-def otlp_span_exporter(timeout: float | None = None) -> Any:
+def otlp_span_exporter(timeout: float | None = None, session: Any = None) -> Any:
     """The OTLP/HTTP span exporter, configured from the standard ``OTEL_*`` variables;
-    ``timeout`` (seconds, retries included) overrides ``OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT``."""
+    ``timeout`` (seconds, retries included) overrides ``OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT``,
+    ``session`` (a ``requests.Session``) the one it would make."""
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-    return OTLPSpanExporter(timeout=timeout)
+    return OTLPSpanExporter(timeout=timeout, session=session)
 
 
-def otlp_log_exporter(timeout: float | None = None) -> Any:
+def otlp_log_exporter(timeout: float | None = None, session: Any = None) -> Any:
     """The OTLP/HTTP log exporter, as ``otlp_span_exporter``."""
     from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 
-    return OTLPLogExporter(timeout=timeout)
+    return OTLPLogExporter(timeout=timeout, session=session)
 
 
 def otlp_exporter_loggers() -> tuple[str, ...]:

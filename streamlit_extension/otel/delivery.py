@@ -8,9 +8,9 @@ never a caller's. Once ``begin_exit`` has set a deadline, each export gets only 
 fresh exporter with that timeout), and nothing once it is gone.
 
 The SDK reports every retried and failed export on its exporters' loggers (four lines or more per
-outage). Inside our exports those records are not printed; their reason is kept, and ``Collector``
-says once when the collector stops taking data and once when it takes data again. The exit line
-is ``shutdown``'s.
+outage). Inside our exports those records are not printed, and ``Collector`` says once when the
+collector stops taking data and once when it takes data again; the reason comes from our exporters'
+HTTP session (the SDK's own lines don't always name one). The exit line is ``shutdown``'s.
 """
 
 from __future__ import annotations
@@ -30,6 +30,10 @@ from . import _api
 _SLACK = 0.05  # less time left than this: not worth opening a connection
 _PHRASES = {status.phrase: status.value for status in HTTPStatus}
 _FILTER_MARKER = "_streamlit_extension_otlp_reports"
+# Set, the exporter loads the user's own requests.Session (auth): we must not pass ours then.
+_CREDENTIAL_VARS = ("OTEL_PYTHON_EXPORTER_OTLP_HTTP_CREDENTIAL_PROVIDER",
+                    "OTEL_PYTHON_EXPORTER_OTLP_HTTP_TRACES_CREDENTIAL_PROVIDER",
+                    "OTEL_PYTHON_EXPORTER_OTLP_HTTP_LOGS_CREDENTIAL_PROVIDER")
 _local = threading.local()  # .collector: set while one of our exports runs on this thread
 
 
@@ -118,6 +122,40 @@ class _ExporterReports(logging.Filter):
         return False
 
 
+def _noting(reason: str) -> None:
+    collector: Collector | None = getattr(_local, "collector", None)
+    if collector is not None:
+        collector.note(reason)
+
+
+_session_class: Any = None
+
+
+def watched_session() -> Any:
+    """A ``requests.Session`` that tells the collector why a request failed (the exporter itself
+    only says FAILURE), or None when the user set a credential provider (the exporter loads its
+    session then)."""
+    global _session_class
+    if any(os.environ.get(name) for name in _CREDENTIAL_VARS):
+        return None
+    if _session_class is None:
+        import requests  # the OTLP/HTTP exporter's own transport
+
+        class WatchedSession(requests.Session):
+            def request(self, *args: Any, **kwargs: Any) -> Any:
+                try:
+                    response = super().request(*args, **kwargs)
+                except Exception as exc:
+                    _noting(describe_error(exc))
+                    raise
+                if response.status_code >= 400:
+                    _noting(_status(response.status_code))
+                return response
+
+        _session_class = WatchedSession
+    return _session_class()
+
+
 def quiet_exporter_reports() -> None:
     """Put the filter on the OTLP exporters' loggers, once per process."""
     for name in _api.otlp_exporter_loggers():
@@ -176,13 +214,14 @@ class BoundedExporter:
     """The exporter a batch processor of ours calls: counts what the collector took, keeps the
     SDK's reports off stderr, and after ``begin_exit`` spends no more than the time left."""
 
-    def __init__(self, make: Callable[[float | None], Any], results: Any, tally: Tally, collector: Collector) -> None:
-        self._make = make  # timeout (s) -> a new OTLP exporter; None: the SDK's own timeout
+    def __init__(self, make: Callable[[float | None, Any], Any], results: Any, tally: Tally,
+                 collector: Collector) -> None:
+        self._make = make  # (timeout in s or None for the SDK's own, session) -> a new OTLP exporter
         self._success, self._failure = results.SUCCESS, results.FAILURE
         self._tally = tally
         self._collector = collector
         with reporting_to(collector):
-            self._running = make(None)
+            self._running = make(None, watched_session())
         self._running_closed = False
         self._lock = threading.Lock()
         self._deadline: float | None = None  # time.monotonic() by which exit wants to be done
@@ -211,7 +250,7 @@ class BoundedExporter:
         left = self._deadline - time.monotonic()
         if left < _SLACK:
             return False  # dropped: counted as not delivered
-        exporter = self._make(left)  # its request and retries end by the deadline
+        exporter = self._make(left, watched_session())  # its request and retries end by the deadline
         try:
             return self._send(exporter, batch)
         finally:
