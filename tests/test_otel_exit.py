@@ -74,6 +74,29 @@ for n in range(300):
 print("EXITING", flush=True)
 '''
 
+FORK_SCRIPT = r'''
+import os, sys, time
+from streamlit_extension import correlation_logger, setup_logging
+
+setup_logging(otel="on")
+for n in range(10):
+    with correlation_logger.track_operation("parent"):
+        pass
+pid = os.fork()
+if pid == 0:  # gunicorn-style: the child logs, then ends the normal way (its own atexit hooks)
+    setup_logging(otel="on")
+    for n in range(5):
+        with correlation_logger.track_operation("child"):
+            pass
+    with open("child_ended_at", "w") as out:
+        out.write(repr(time.monotonic()))
+    sys.exit(0)
+os.waitpid(pid, 0)
+with open("child_exit_took", "w") as out:
+    out.write(repr(time.monotonic() - float(open("child_ended_at").read())))
+print("EXITING", flush=True)
+'''
+
 
 def refusing_endpoint() -> str:
     """A loopback port nobody listens on: connections are refused at once."""
@@ -222,6 +245,19 @@ def test_an_apps_own_tracer_provider_keeps_its_own_exit(tmp_path):
     lost = lost_line(stderr)
     assert lost.group(1) is None  # no spans of ours to count
     assert lost.group(2, 3) == ("900", endpoint)
+
+
+def test_a_forked_child_bounds_and_counts_its_own_exit(tmp_path):
+    """A child forked after setup exits within the bound too, and its line counts its own spans
+    and log records (5 operations), not the parent's (10)."""
+    endpoint = refusing_endpoint()
+    took, _, stderr = run_until_exit(tmp_path, script_env(tmp_path, endpoint), script=FORK_SCRIPT)
+    child_took = float((tmp_path / "child_exit_took").read_text())
+    assert child_took <= BOUND, f"{child_took:.2f} s\n{stderr}"
+    assert took <= BOUND, f"{took:.2f} s\n{stderr}"
+    counts = re.findall(r"OpenTelemetry: (\d+) spans and (\d+) log records could not be delivered", stderr)
+    assert counts == [("5", "10"), ("10", "20")], stderr  # the child's line, then the parent's
+    assert "Traceback" not in stderr
 
 
 def stop_with(server: StreamlitServer, signum: int) -> float:

@@ -59,9 +59,10 @@ class Tally:
             return max(0, self.accepted - self.delivered)
 
     def reset(self) -> None:
-        """After a fork: the child's queue starts empty."""
-        with self._lock:
-            self.accepted = self.delivered = 0
+        """After a fork: the child's queue starts empty (and a lock held by another thread at
+        the fork would never be released in the child)."""
+        self._lock = threading.Lock()
+        self.accepted = self.delivered = 0
 
     def describe(self, count: int) -> str:
         return f"{count} {self.singular if count == 1 else self.plural}"
@@ -76,6 +77,11 @@ class Collector:
         self.failing = False
         self.exiting = False  # from then on only the exit line speaks
         self._lock = threading.Lock()
+
+    def reset(self) -> None:
+        """After a fork: the child's own collector story starts afresh."""
+        self._lock = threading.Lock()
+        self.failing = self.exiting = False
 
     def note(self, reason: str | None) -> None:
         if reason:

@@ -99,9 +99,10 @@ class Exit:
             os.register_at_fork(after_in_child=self._after_fork)
 
     def _after_fork(self) -> None:
-        # Only the forking thread survives, and the SDK empties the child's queues.
+        # Only the forking thread survives (locks are made anew), and the SDK empties the child's queues.
+        self._lock = threading.Lock()
         self._done = False
-        self.collector.failing = self.collector.exiting = False
+        self.collector.reset()
         for signal in self._signals:
             signal.tally.reset()
             signal.closer = _Closer(signal.name, signal.provider)
