@@ -3,7 +3,8 @@ headers that carry an interaction to backend services.
 
 Everything here is optional: without the ``otel`` extra only ``outgoing_headers`` does anything
 (``X-Request-ID`` and a ``baggage`` entry). The module map: ``_api`` (every OpenTelemetry import),
-``provider`` (``LOG_OTEL`` and the SDK), ``tracing`` (spans), ``logs`` (the OTLP log sink).
+``provider`` (``LOG_OTEL`` and the SDK), ``tracing`` (spans), ``logs`` (the OTLP log sink),
+``delivery`` (our exporters: counted, quiet, bounded) and ``shutdown`` (a bounded exit).
 """
 
 from __future__ import annotations

@@ -25,24 +25,41 @@ else:
 try:
     from opentelemetry._logs import SeverityNumber, get_logger_provider, set_logger_provider
     from opentelemetry.sdk._logs import LoggerProvider
-    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExportResult
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExportResult
 except ImportError:
     SDK = False
     SeverityNumber = get_logger_provider = set_logger_provider = None  # type: ignore[assignment, misc]
     LoggerProvider = BatchLogRecordProcessor = Resource = TracerProvider = BatchSpanProcessor = None  # type: ignore
+    LogRecordExportResult = SpanExportResult = None  # type: ignore[assignment, misc]
 else:
     SDK = True
 
 
-def otlp_exporters() -> tuple[Any, Any]:
-    """The OTLP/HTTP span and log exporters, configured from the standard ``OTEL_*`` variables."""
+def otlp_span_exporter(timeout: float | None = None, session: Any = None) -> Any:
+    """The OTLP/HTTP span exporter, configured from the standard ``OTEL_*`` variables;
+    ``timeout`` (seconds, retries included) overrides ``OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT``,
+    ``session`` (a ``requests.Session``) the one it would make."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    return OTLPSpanExporter(timeout=timeout, session=session)
+
+
+def otlp_log_exporter(timeout: float | None = None, session: Any = None) -> Any:
+    """The OTLP/HTTP log exporter, as ``otlp_span_exporter``."""
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+
+    return OTLPLogExporter(timeout=timeout, session=session)
+
+
+def otlp_exporter_loggers() -> tuple[str, ...]:
+    """The stdlib loggers the OTLP/HTTP exporters report failed and retried exports on."""
     from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-    return OTLPSpanExporter(), OTLPLogExporter()
+    return (OTLPSpanExporter.__module__, OTLPLogExporter.__module__)
 
 
 def sdk_tracer_provider_installed() -> bool:

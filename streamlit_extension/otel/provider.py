@@ -20,7 +20,7 @@ from typing import Any
 
 from .. import _report, _state
 from ..sinks.naming import process_tag
-from . import _api
+from . import _api, delivery, shutdown
 from .tracing import Tracing
 
 MODES = ("auto", "on", "off")
@@ -53,21 +53,34 @@ def tracing_for(mode: str) -> Tracing | None:
 
 
 def configure_sdk() -> None:
-    """Global tracer and logger providers with OTLP/HTTP batch exporters, once per process."""
+    """Global tracer and logger providers with OTLP/HTTP batch exporters, once per process.
+
+    At interpreter exit they get a bounded time to deliver what they hold (``shutdown``)."""
     if _state.state().otel_sdk_pid == os.getpid():
         return
     _state.state().otel_sdk_pid = os.getpid()  # also after a fork: the inherited providers stay
     try:
         resource = _resource()
-        spans, logs = _api.otlp_exporters()
-        if _exporter_wanted("OTEL_TRACES_EXPORTER") and not _api.sdk_tracer_provider_installed():
-            tracer_provider = _api.TracerProvider(resource=resource)
-            tracer_provider.add_span_processor(_api.BatchSpanProcessor(spans))
+        traces = _exporter_wanted("OTEL_TRACES_EXPORTER") and not _api.sdk_tracer_provider_installed()
+        logs = _exporter_wanted("OTEL_LOGS_EXPORTER") and not _api.sdk_logger_provider_installed()
+        collector = delivery.Collector(delivery.where([name for name, ours in (("traces", traces), ("logs", logs))
+                                                       if ours]))
+        ending = shutdown.Exit(collector)
+        delivery.quiet_exporter_reports()
+        if traces:
+            tally = delivery.Tally("span", "spans")
+            exporter = delivery.BoundedExporter(_api.otlp_span_exporter, _api.SpanExportResult, tally, collector)
+            tracer_provider = _api.TracerProvider(resource=resource, shutdown_on_exit=False)  # ours is bounded
+            tracer_provider.add_span_processor(delivery.CountingSpanProcessor(exporter, tally))
             _api.trace.set_tracer_provider(tracer_provider)
-        if _exporter_wanted("OTEL_LOGS_EXPORTER") and not _api.sdk_logger_provider_installed():
-            logger_provider = _api.LoggerProvider(resource=resource)
-            logger_provider.add_log_record_processor(_api.BatchLogRecordProcessor(logs))
+            ending.add("traces", tracer_provider, exporter, tally)
+        if logs:
+            tally = delivery.Tally("log record", "log records")
+            exporter = delivery.BoundedExporter(_api.otlp_log_exporter, _api.LogRecordExportResult, tally, collector)
+            logger_provider = _api.LoggerProvider(resource=resource, shutdown_on_exit=False)
+            logger_provider.add_log_record_processor(delivery.CountingLogRecordProcessor(exporter, tally))
             _api.set_logger_provider(logger_provider)
+            ending.add("logs", logger_provider, exporter, tally)
     except Exception as exc:  # a bad OTEL_* value: logging goes on without export
         _report.notice_once("otel-configure", f"OpenTelemetry could not be configured ({_report.describe(exc)}); "
                                               "records are still written, not exported")

@@ -1,7 +1,8 @@
 """An OTLP/HTTP receiver for tests: what a collector would get, parsed with opentelemetry-proto.
 
 Runs on a free loopback port in a thread; the SDK's OTLP/HTTP exporters post protobuf to
-``/v1/traces`` and ``/v1/logs`` when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is its ``url``.
+``/v1/traces`` and ``/v1/logs`` when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is its ``url``. A collector in
+trouble: ``status=503`` refuses every export (nothing is kept), ``delay=2`` answers each after 2 s.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ class OtlpReceiver:
     spans: list[ReceivedSpan] = field(default_factory=list)
     logs: list[ReceivedLog] = field(default_factory=list)
     requests: int = 0
+    status: int = 200
+    delay: float = 0.0
 
     def __post_init__(self) -> None:
         receiver = self
@@ -64,8 +67,10 @@ class OtlpReceiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)
-                receiver.receive(self.path, body)
-                self.send_response(200)
+                time.sleep(receiver.delay)
+                if receiver.status == 200:
+                    receiver.receive(self.path, body)
+                self.send_response(receiver.status)
                 self.send_header("Content-Type", "application/x-protobuf")
                 self.send_header("Content-Length", "0")
                 self.end_headers()
