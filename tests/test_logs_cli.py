@@ -21,13 +21,15 @@ from loguru import logger
 
 from streamlit_extension import correlation_logger, setup_logging
 from streamlit_extension.logs.cli import Progress, build_parser
+from streamlit_extension.schema import FLAT_FIELDS
+from streamlit_extension.sinks.sketch import RELATIVE_ERROR
 
 FORMATS = ("flat", "loguru")
 EVIL = "saving \x1b[2J client\nFORGED line"
 
 
-def run_cli(*args: object, timeout: float = 20) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+def run_cli(*args: object, timeout: float = 20, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"} | (extra_env or {})
     return subprocess.run(
         [sys.executable, "-m", "streamlit_extension.logs", *map(str, args)],
         capture_output=True, text=True, timeout=timeout, env=env,
@@ -476,7 +478,7 @@ def bad_inputs(tmp_path: Path) -> dict[str, Path]:
 def test_bad_paths_exit_2_without_traceback(tmp_path, kind):
     path = bad_inputs(tmp_path)[kind]
     for args in (("trace", "req_000000000000", path), ("session", "sess_a", path), ("stats", path),
-                 ("tail", path, "--once")):
+                 ("tail", path, "--once"), ("sql", "SELECT count(*) FROM logs", path)):
         result = run_cli(*args)
         assert result.returncode == 2, (args, result.stdout, result.stderr)
         assert result.stderr.startswith("error: "), result.stderr
@@ -643,3 +645,199 @@ def test_tail_lets_go_of_a_deleted_file(tmp_path):
         messages = follower.stop()
     assert collections.Counter(messages) == {"old process": 1, "live process": 1, "last words": 1,
                                              "still followed": 1}
+
+
+# --- sql -----------------------------------------------------------------------------------
+
+# The view's columns that ``read_records`` gives too (the flat fields, then the extras).
+VIEW_FIELDS = (*FLAT_FIELDS, "operation_id", "parent_operation_id", "page")
+
+
+def sql_rows(query: str, *paths: object) -> list[dict]:
+    result = run_cli("sql", query, *paths, "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def torn_line(folder: Path) -> Path:
+    """A crash mid-write: half a record at the end of the live file."""
+    live = next(p for p in log_files(folder) if p.suffix == ".jsonl")
+    with live.open("a", encoding="utf-8") as handle:
+        handle.write('{"timestamp": "2030-01-01T00:00:00.000000Z", "level": "INFO", "mess')
+    return live
+
+
+def test_sql_view_agrees_with_trace(app_logs):
+    folder, ids = app_logs
+    live = torn_line(folder)
+    assert any(p.suffix == ".gz" for p in log_files(folder))
+
+    result = run_cli("sql", "SELECT correlation_id, count(*) AS n FROM logs GROUP BY ALL ORDER BY n", folder, "--json")
+    assert result.returncode == 0, result.stderr
+    # The torn line is skipped and counted, as every command does.
+    assert result.stderr.strip() == f"warning: skipped 1 damaged line in {live}"
+    counts = {row["correlation_id"]: row["n"] for row in json.loads(result.stdout)}
+    for cid in ids.values():
+        trace = json.loads(run_cli("trace", cid, folder, "--json").stdout)
+        assert counts[cid] == len(trace["records"]) == trace["header"]["records"]
+
+    # Every field of every record of the failed interaction, as the reader gives it.
+    cid = ids["failed"]
+    trace = json.loads(run_cli("trace", cid, folder, "--json").stdout)["records"]
+    rows = sql_rows(f"SELECT * FROM logs WHERE correlation_id = '{cid}' ORDER BY timestamp", folder)
+    assert [{name: row[name] for name in VIEW_FIELDS} for row in rows] == [
+        {name: record.get(name) for name in VIEW_FIELDS} for record in trace]
+    failed = next(row for row in rows if row["operation"] == "db_write" and row["event"] == "failed")
+    assert failed["level"] == "ERROR"
+    assert isinstance(failed["duration_ms"], float)
+    assert failed["success"] is False
+    assert failed["error"]["message"] == "disk on fire"
+    assert "Traceback (most recent call last)" in failed["error"]["traceback"]
+    assert failed["file"].endswith((".jsonl", ".jsonl.gz"))
+    assert any(row["message"] == EVIL for row in rows)
+
+    # The same durations and levels as stats reads.
+    stats = {row["operation"]: row for row in json.loads(run_cli("stats", folder, "--json").stdout)}
+    ours = {row["operation"]: row for row in sql_rows(
+        "SELECT operation, count(*) AS n, max(duration_ms) AS slowest, count(*) FILTER (level = 'ERROR') AS errors "
+        "FROM logs WHERE event IN ('complete', 'failed') GROUP BY ALL", folder)}
+    assert {op: row["n"] for op, row in ours.items()} == {op: row["count"] for op, row in stats.items()}
+    assert {op: row["errors"] for op, row in ours.items()} == {op: row["errors"] for op, row in stats.items()}
+    assert ours.keys() == stats.keys()
+    for op, row in stats.items():  # few samples: p99 is the slowest, exact or within the sketch's error
+        error = RELATIVE_ERROR * ours[op]["slowest"] * (1 + 1e-9) if row["approximate"] else 0.0
+        assert abs(ours[op]["slowest"] - row["p99"]) <= error, (op, row)
+
+    # ``lines``: every line as written, and each record's own fields whatever the format.
+    [line_counts] = sql_rows(f"SELECT count(*) AS all_lines, count(json) AS parsed, "
+                             f"count(*) FILTER (fields->>'correlation_id' = '{cid}') AS of_cid FROM lines", folder)
+    total = sum(len(read_any(p).splitlines()) for p in log_files(folder))
+    assert line_counts == {"all_lines": total, "parsed": total - 1, "of_cid": len(trace)}
+
+
+def test_sql_over_both_formats_at_once(tmp_path):
+    """One folder, one file that holds both formats (the app restarted with another LOG_FORMAT)."""
+    folder = tmp_path / "logs"
+    flat_ids = write_app_logs(folder, "flat", rotation=None)
+    loguru_ids = write_app_logs(folder, "loguru", rotation=None)
+    [mixed] = log_files(folder)
+    assert '"timestamp":"' in read_any(mixed)
+    assert '"record":' in read_any(mixed)
+
+    rows = sql_rows("SELECT correlation_id, count(*) AS n, min(page) AS page FROM logs "
+                    "WHERE correlation_id IS NOT NULL GROUP BY ALL", folder)
+    by_id = {row["correlation_id"]: row for row in rows}
+    assert set(by_id) == set(flat_ids.values()) | set(loguru_ids.values())
+    for cid in (flat_ids["other"], loguru_ids["other"]):
+        trace = json.loads(run_cli("trace", cid, folder, "--json").stdout)
+        assert by_id[cid]["n"] == len(trace["records"])
+        assert by_id[cid]["page"] == "Projects"
+
+
+def test_sql_output(tmp_path):
+    records = [flat_record("2024-05-01T12:00:00.000001Z", message=EVIL, correlation_id="req_000000000001",
+                           operation="save", event="complete", duration_ms=12.5, success=True,
+                           metadata={"client_key": "ACME"}),
+               flat_record("2024-05-01T13:30:00.000000Z", level="ERROR", message="boom", operation="save",
+                           event="failed", duration_ms=3.0, error={"type": "OSError", "message": "disk"})]
+    write_jsonl(tmp_path / "app.jsonl", records)
+
+    rows = sql_rows("SELECT timestamp, level, message, duration_ms, success, metadata, error, "
+                    "date_trunc('hour', timestamp) AS hour FROM logs ORDER BY timestamp", tmp_path)
+    assert rows == [
+        {"timestamp": "2024-05-01T12:00:00.000001Z", "level": "INFO", "message": EVIL, "duration_ms": 12.5,
+         "success": True, "metadata": {"client_key": "ACME"}, "error": None, "hour": "2024-05-01T12:00:00.000000Z"},
+        {"timestamp": "2024-05-01T13:30:00.000000Z", "level": "ERROR", "message": "boom", "duration_ms": 3.0,
+         "success": None, "metadata": None, "error": {"type": "OSError", "message": "disk"},
+         "hour": "2024-05-01T13:00:00.000000Z"}]
+    # Options anywhere; no row is an empty list; values JSON has no literal for are strings.
+    assert json.loads(run_cli("sql", "--json", "SELECT * FROM logs WHERE false", tmp_path).stdout) == []
+    assert sql_rows("SELECT 'nan'::DOUBLE AS x, 1.50::DECIMAL(4, 2) AS d, 1 AS a, 2 AS a", tmp_path) == [
+        {"x": "NaN", "d": 1.5, "a": 1, "a_2": 2}]
+
+    table = run_cli("sql", "SELECT level, message, duration_ms, metadata, error FROM logs ORDER BY timestamp",
+                    tmp_path)
+    assert table.returncode == 0, table.stderr
+    assert table.stderr == ""
+    lines = table.stdout.splitlines()
+    assert lines[0].split() == ["level", "message", "duration_ms", "metadata", "error"]
+    assert lines[1].startswith("INFO   saving \\x1b[2J client\\nFORGED line")  # escaped, on its line
+    assert "\x1b" not in table.stdout
+    assert lines[1].endswith('12.5  {"client_key":"ACME"}  -')  # numbers right-aligned, NULL as -
+    assert lines[2].split()[:3] == ["ERROR", "boom", "3.0"]
+    assert lines[3] == "(2 rows)"
+
+
+def test_sql_errors_and_the_sandbox(tmp_path):
+    write_jsonl(tmp_path / "logs" / "app.jsonl", [flat_record("2024-05-01T12:00:00.000000Z", message="hi")])
+    folder = tmp_path / "logs"
+    secret = tmp_path / "secret.jsonl"
+    write_jsonl(secret, [flat_record("2024-05-01T12:00:00.000000Z", message="not yours")])
+    written = tmp_path / "out.csv"
+    for query, words in [("SELECT nope FROM logs", "nope"),
+                         ("SELEKT 1", "syntax error"),
+                         (f"SELECT * FROM read_json('{secret}')", "Permission"),  # only PATH's files
+                         (f"COPY (SELECT * FROM logs) TO '{written}'", "Permission"),  # writes nowhere
+                         ("SET enable_external_access = true", "locked"),  # and can't undo that
+                         ("INSTALL httpfs", "Permission"),
+                         ("   ", "empty")]:
+        result = run_cli("sql", query, folder)
+        assert result.returncode == 2, (query, result.stdout)
+        assert result.stderr.startswith("error: "), result.stderr
+        assert len(result.stderr.splitlines()) == 1, result.stderr
+        assert words in result.stderr, (query, result.stderr)
+        assert result.stdout == ""
+    assert not written.exists()
+    assert sql_rows("SELECT message FROM logs", folder) == [{"message": "hi"}]
+
+
+def test_sql_reads_exactly_the_listed_files(tmp_path):
+    # DuckDB globs file names: ``app[1].jsonl`` must not read ``app1.jsonl``, nor ``*`` everything.
+    for name in ("app[1].jsonl", "app1.jsonl", "app*.jsonl"):
+        write_jsonl(tmp_path / name, [flat_record("2024-05-01T12:00:00.000000Z", message=name)])
+    assert sorted(r["message"] for r in sql_rows("SELECT message FROM logs", tmp_path)) == [
+        "app*.jsonl", "app1.jsonl", "app[1].jsonl"]
+    assert sql_rows("SELECT message FROM logs", tmp_path / "app[1].jsonl") == [{"message": "app[1].jsonl"}]
+    assert sql_rows("SELECT message FROM logs", tmp_path / "app*.jsonl") == [{"message": "app*.jsonl"}]
+    # Mid-compression both x.jsonl and x.jsonl.gz exist: read once, as the other commands do.
+    (tmp_path / "app1.jsonl.gz").write_bytes(gzip.compress((tmp_path / "app1.jsonl").read_bytes()))
+    assert len(sql_rows("SELECT message FROM logs WHERE message = 'app1.jsonl'", tmp_path)) == 1
+
+
+def test_sql_leaves_out_a_damaged_archive(tmp_path):
+    import duckdb  # the test extra installs it
+    write_jsonl(tmp_path / "app.jsonl", [flat_record("2024-05-01T12:00:00.000000Z", message="live")])
+    whole = gzip.compress(b"".join(json.dumps(flat_record("2024-05-01T11:00:00.000Z", message=f"old {n}")).encode()
+                                   + b"\n" for n in range(50)))
+    cut = tmp_path / "app.0.jsonl.gz"
+    cut.write_bytes(whole[: len(whole) // 2])
+    result = run_cli("sql", "SELECT message FROM logs", tmp_path, "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [{"message": "live"}]
+    if int(duckdb.__version__.split(".")[0]) >= 2:  # before 2.0 DuckDB read a cut archive as empty, silently
+        assert result.stderr.startswith(f"warning: could not read {cut} (left out: "), result.stderr
+
+
+def test_sql_without_duckdb(tmp_path):
+    """Without the extra: one line saying how to install it; every other command still works."""
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "duckdb.py").write_text("raise ImportError('DuckDB is not installed here')\n")
+    env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(blocker), os.environ.get("PYTHONPATH")]))}
+    write_jsonl(tmp_path / "logs" / "app.jsonl", [flat_record("2024-05-01T12:00:00.000000Z", message="hi")])
+
+    result = run_cli("sql", "SELECT 1", tmp_path / "logs", extra_env=env)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "error: st-logs sql needs DuckDB: pip install 'streamlit-correlation-logging[sql]' "
+        "(from a clone: pip install -e '.[sql]')"]
+    assert run_cli("stats", tmp_path / "logs", extra_env=env).returncode == 0
+    assert run_cli("sql", "--help", extra_env=env).returncode == 0
+
+
+def test_sql_is_an_extra_not_a_dependency():
+    setup_cfg = (Path(__file__).resolve().parent.parent / "setup.cfg").read_text()
+    requires = setup_cfg.split("install_requires =")[1].split("\n[")[0]
+    assert "duckdb" not in requires
+    assert re.search(r"^sql =\n    duckdb>=", setup_cfg, re.M)

@@ -4,6 +4,8 @@
     st-logs session SESSION_ID [PATH ...] the interactions of one Streamlit session
     st-logs tail [PATH]                  follow every process's current log file, like ``tail -f``
     st-logs stats [PATH ...]             per operation: count, error rate, p50/p95/p99
+    st-logs index [PATH ...]             write missing id indexes of .gz archives
+    st-logs sql QUERY [PATH ...]         DuckDB SQL over the view ``logs`` (the ``sql`` extra)
 
 PATH (default ``logs/``) is a folder searched for ``*.jsonl`` / ``*.jsonl.gz`` or log files, in
 either JSON format. ``--json`` gives machine output. Everything printed for humans goes through

@@ -1,4 +1,4 @@
-"""The ``st-logs`` commands (trace, session, tail, stats, index), their argument parser, and ``main``.
+"""The ``st-logs`` commands (trace, session, tail, stats, index, sql), their argument parser, and ``main``.
 
 Each ``cmd_*`` takes the parsed arguments, the output stream and a ``Style`` and returns the exit
 status; ``main`` turns the errors a user can cause into one ``error:`` line and a status.
@@ -9,10 +9,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import io
+import itertools
 import os
+import re
 import sys
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -23,6 +25,7 @@ from ...sinks.manifest import OperationTally, load_manifest
 from ...sinks.sketch import RELATIVE_ERROR
 from ..follow import Record
 from ..reader import ReadStats
+from ..sql import VIEW_COLUMNS, LogDatabase, QueryError, Result, SqlUnavailableError, import_duckdb, plain_value
 from ..summary import digest
 from ..timeline import build_interaction, interactions
 from .rendering import (
@@ -31,6 +34,7 @@ from .rendering import (
     dump_json,
     format_record,
     interaction_header,
+    render_rows,
     render_session,
     render_stats,
     render_trace,
@@ -177,6 +181,69 @@ def cmd_index(args: argparse.Namespace, out: TextIO, style: Style) -> int:
     return EXIT_USAGE if summary["errors"] else EXIT_OK
 
 
+# --- sql ------------------------------------------------------------------------------------
+
+SQL_TABLE_ROWS = 1000  # more is not read on a terminal; --json prints every row
+
+
+def cmd_sql(args: argparse.Namespace, out: TextIO, style: Style) -> int:
+    """Run a DuckDB query over the ``logs`` view of PATH's files; print a table or JSON rows."""
+    if not args.query.strip():
+        raise UsageError("the query is empty")
+    try:
+        import_duckdb()  # before looking at any file: without DuckDB nothing else matters
+        with LogDatabase(log_files(args.paths)) as db:
+            result = db.query(args.query)
+            # Only a query over ``logs`` skips lines (``lines`` shows them): only then count them.
+            if re.search(r"\blogs\b", args.query, re.IGNORECASE) or db.left_out:
+                warn_damage(_sql_damage(db))
+            if result is not None:
+                _print_result(result, args.json, out, style)
+    except (SqlUnavailableError, QueryError) as exc:
+        raise UsageError(str(exc)) from None
+    return EXIT_OK
+
+
+def _sql_damage(db: LogDatabase) -> ReadStats:
+    """What the query had to skip, as the ``ReadStats`` that ``warn_damage`` words for every command."""
+    stats = ReadStats()
+    for path, count in db.damaged_lines().items():
+        stats.skip(Path(path), "not a record", count)
+    stats.errors.extend((path, f"left out: {why}") for path, why in db.left_out)
+    return stats
+
+
+def _print_result(result: Result, as_json: bool, out: TextIO, style: Style) -> None:
+    names = _unique(result.columns)
+    rows = ([plain_value(value, kind) for value, kind in zip(row, result.types, strict=True)] for row in result.rows())
+    if as_json:
+        # One row per line, written as it comes: a query may return every record.
+        count = 0
+        out.write("[")
+        for row in rows:
+            out.write(("," if count else "") + "\n" + dump_json(dict(zip(names, row, strict=True))))
+            count += 1
+        out.write("\n]\n" if count else "]\n")
+        return
+    shown = list(itertools.islice(rows, SQL_TABLE_ROWS + 1))
+    for line in render_rows(result.columns, shown[:SQL_TABLE_ROWS], style):
+        print(line, file=out)
+    if len(shown) > SQL_TABLE_ROWS:
+        print(f"(the first {SQL_TABLE_ROWS} rows: add LIMIT, or --json for all)", file=out)
+    else:
+        print(f"({len(shown)} row{'s' if len(shown) != 1 else ''})", file=out)
+
+
+def _unique(names: Iterable[str]) -> list[str]:
+    """Column names as JSON keys: a repeated name (``SELECT 1 AS a, 2 AS a``) gets ``_2``, ``_3``."""
+    seen: dict[str, int] = {}
+    unique = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        unique.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+    return unique
+
+
 # --- arguments ------------------------------------------------------------------------------
 
 
@@ -212,7 +279,8 @@ def _reads_paths(command: argparse.ArgumentParser, run: Callable[[argparse.Names
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="st-logs",
-        description="Read streamlit_extension's JSON logs: trace an interaction, list a session, follow, summarise.",
+        description="Read streamlit_extension's JSON logs: trace an interaction, list a session, follow, summarise, "
+                    "query with SQL.",
         epilog=f"PATH is a folder (searched for *.jsonl and *.jsonl.gz) or log files; default: {DEFAULT_PATH}/. "
                "Exit status: 0 ok, 1 id not found, 2 bad usage or unreadable input.",
     )
@@ -259,6 +327,19 @@ def build_parser() -> argparse.ArgumentParser:
                                             "trace and session skip the archives that can't hold the id and stats "
                                             "answers from the manifests.")
     _reads_paths(index, cmd_index)
+
+    sql = commands.add_parser(
+        "sql", parents=[common], help="a DuckDB SQL query over the logs (the sql extra)",
+        description="Run a DuckDB SQL query over the log files, in either format, through the view logs: one row "
+                    f"per record, with the columns {', '.join(name for name, *_ in VIEW_COLUMNS)}, file "
+                    "(DESCRIBE logs gives their types); the view lines has every line as written (file, json) "
+                    "and fields, the record's own fields in either format (fields->>'client_id'). "
+                    "The query can read these files and nothing else.",
+        epilog="Example: st-logs sql \"SELECT operation, count(*), max(duration_ms) FROM logs "
+               "WHERE event = 'failed' GROUP BY ALL\" logs/. Needs DuckDB: "
+               "pip install 'streamlit-correlation-logging[sql]'.")
+    sql.add_argument("query", metavar="QUERY", help="the SQL, over the view logs")
+    _reads_paths(sql, cmd_sql)
     return parser
 
 

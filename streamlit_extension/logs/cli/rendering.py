@@ -247,8 +247,54 @@ def render_stats(rows: Sequence[dict[str, Any]], style: Style) -> Iterator[str]:
         near = "~" if row.get("approximate") else ""  # from a sketch: within its relative error
         table.append([safe(row["operation"]), str(row["count"]), str(row["errors"]), f"{100 * row['error_rate']:.1f}%",
                       str(row["expected"]), *(near + fmt_ms(row[q]) for q in ("p50", "p95", "p99"))])
+    yield from aligned(table, [False] + [True] * 7, style)
+
+
+def aligned(table: Sequence[Sequence[str]], right: Sequence[bool], style: Style,
+            colors: Sequence[Sequence[str | None]] | None = None) -> Iterator[str]:
+    """The lines of a table of cells (the first line is the bold header), columns two spaces apart.
+
+    ``colors`` (one colour name or None per cell, header excluded) is applied after padding, so
+    escape codes don't shift the columns.
+    """
     widths = [max(len(line[col]) for line in table) for col in range(len(table[0]))]
     for n, line in enumerate(table):
-        numbers = (cell.rjust(width) for cell, width in zip(line[1:], widths[1:], strict=True))
-        text = "  ".join([line[0].ljust(widths[0]), *numbers])
-        yield style(text, "bold") if n == 0 else text
+        if n == 0:
+            cells = [cell.rjust(width) if flush_right else cell.ljust(width)
+                     for cell, width, flush_right in zip(line, widths, right, strict=True)]
+            yield style("  ".join(cells).rstrip(), "bold")
+            continue
+        row_colors = colors[n - 1] if colors is not None else [None] * len(line)
+        cells = []
+        for cell, width, flush_right, color in zip(line, widths, right, row_colors, strict=True):
+            pad = " " * (width - len(cell))
+            cells.append(pad + style(cell, color) if flush_right else style(cell, color) + pad)
+        yield "  ".join(cells).rstrip()
+
+
+# --- sql ------------------------------------------------------------------------------------
+
+MAX_CELL = 80  # a longer value is cut in a table; --json has it whole
+
+
+def cell_text(value: Any) -> str:
+    """A result value in a table cell: ``-`` for NULL, JSON compact, escaped, cut at ``MAX_CELL``."""
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, (dict, list)):
+        text = escape_control(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str))
+    else:
+        text = safe(value)
+    return text if len(text) <= MAX_CELL else text[:MAX_CELL - 3] + "..."
+
+
+def render_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], style: Style) -> Iterator[str]:
+    """``sql``: a header of column names, then one line per row; numeric columns right-aligned,
+    NULLs dim, a ``level`` column in its level's colour."""
+    numeric = [all(isinstance(row[col], (int, float)) and not isinstance(row[col], bool)
+                   for row in rows if row[col] is not None) and any(row[col] is not None for row in rows)
+               for col in range(len(columns))]
+    table = [[safe(name) for name in columns], *([cell_text(value) for value in row] for row in rows)]
+    colors = [[("dim" if value is None else LEVEL_COLORS.get(str(value)) if name == "level" else None)
+               for name, value in zip(columns, row, strict=True)] for row in rows]
+    yield from aligned(table, numeric, style, colors)
