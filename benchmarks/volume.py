@@ -106,7 +106,9 @@ DUCKDB_CHILD = """
 import json, sys
 import duckdb
 sql, params = sys.argv[1], sys.argv[2:]
-rows = duckdb.connect().execute(sql, params).fetchall()
+connection = duckdb.connect()
+connection.execute("SET enable_progress_bar = false")  # it prints on stdout in long queries
+rows = connection.execute(sql, params).fetchall()
 print(json.dumps({"rows": len(rows), "result": rows if len(rows) <= 100 else None}, default=str))
 """
 
@@ -223,7 +225,7 @@ def check(name: str, done: subprocess.CompletedProcess, target: Target) -> dict[
         result["lines"] = out.count("\n")
         result["ok"] = result["lines"] == target.expected_lines(column)
     elif name.endswith("_duckdb"):
-        rows = json.loads(out.strip().splitlines()[-1]) if done.returncode == 0 else {}
+        rows = last_json_line(out) if done.returncode == 0 else {}
         result["rows"] = rows.get("rows")
         if name == "stats_duckdb":
             result["operations"] = {row[0]: row[1:] for row in rows.get("result") or []}
@@ -455,17 +457,22 @@ def main() -> None:
     rng = random.Random(args.seed)
     samples: dict[str, dict[str, list[float]]] = {t.json_format: {} for t in targets}
     explorer_runs: dict[str, list[dict]] = {t.json_format: [] for t in targets}
+    loads = []  # the machine is shared: how busy it was around each round
     for round_ in range(args.rounds):
-        print(f"  round {round_ + 1}/{args.rounds}", file=sys.stderr, flush=True)
+        loads.append(round(os.getloadavg()[0], 2))
+        print(f"  round {round_ + 1}/{args.rounds} (load average {loads[-1]})", file=sys.stderr, flush=True)
         rng.shuffle(tasks)
         measure(tasks, cmds, args.explorer_page, args.explorer_timeout, samples, explorer_runs)
+    loads.append(round(os.getloadavg()[0], 2))
     results = {t.json_format: format_result(t, samples[t.json_format], args.only) for t in targets}
     lines = table(results)
     print("\n".join(lines))
     out = {
         "benchmark": "volume", "quick": args.quick, "rounds": args.rounds, "groups": args.only,
         "explorer_page": str(args.explorer_page), "machine": machine,
-        "machine_at_end": {"git_commit": machine_info()["git_commit"]},
+        "machine_at_end": {key: value for key, value in machine_info().items()
+                           if key in ("git_commit", "load_average", "library_files_modified")},
+        "load_average_per_round": loads,
         "data_ready_s": round(prepared - started, 1), "total_s": round(time.perf_counter() - started, 1),
         "results": results, "checks": checks, "explorer_runs": explorer_runs, "table": lines,
     }
