@@ -58,13 +58,16 @@ def page_state(at: Any) -> dict[str, Any]:
     captions = [c.value for c in at.caption]
     read = next((c for c in captions if c.startswith("Read ")), None)
     counts = re.search(r"Read (\d+) file\\?\(s\\?\), ([\d,]+) records", read or "")
+    table = next((c for c in captions if "records match" in c or "matching record" in c), None)
+    in_range = re.search(r"of the ([\d,]+) in range", table or "")
     return {
         "exception": [str(e.value)[:500] for e in at.exception],
         "titles": [t.value for t in at.title],
         "read_caption": read,
         "files": int(counts.group(1)) if counts else None,
         "records": int(counts.group(2).replace(",", "")) if counts else None,
-        "table_caption": next((c for c in captions if "records match" in c or "matching records" in c), None),
+        "table_caption": table,
+        "in_range": int(in_range.group(1).replace(",", "")) if in_range else None,
     }
 
 

@@ -33,6 +33,7 @@ import dataclasses
 import json
 import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -49,7 +50,15 @@ from streamlit_extension.logs.follow import GrowingFile
 from streamlit_extension.logs.reader import SERVER_LOGGERS, file_records, records_with_id
 from streamlit_extension.logs.summary import TimeRange, newest_interactions
 from streamlit_extension.safe_open import is_regular
-from streamlit_extension.schema import CORRELATION_FIELDS, END_EVENTS, EXPLORER_OPERATION, is_expected, level_number
+from streamlit_extension.schema import (
+    CORRELATION_FIELDS,
+    END_EVENTS,
+    EXPLORER_OPERATION,
+    LEVELS,
+    RUN_OPERATION,
+    is_expected,
+    level_number,
+)
 from streamlit_extension.sinks.flat import iso_utc
 from streamlit_extension.sinks.id_index import may_hold
 from streamlit_extension.sinks.manifest import InteractionTally, Manifest, OperationTally, load_manifest
@@ -61,7 +70,9 @@ TEXT_COLUMNS = ("level", *CORRELATION_FIELDS, "page", "operation", "event", "ope
                 "logger")
 CATEGORY_COLUMNS = ("level", *CORRELATION_FIELDS, "page", "operation", "event", "logger")
 MAX_MESSAGE_CHARS = 4000
-MAX_CACHED_ROWS = 200_000  # records kept in frames between runs, every file together (~120 MB at most)
+MAX_CACHED_ROWS = 100_000  # records kept in frames between runs, every file together (a few dozen MB)
+TABLE_READ_SECONDS = 0.25  # a run reads archives for the records table this long, then shows what it has
+READ_PIECE = 1 << 20  # bytes of a plain file turned into records at a time
 MAX_CACHED_DIGESTS = 16  # merged manifests kept, one per set of archives and "hide own"
 
 
@@ -173,17 +184,28 @@ def safe_needle(value: str) -> str | None:
     return None
 
 
-Prefilter = tuple[str, str] | None  # ("id", value) or ("text", value): which lines a read parses
+Prefilter = tuple[str, str] | None  # ("id" | "text" | "level", value): which lines a read parses
 
 
 def prefilter_for(filters: Filters) -> Prefilter:
-    """The most selective filter that can be searched in raw lines: an id, else the message text."""
+    """The most selective filter that can be searched in raw lines: an id, the message text, or
+    the minimum level."""
     for value in filters.ids().values():
         if safe_needle(value):
             return ("id", value)
     if filters.text and filters.text.isascii():  # a raw search can fold ASCII case only
         return ("text", filters.text)
+    if filters.min_level > 0:
+        return ("level", str(filters.min_level))
     return None
+
+
+def _level_pattern(min_level: int) -> re.Pattern[bytes]:
+    """Lines with a level at or above ``min_level`` in either format (flat ``"level":"ERROR"``,
+    loguru's ``"level":{..."name":"ERROR"...}``); a line with an unknown level is left out, as
+    the page's filter leaves it out."""
+    names = b"|".join(name.encode() for name, number in LEVELS.items() if number >= min_level)
+    return re.compile(rb'"(?:level|name)": ?"(?:' + names + rb')"')
 
 
 def _read(path: Path, prefilter: Prefilter, stats: ReadStats) -> Iterable[dict[str, Any]]:
@@ -192,6 +214,8 @@ def _read(path: Path, prefilter: Prefilter, stats: ReadStats) -> Iterable[dict[s
     kind, value = prefilter
     if kind == "id":
         return file_records(path, stats, needle=value)
+    if kind == "level":
+        return file_records(path, stats, pattern=_level_pattern(int(value)))
     escaped = json.dumps(value, ensure_ascii=False)[1:-1].encode()
     return file_records(path, stats, pattern=re.compile(re.escape(escaped), re.IGNORECASE))
 
@@ -211,11 +235,16 @@ class LiveFile:
 
     def load(self) -> tuple[pd.DataFrame, ReadReport]:
         with self.lock:
-            increment = self.source.update()
-            if increment.fresh:
-                self.frame = records_frame(increment.records)
-            elif increment.records:
-                self.frame = concat_frames([self.frame, records_frame(increment.records)])
+            pieces = [] if self.source.identity is None else [self.frame]
+            while True:  # piece by piece: a file's worth of record dicts would weigh ~20x its frame
+                increment = self.source.update(READ_PIECE)
+                if increment.fresh:
+                    pieces = []
+                if increment.records:
+                    pieces.append(records_frame(increment.records))
+                if not increment.more:
+                    break
+            self.frame = concat_frames(pieces) if pieces else records_frame(())
             return self.frame, read_report(self.source.report())
 
 
@@ -234,6 +263,8 @@ class FileCache:
         self.entries: OrderedDict[tuple, tuple[pd.DataFrame, ReadReport] | LiveFile] = OrderedDict()
         self.digests: OrderedDict[tuple, Manifest] = OrderedDict()
         self.manifests: dict[FileRef, Manifest | None] = {}
+        self.tally_memo: dict[tuple, tuple[pd.DataFrame, pd.DataFrame, tuple]] = {}
+        self.table_reads: dict[tuple, set[FileRef]] = {}
 
     @property
     def rows(self) -> int:
@@ -271,6 +302,41 @@ class FileCache:
                     continue
                 entry = self.entries.pop(key)
                 rows -= len(entry.frame if isinstance(entry, LiveFile) else entry[0])
+
+    def remember_table(self, key: tuple, refs: set[FileRef]) -> None:
+        """Which archives the records table read for these filters and archives."""
+        with self.lock:
+            self.table_reads.pop(key, None)
+            self.table_reads[key] = refs
+            while len(self.table_reads) > 32:
+                self.table_reads.pop(next(iter(self.table_reads)))
+
+    def refresh(self) -> None:
+        """Let the next run read further back than the last one did (the page's Refresh)."""
+        with self.lock:
+            self.table_reads.clear()
+
+    def holds(self, ref: FileRef, prefilter: Prefilter) -> bool:
+        """Is this archive's frame (for this prefilter) in the cache?"""
+        with self.lock:
+            return (ref, prefilter) in self.entries
+
+    def counted(self, ref: FileRef, frame: pd.DataFrame, filters: Filters) -> tuple[pd.DataFrame, tuple]:
+        """``frame``'s rows that match ``filters``, and their ``tallies_from``: computed once per
+        frame read and filters, so a rerun that changed nothing reuses them. Callers must not
+        change what they get."""
+        key = (ref.path, filters)
+        with self.lock:
+            found = self.tally_memo.get(key)
+        if found is not None and found[0] is frame:
+            return found[1], found[2]
+        view = apply_filters(frame, filters)
+        made = tallies_from(view)
+        with self.lock:
+            self.tally_memo[key] = (frame, view, made)
+            while len(self.tally_memo) > 32:
+                self.tally_memo.pop(next(iter(self.tally_memo)))
+        return view, made
 
     def manifest(self, ref: FileRef) -> Manifest | None:
         """The archive's manifest header without its sketches and error rows (what planning needs;
@@ -386,38 +452,84 @@ def span_of(f: Filters) -> TimeRange:
     return TimeRange(iso(f.since), iso(f.until))
 
 
-def _rows(frame: pd.DataFrame) -> Iterable[dict[str, Any]]:
-    """The frame's rows as flat records (timestamps back in their ISO form, metadata parsed)."""
-    stamps = frame["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    columns = ["operation", "event", "duration_ms", "error", "metadata", *CORRELATION_FIELDS, "page",
-               "parent_operation_id"]
-    for stamp, values in zip(stamps, frame[columns].itertuples(index=False, name=None), strict=True):
-        record = {name: (None if _missing(value) else value) for name, value in zip(columns, values, strict=True)}
-        record["timestamp"] = stamp
-        if isinstance(record["metadata"], str) and record["event"] in END_EVENTS:
-            try:
-                record["metadata"] = json.loads(record["metadata"])
-            except ValueError:
-                record["metadata"] = None
-        yield record
+def _iso(stamps: pd.Series) -> pd.Series:
+    return stamps.dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and value != value)
+def _run_outcome(event: object, error: object, metadata: object) -> str:
+    """A run end's outcome, as ``InteractionTally`` reads it from a record."""
+    if event == "failed":
+        return "refused" if is_expected(error) else "failed"
+    try:
+        parsed = json.loads(metadata) if isinstance(metadata, str) else None
+    except ValueError:
+        parsed = None
+    return (parsed.get("outcome") if isinstance(parsed, dict) else None) or "complete"
+
+
+def operation_tallies(frame: pd.DataFrame) -> dict[str, OperationTally]:
+    """Per-operation tallies of the rows of ``frame``, exact (every duration kept)."""
+    ends = frame[frame["event"].isin(END_EVENTS) & frame["operation"].notna()]
+    tallies = {}
+    for name, rows in ends.groupby(ends["operation"].astype(object), sort=False):
+        failed = rows["event"] == "failed"
+        expected = int(rows.loc[failed, "error"].map(is_expected).sum())
+        values = [float(v) for v in rows["duration_ms"].dropna()]
+        tally = OperationTally(len(rows), int(failed.sum()) - expected, expected, values=values)
+        tally.durations.update(values)
+        tallies[str(name)] = tally
+    return tallies
+
+
+def _by_cid(rows: pd.DataFrame) -> dict[str, int]:
+    return {str(k): int(v) for k, v in rows.groupby(rows["correlation_id"].astype(object)).size().items()}
+
+
+def interaction_tallies(frame: pd.DataFrame) -> list[InteractionTally]:
+    """One summary per correlation id among the rows of ``frame`` (the same as
+    ``InteractionTally.add`` over them, grouped in pandas)."""
+    rows = frame[frame["correlation_id"].notna()]
+    if rows.empty:
+        return []
+    grouped = rows.groupby(rows["correlation_id"].astype(object), sort=False)
+    first, last = _iso(grouped["ts"].min()).to_dict(), _iso(grouped["ts"].max()).to_dict()
+    counts = grouped.size().to_dict()
+    firsts = {name: grouped[name].first().to_dict() for name in ("session_id", "user_id", "page")}
+    operations: dict[str, list[str]] = {}
+    pairs = rows.loc[rows["operation"].notna(), ["correlation_id", "operation"]].astype(object).drop_duplicates()
+    for cid, operation in zip(pairs["correlation_id"], pairs["operation"], strict=True):
+        known = operations.setdefault(cid, [])
+        if len(known) < 12:
+            known.append(str(operation))
+    own = set(pairs.loc[pairs["operation"] == OWN_OPERATION, "correlation_id"])
+    ends = rows[rows["event"] == "failed"]
+    expected = ends["error"].map(is_expected).astype(bool)
+    faults = ends[~expected]
+    failed, refused = _by_cid(faults), _by_cid(ends[expected])
+    nested = _by_cid(faults[faults["parent_operation_id"].notna()])
+    runs = rows[(rows["operation"] == RUN_OPERATION) & rows["event"].isin(END_EVENTS)]
+    run_ends = {str(c): (d, _run_outcome(e, err, m)) for c, d, e, err, m in zip(
+        runs["correlation_id"].astype(object), runs["duration_ms"], runs["event"].astype(object), runs["error"],
+        runs["metadata"], strict=True)}
+    out = []
+    for cid, count in counts.items():
+        tally = InteractionTally(str(cid))
+        tally.first, tally.last, tally.records = first[cid], last[cid], int(count)
+        tally.session_id, tally.user_id, tally.page = (
+            None if is_missing(values.get(cid)) else str(values[cid]) for values in firsts.values())
+        tally.operations = operations.get(cid, [])
+        tally.own = cid in own
+        tally.failed, tally.errors, tally.refused = failed.get(cid, 0), nested.get(cid, 0), refused.get(cid, 0)
+        if cid in run_ends:
+            duration, tally.outcome = run_ends[cid]
+            tally.duration_ms = None if is_missing(duration) else float(duration)
+        out.append(tally)
+    return out
 
 
 def tallies_from(frame: pd.DataFrame) -> tuple[dict[str, OperationTally], list[InteractionTally]]:
     """Per-operation tallies (exact) and interaction summaries of the rows of ``frame``."""
-    operations: dict[str, OperationTally] = {}
-    interactions: dict[str, InteractionTally] = {}
-    for record in _rows(frame):
-        cid = record.get("correlation_id")
-        if cid:
-            (interactions.get(cid) or interactions.setdefault(cid, InteractionTally(cid))).add(record)
-        operation = record.get("operation")
-        if record.get("event") in END_EVENTS and operation:
-            (operations.get(operation) or operations.setdefault(operation, OperationTally.exact())).add(record)
-    return operations, list(interactions.values())
+    return operation_tallies(frame), interaction_tallies(frame)
 
 
 # -- the view -----------------------------------------------------------------------------------
@@ -434,6 +546,7 @@ class ExplorerView:
 
     records: pd.DataFrame  # the newest matching records (at most the table's size), in time order
     complete: bool  # ``records`` holds every matching record
+    cut_short: bool  # older files that may hold newer matches were left unread for lack of time
     in_range: int  # records in the time range (what the manifests and the files read hold)
     operations: dict[str, OperationTally]  # finished operations
     interactions: list[InteractionTally]  # the newest matching interactions, newest first
@@ -485,24 +598,43 @@ def _has_level(manifest: Manifest, min_level: int) -> bool:
 
 
 class _Newest:
-    """The newest ``size`` rows of the frames added, and the time before which nothing counts."""
+    """The newest ``size`` rows of the frames added, and the time before which nothing counts.
+
+    Only the timestamps are merged as frames come in (to know that time); the rows are put
+    together once, at the end.
+    """
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.frame = records_frame(())
+        self.parts: list[pd.DataFrame] = []
+        self.stamps = pd.Series([], dtype="datetime64[ns, UTC]")
         self.read_all = True  # no file that could hold a match was left unread
+        self.cut_short = False  # files that could add rows were left for lack of time
 
     def wants(self, last: str | None) -> bool:
         """Could a file whose newest record is at ``last`` still add a row?"""
-        if len(self.frame) < self.size or last is None:
+        if len(self.stamps) < self.size or last is None:
             return True
-        return last >= iso_utc(self.frame["ts"].iloc[0].to_pydatetime())
+        return last >= iso_utc(self.stamps.iloc[0].to_pydatetime())
 
     def add(self, view: pd.DataFrame) -> None:
         if len(view):
-            merged = concat_frames([self.frame, view.tail(self.size)])
-            self.frame = merged.sort_values("ts", kind="stable", ignore_index=True).tail(self.size).reset_index(
-                drop=True)
+            tail = view.tail(self.size)
+            self.parts.append(tail)
+            self.stamps = pd.concat([self.stamps, tail["ts"]], ignore_index=True).dropna().sort_values(
+                kind="stable", ignore_index=True).tail(self.size).reset_index(drop=True)
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        if not self.parts:
+            return records_frame(())
+        if len(self.parts) == 1:
+            merged = self.parts[0]
+        else:  # plain strings: merging many files' categories costs more than the table's rows
+            plain = {name: object for name in CATEGORY_COLUMNS}
+            horizon = self.stamps.iloc[0]
+            merged = pd.concat([part[part["ts"] >= horizon].astype(plain) for part in self.parts], ignore_index=True)
+        return merged.sort_values("ts", kind="stable", ignore_index=True).tail(self.size).reset_index(drop=True)
 
 
 def explorer_view(refs: list[FileRef], f: Filters, *, table_rows: int, interactions: int,
@@ -515,11 +647,16 @@ def explorer_view(refs: list[FileRef], f: Filters, *, table_rows: int, interacti
     planned = _plan(refs, f, span, cache, summary)
     summarised = [(p.ref, p.manifest) for p in planned if p.whole and p.manifest is not None]
     broad = dataclasses.replace(f, min_level=0, text="", operation=None)  # what aggregates follow
-    id_prefilter = prefilter_for(dataclasses.replace(f, text=""))
+    id_prefilter = prefilter_for(dataclasses.replace(f, text="", min_level=0))
     table_prefilter = prefilter_for(f)
 
     table = _Newest(table_rows)
     read: dict[FileRef, pd.DataFrame] = {}  # files counted from their records (not their manifest)
+    counted: dict[FileRef, tuple[dict[str, OperationTally], list[InteractionTally]]] = {}
+    deadline = time.monotonic() + TABLE_READ_SECONDS
+    table_key = (f, frozenset(p.ref for p in planned if p.whole))
+    read_before = cache.table_reads.get(table_key)  # a rerun reads what the last one did, no further
+    read_now: set[FileRef] = set()
     for p in planned:
         if p.whole:  # read only for the table, and only while it may add a row
             if p.manifest is None or not _has_level(p.manifest, f.min_level):
@@ -527,21 +664,26 @@ def explorer_view(refs: list[FileRef], f: Filters, *, table_rows: int, interacti
             if not table.wants(p.manifest.last):
                 table.read_all = False
                 continue
+            if (p.ref not in read_before) if read_before is not None else (
+                    time.monotonic() > deadline and not cache.holds(p.ref, table_prefilter)):
+                table.read_all, table.cut_short = False, True  # Refresh goes further back
+                continue
+            read_now.add(p.ref)
             frame = _frame(p.ref, table_prefilter, cache, summary)
         else:  # read whole: its counts come from its records
             frame = _frame(p.ref, id_prefilter, cache, summary)
             if frame is not None:
-                read[p.ref] = apply_filters(frame, broad)
+                read[p.ref], counted[p.ref] = cache.counted(p.ref, frame, broad)
         if frame is not None:
             table.add(apply_filters(frame, f))
 
+    cache.remember_table(table_key, read_now)
     digest = _summaries(summarised, cache)
     operations = {name: tally.copy() for name, tally in digest.operations.items()}
     if not f.hide_own:
         _merge_into(operations, digest.own_operations)
     read_interactions: list[InteractionTally] = []
-    for view in read.values():
-        tallies, parts = tallies_from(view)
+    for tallies, parts in counted.values():
         _merge_into(operations, tallies)
         read_interactions.extend(parts)
     names = sorted({*operations, *digest.own_operations})
@@ -551,7 +693,8 @@ def explorer_view(refs: list[FileRef], f: Filters, *, table_rows: int, interacti
     errors, error_count = _errors(f, digest, read, error_rows)
     summary.from_manifests = len(summarised)
     in_range = sum(m.records for _, m in summarised) + sum(len(view) for view in read.values())
-    return ExplorerView(table.frame, table.read_all and len(table.frame) < table_rows, in_range, operations,
+    records = table.frame
+    return ExplorerView(records, table.read_all and len(records) < table_rows, table.cut_short, in_range, operations,
                         picked, errors, error_count, names, summary)
 
 

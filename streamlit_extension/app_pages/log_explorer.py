@@ -33,6 +33,7 @@ from streamlit_extension.app_pages.explorer_data import (
     ExplorerView,
     FileRef,
     explorer_view,
+    file_cache,
     interaction_records,
     is_missing,
     level_no,
@@ -178,6 +179,9 @@ def _records_table(view: ExplorerView) -> None:
     shown = records.iloc[::-1]  # newest first
     if view.complete:
         st.caption(f"{len(shown):,} matching record{'s' if len(shown) != 1 else ''}, newest first.")
+    elif view.cut_short:
+        st.caption(f"The newest {len(shown):,} matching records found so far, newest first: older files "
+                   "were left for the next run (Refresh reads further back), or narrow the time range.")
     else:
         st.caption(f"The newest {len(shown):,} matching records of the {view.in_range:,} in range. "
                    "Narrow the filters to see others.")
@@ -471,7 +475,9 @@ def render_log_explorer_page() -> None:
                                  help="Plain .jsonl and .jsonl.gz files, rotated ones included. Several "
                                       "folders (one per replica) separated by commas are read as one. "
                                       "The folder of $LOG_FILE, or one listed in $LOG_EXPLORER_FOLDERS.").strip()
-        top2.button("Refresh", help="Read new and changed files (unchanged ones come from the cache).")
+        if top2.button("Refresh", help="Read new and changed files (unchanged ones come from the cache), and "
+                                       "further back when the records table was cut short."):
+            file_cache().refresh()
         chosen_filters = _filters()
         if chosen_filters is None:
             return

@@ -140,6 +140,7 @@ class Increment:
 
     records: list[Record]
     fresh: bool  # read from the start (first read, another file under the name, or it shrank)
+    more: bool = False  # stopped at ``max_bytes``: more was already there to read
 
 
 class GrowingFile:
@@ -159,7 +160,9 @@ class GrowingFile:
         self.stats = ReadStats()
         self.reads_from_start = 0
 
-    def update(self) -> Increment:
+    def update(self, max_bytes: int | None = None) -> Increment:
+        """What was appended since the last call (at most about ``max_bytes`` of it, so a caller
+        can turn a big file into records piece by piece instead of holding all of them at once)."""
         try:
             handle = open_regular(self.path)
         except OSError as exc:
@@ -175,13 +178,18 @@ class GrowingFile:
             if stat.st_size == self.offset:
                 self.partial = False
                 return Increment(records, fresh)
-            for lines in read_to_end(handle, self.offset, GROW_CHUNK, until=stat.st_size):
+            chunk = GROW_CHUNK if max_bytes is None else min(GROW_CHUNK, max_bytes)
+            stop = stat.st_size if max_bytes is None else min(stat.st_size, self.offset + max_bytes)
+            more = False
+            for lines in read_to_end(handle, self.offset, chunk, until=stop):
                 if lines.restarted:  # rewritten in place since the last read
                     self._start_over(self.identity)
                     records, fresh = [], True
                 records.extend(parse_lines(lines, self.path, self.stats, self.needle))
                 self.offset, self.partial = lines.end, lines.partial
-        return Increment(records, fresh)
+                # Cut short by max_bytes with whole lines still to come (not only a line being written).
+                more = not lines.at_eof and lines.end > lines.start and self.offset < stat.st_size
+        return Increment(records, fresh, more=more and max_bytes is not None)
 
     def report(self) -> ReadStats:
         """What a full read of the file would count now (a partial last line as damage, as the reader does)."""

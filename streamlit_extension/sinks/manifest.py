@@ -269,8 +269,8 @@ class Manifest:
         self.interactions_complete = self.interactions_complete and other.interactions_complete
         return self
 
-    def to_json(self, archive_size: int) -> dict[str, Any]:
-        return {"version": VERSION, "archive_size": archive_size, "records": self.records, "lines": self.lines,
+    def to_json(self, archive: dict[str, Any]) -> dict[str, Any]:
+        return {"version": VERSION, "archive": archive, "records": self.records, "lines": self.lines,
                 "damaged": self.damaged, "first": self.first, "last": self.last, "levels": dict(self.levels),
                 "operations": {k: v.to_json() for k, v in self.operations.items()},
                 "own_operations": {k: v.to_json() for k, v in self.own_operations.items()},
@@ -392,9 +392,20 @@ class ManifestCollector:
         return manifest, interactions
 
 
+def archive_identity(archive: str | Path) -> dict[str, Any]:
+    """What ties a manifest to its archive: the name, the size, and the gzip trailer (the CRC-32
+    and length of everything in it), read from the last 8 bytes: a manifest copied beside another
+    archive of the same size is still told apart."""
+    with open_regular(archive) as handle:
+        size = os.fstat(handle.fileno()).st_size
+        handle.seek(max(0, size - 8))
+        trailer = handle.read(8)
+    return {"name": Path(archive).name, "size": size, "trailer": trailer.hex()}
+
+
 def write_manifest(archive: str | Path, manifest: Manifest, interactions: list[InteractionTally]) -> Path:
     """Write ``archive``'s manifest atomically (a temporary name, then a rename)."""
-    header = orjson.dumps(manifest.to_json(os.path.getsize(archive)))
+    header = orjson.dumps(manifest.to_json(archive_identity(archive)))
     body = orjson.dumps([i.to_json() for i in interactions])
     target = sidecar_path(archive)
     temporary = Path(f"{target}.tmp")
@@ -427,8 +438,8 @@ def load_manifest(archive: str | Path) -> Manifest | None:
         data = orjson.loads(line)
         if not isinstance(data, dict) or data.get("version") != VERSION:
             return None
-        if data.get("archive_size") != os.path.getsize(archive):
-            return None  # written for another file under this name
+        if data.get("archive") != archive_identity(archive):
+            return None  # written for another file (another name, size or content)
         return Manifest.from_json(data)
     except (OSError, ValueError):
         return None

@@ -460,8 +460,8 @@ def test_records_appended_to_the_live_file_between_two_runs_show_up(demo: Simple
     reads: list[tuple[str, bool, list[str]]] = []  # every read of a plain file: (name, fresh, messages)
     update = GrowingFile.update
 
-    def recorded(self: GrowingFile) -> Increment:
-        increment = update(self)
+    def recorded(self: GrowingFile, *args: Any, **kwargs: Any) -> Increment:
+        increment = update(self, *args, **kwargs)
         reads.append((self.path.name, increment.fresh, [r.get("message") for r in increment.records]))
         return increment
 
