@@ -10,18 +10,35 @@ and with OpenTelemetry on, ``otel`` (spans, OTLP logs, headers for backend calls
 
 from __future__ import annotations
 
-from .configure import LoggingHandle, init_streamlit_logging, setup_logging
-from .context import CorrelationIDManager, correlation_scope
-from .operations import StructuredLogger, correlation_logger, with_correlation_logging
-from .otel import outgoing_headers
-from .patcher.redaction import DEFAULT_REDACT_KEYS
-from .stdlib import InterceptHandler
-from .utils.log_formatter import CorrelationFilter, JSONFormatter
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .configure import LoggingHandle, init_streamlit_logging, setup_logging
+    from .context import CorrelationIDManager, correlation_scope
+    from .integration import ContextThreadPoolExecutor, run_in_thread
+    from .operations import StructuredLogger, correlation_logger, with_correlation_logging
+    from .otel import outgoing_headers
+    from .patcher.redaction import DEFAULT_REDACT_KEYS
+    from .stdlib import InterceptHandler
+    from .utils.log_formatter import CorrelationFilter, JSONFormatter
 
 __version__ = "0.1.0"
 
+# Each public name and the module it lives in, imported on first use: reading the logs
+# (``st-logs``) must not pay for the logging side, nor the core for Streamlit.
+_EXPORTS = {
+    "LoggingHandle": "configure", "init_streamlit_logging": "configure", "setup_logging": "configure",
+    "CorrelationIDManager": "context", "correlation_scope": "context",
+    "StructuredLogger": "operations", "correlation_logger": "operations", "with_correlation_logging": "operations",
+    "outgoing_headers": "otel", "DEFAULT_REDACT_KEYS": "patcher.redaction", "InterceptHandler": "stdlib",
+    "CorrelationFilter": "utils.log_formatter", "JSONFormatter": "utils.log_formatter",
+    "run_in_thread": "integration", "ContextThreadPoolExecutor": "integration",
+}
+
 __all__ = [
     "DEFAULT_REDACT_KEYS",
+    "ContextThreadPoolExecutor",
     "CorrelationFilter",
     "CorrelationIDManager",
     "InterceptHandler",
@@ -32,17 +49,21 @@ __all__ = [
     "correlation_scope",
     "init_streamlit_logging",
     "outgoing_headers",
+    "run_in_thread",
     "setup_logging",
     "with_correlation_logging",
 ]
 
-_STREAMLIT_NAMES = {"run_in_thread", "ContextThreadPoolExecutor"}
 
 
-def __getattr__(name: str):
-    # Imported on first use: the core must not pay for importing Streamlit.
-    if name in _STREAMLIT_NAMES:
-        from . import integration
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # once: later lookups don't come here
+    return value
 
-        return getattr(integration, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

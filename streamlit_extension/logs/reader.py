@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeAlias
 
+import orjson
+
 from ..safe_open import open_regular, why_not_regular
 from ..schema import CORRELATION_FIELDS, DEFAULT_PATH, OPERATION_FIELDS
 from ..sinks.flat import add_extras, iso_utc
@@ -366,12 +368,21 @@ def normalize(obj: Any) -> dict[str, Any] | None:
     return None
 
 
+def _loads(line: bytes) -> Any:
+    """``json.loads``, through orjson (several times faster) when it can: orjson refuses what
+    ``json`` takes (an int past 64 bits, NaN), and those lines go to ``json``."""
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return json.loads(line)
+
+
 def parse_line(line: bytes, path: Path, stats: ReadStats) -> dict[str, Any] | None:
     """One raw line as a flat record, or None (damage is counted in ``stats``)."""
     if not line.strip():
         return None
     try:
-        record = normalize(json.loads(line))
+        record = normalize(_loads(line))
     except (ValueError, RecursionError, KeyError, TypeError):  # bad JSON, bad UTF-8, too deep, odd shape
         stats.skip(path, "corrupt line")
         return None

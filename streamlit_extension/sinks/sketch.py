@@ -93,12 +93,13 @@ class DurationSketch:
         try:
             sketch = cls(float(data["error"]))
             zeros, indexes, counts = data["zeros"], data["index"], data["counts"]
-            if not (isinstance(zeros, int) and zeros >= 0 and len(indexes) == len(counts)):
+            # Checked whole-list at a time: a manifest holds thousands of buckets.
+            if not (isinstance(zeros, int) and zeros >= 0 and isinstance(indexes, list) and isinstance(counts, list)
+                    and len(indexes) == len(counts) and {type(i) for i in indexes} <= {int}
+                    and {type(n) for n in counts} <= {int} and (not counts or min(counts) > 0)
+                    and len(set(indexes)) == len(indexes)):
                 raise ValueError("inconsistent sketch")
-            for index, count in zip(indexes, counts, strict=True):
-                if not (isinstance(index, int) and isinstance(count, int) and count > 0):
-                    raise ValueError("inconsistent sketch")
-                sketch.buckets[index] += count
+            sketch.buckets.update(dict(zip(indexes, counts, strict=True)))
         except (KeyError, TypeError) as exc:
             raise ValueError(f"not a duration sketch: {exc}") from None
         sketch.zeros = zeros
