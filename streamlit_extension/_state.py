@@ -36,13 +36,12 @@ class State:
     setup: LoggingHandle | None = None
     setup_lock: threading.RLock = field(default_factory=threading.RLock)
     generations: Iterator[int] = field(default_factory=lambda: itertools.count(1))
-    # context: correlation and operation scopes, ambient sources, operations ended elsewhere.
+    # context: correlation and operation scopes, ambient sources.
     correlation_id_var: ContextVar[str | None] = field(
         default_factory=lambda: ContextVar("streamlit_extension_correlation_id", default=None))
     operation_var: ContextVar[OperationFrame | None] = field(
         default_factory=lambda: ContextVar("streamlit_extension_operation", default=None))
     ambient_sources: list[AmbientSource] = field(default_factory=list)
-    stale_operations: dict[str, str | None] = field(default_factory=dict)
     # pseudonyms: the HMAC salt, read or created on first use.
     user_salt: bytes | None = None
     salt_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -65,6 +64,7 @@ class State:
         default_factory=lambda: ContextVar("streamlit_extension_carried", default=None))
     run_create_lock: threading.Lock = field(default_factory=threading.Lock)
     run_end_watcher: Any = None  # integration.compat.ThreadWatcher, made on first import
+    run_announcer: Any = None  # integration.run.Announcer, likewise
     compat_missing: set[str] = field(default_factory=set)
     compat_disabled: set[str] = field(default_factory=set)
     uncaught_listener: Any = None

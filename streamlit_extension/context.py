@@ -1,6 +1,9 @@
 """The context variables that say which interaction and operation a record belongs to.
 
-This is the only module that touches them. Values live in ``contextvars``, so each thread and
+This is the only module that sets them: the frame stack of tracked operations (one record of
+the current operation; loguru's ``contextualize`` carries its fields onto records, and
+``reconcile_operation`` keeps the two in agreement), the correlation id of scopes, and the
+ambient source (a Streamlit run). Values live in ``contextvars``, so each thread and
 each asyncio task sees its own; the variables themselves are created once per process (see
 ``_state``), so a re-import by Streamlit's file watcher keeps the values already set.
 """
@@ -13,7 +16,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, Protocol
 
-from . import _report, _state
+from loguru import logger
+
+from . import _loguru, _report, _state
 from .validators import is_valid_id
 
 
@@ -37,6 +42,11 @@ class OperationFrame:
         self.correlation_id = correlation_id  # set when this operation opened its own interaction
         self.closed = False
 
+    @property
+    def interaction_id(self) -> str | None:
+        """The interaction this operation is in, when it opened it itself."""
+        return self.correlation_id
+
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
         return f"<OperationFrame {self.name} {self.operation_id} {state}>"
@@ -49,33 +59,131 @@ def live_frame(frame: OperationFrame | None) -> OperationFrame | None:
     return frame
 
 
-# Operations that ended where they couldn't take their values back out of the context (another
-# context, or inside a scope that began after them): their ids, and the interaction id each had
-# opened. Rare, so a small FIFO-bounded map; the patcher skips values found here.
-_STALE_LIMIT = 4096
-_stale: dict[str, str | None] = _state.state().stale_operations
-
-
-def mark_stale(frame: OperationFrame) -> None:
-    if len(_stale) >= _STALE_LIMIT:
-        _stale.pop(next(iter(_stale)), None)
-    _stale[frame.operation_id] = frame.correlation_id
-
-
-def is_stale_operation(operation_id: Any) -> bool:
-    """Did this operation end elsewhere? Asked about any value an app bound as ``operation_id``."""
-    try:  # free unless it raises: this runs for every record
-        return operation_id in _stale
-    except TypeError:  # an unhashable value (a list): not an id of ours
-        return False
-
-
-def is_stale_correlation(correlation_id: str | None) -> bool:
-    return correlation_id is not None and bool(_stale) and correlation_id in _stale.values()
-
-
 correlation_id_var: ContextVar[str | None] = _state.state().correlation_id_var
 operation_var: ContextVar[OperationFrame | None] = _state.state().operation_var
+
+
+def _ended_frame(frame: OperationFrame | None, operation_id: object = None, correlation_id: object = None) -> bool:
+    """Is ``operation_id`` (or the interaction ``correlation_id``) one of this context's own
+    frames that has ended? Then its values are still here only because it ended elsewhere."""
+    while frame is not None:
+        if frame.operation_id == operation_id or (correlation_id is not None
+                                                 and frame.correlation_id == correlation_id):
+            return frame.closed
+        frame = frame.parent
+    return False
+
+
+def reconcile_operation(extra: dict[str, Any]) -> None:
+    """Make a record's operation fields (``logger.contextualize`` carries them) say what the
+    frame stack says: an operation that ended elsewhere left its values in this context; the
+    nearest open one's replace them, or none (a run's own fields fill in). Values an app bound
+    itself are not ours, and are kept."""
+    frame = operation_var.get()
+    if frame is None:
+        return
+    operation_id = extra.get("operation_id")
+    if operation_id is None or (not frame.closed and operation_id == frame.operation_id):
+        return  # the common case: nothing, or the innermost open operation
+    if not _ended_frame(frame, operation_id):
+        return
+    live = live_frame(frame)
+    if live is None:
+        for key in _OPERATION_KEYS:
+            extra.pop(key, None)
+    else:
+        extra.update(operation=live.name, operation_id=live.operation_id, parent_operation_id=live.parent_operation_id)
+
+
+_OPERATION_KEYS = ("operation", "operation_id", "parent_operation_id")
+
+
+def scope_correlation_id() -> str | None:
+    """The id a scope made current here (``correlation_scope``, ``set_correlation_id``, or an
+    operation that opened its own interaction), unless it is the interaction of an operation
+    that ended elsewhere."""
+    value = correlation_id_var.get()
+    if value is not None and _ended_frame(operation_var.get(), correlation_id=value):
+        return None
+    return value
+
+
+class Activation:
+    """An operation's frame made current in this context, for as long as the activation lasts:
+    the frame stack (``operation_var``), the operation's fields in ``logger.contextualize``, and
+    the interaction it opened, where the context doesn't already say it.
+
+    Leaving never raises. In a context other than the one it began in (a generator closed from
+    another thread, an async generator finalised by the event loop) the values can't be taken
+    back: the frame is marked closed, and ``reconcile_operation`` and ``scope_correlation_id``
+    skip what it left.
+    """
+
+    __slots__ = ("_cid_token", "_ctx", "_op_token", "frame")
+
+    def __init__(self, frame: OperationFrame) -> None:
+        self.frame = frame
+
+    def __enter__(self) -> None:
+        frame = self.frame
+        frame.closed = False
+        # Only where the context doesn't already say this interaction (its own new id, or a
+        # generator resumed elsewhere): inside a Streamlit run the run stays the scope.
+        cid = frame.interaction_id
+        self._cid_token = correlation_id_var.set(cid) if cid is not None and current_correlation_id() != cid else None
+        self._op_token = operation_var.set(frame)
+        self._ctx = logger.contextualize(
+            operation=frame.name, operation_id=frame.operation_id, parent_operation_id=frame.parent_operation_id
+        )
+        self._ctx.__enter__()
+
+    def in_place(self) -> bool:
+        """Is this frame still the innermost one in the current context (a plain, in-order exit)?"""
+        return operation_var.get() is self.frame
+
+    def __exit__(self, *exc: Any) -> None:
+        frame = self.frame
+        frame.closed = True
+        if operation_var.get() is not frame:
+            # Another context, or a scope that began after this one is still open: resetting
+            # would undo that scope's values. Leave them; the frame stack says they ended.
+            self._end_contextualize_keeping_values()
+            return
+        for undo in (self._exit_contextualize, self._reset_operation, self._reset_correlation):
+            try:
+                undo()
+            except (ValueError, RuntimeError):  # "created in a different Context", or used twice
+                pass
+
+    def _end_contextualize_keeping_values(self) -> None:
+        # The block must end now: left open, its cleanup would run whenever it is garbage
+        # collected, and undo whatever scope is current then.
+        var = _loguru.contextualize_var()
+        current = var.get() if var is not None else None
+        try:
+            self._exit_contextualize()
+        except (ValueError, RuntimeError):  # another context: nothing here was changed
+            return
+        if var is not None:
+            var.set(current)
+
+    def _exit_contextualize(self) -> None:
+        self._ctx.__exit__(None, None, None)
+
+    def _reset_operation(self) -> None:
+        operation_var.reset(self._op_token)
+
+    def _reset_correlation(self) -> None:
+        if self._cid_token is not None:
+            correlation_id_var.reset(self._cid_token)
+
+
+def adopt_correlation_id(value: str | None) -> None:
+    """In a worker thread's fresh copy of a context: make the submitting page's interaction id
+    current, if this context has none."""
+    if value is not None and correlation_id_var.get() is None:
+        correlation_id_var.set(value)
+
 
 class AmbientSource(Protocol):
     """Where record fields come from when no scope set them (the current Streamlit run)."""
@@ -85,6 +193,10 @@ class AmbientSource(Protocol):
 
     def set_correlation_id(self, value: str) -> bool:
         """Make ``value`` current for the rest of the ambient scope; False if there is none."""
+
+    def settle(self) -> None:
+        """Called outside any logging call (an operation starting): do what a scope found by a
+        record could not do inside the patcher."""
 
 
 _ambient: list[AmbientSource] = _state.state().ambient_sources
@@ -106,11 +218,18 @@ def ambient_fields() -> Mapping[str, Any] | None:
         return None
 
 
+def settle_ambient() -> None:
+    """Let the ambient source finish, outside the patcher, what a record found (never raises)."""
+    if _ambient:
+        try:
+            _ambient[0].settle()
+        except Exception as exc:
+            _report.notice_once("ambient-settle", f"context update failed ({_report.describe(exc)})")
+
+
 def current_correlation_id() -> str | None:
     """The id of the current scope, else the ambient one (a Streamlit run), else None."""
-    value = correlation_id_var.get()
-    if value is not None and is_stale_correlation(value):
-        value = None  # the interaction of an operation that ended elsewhere
+    value = scope_correlation_id()
     if value is None and _ambient:
         fields = ambient_fields()
         if fields:

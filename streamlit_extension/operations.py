@@ -19,14 +19,14 @@ from loguru import logger
 
 from . import _loguru, _report
 from .context import (
+    Activation,
     OperationFrame,
-    correlation_id_var,
     current_correlation_id,
     current_operation_id,
     live_frame,
-    mark_stale,
     new_id,
     operation_var,
+    settle_ambient,
 )
 from .errors import control_flow_outcome, error_context, normalize_error
 from .otel.tracing import Tracing
@@ -117,6 +117,7 @@ class _Operation:
         self.name = name
         self.metadata = metadata
         self.expected = expected
+        settle_ambient()  # a run a record found: its span current here before ours starts under it
         cid = current_correlation_id()
         owned = None
         if not cid:  # a top-level operation outside any scope or run is its own interaction
@@ -192,74 +193,25 @@ class _Operation:
 
 
 class _Activation:
-    """The operation's values in the current context, for as long as the activation lasts.
+    """The operation current in this context (``context.Activation``) and its span current with
+    it (OpenTelemetry on). Leaving never raises, whatever context it ends in."""
 
-    Leaving never raises: in a context other than the one it began in (a generator closed from
-    another thread, an async generator finalised by the event loop) the values can't be taken
-    back, so the frame is marked closed and readers skip it.
-    """
-
-    __slots__ = ("_cid_token", "_ctx", "_op_token", "_operation", "_span_token")
+    __slots__ = ("_context", "_operation", "_span_token")
 
     def __init__(self, operation: _Operation) -> None:
         self._operation = operation
+        self._context = Activation(operation.frame)
 
     def __enter__(self) -> None:
+        self._context.__enter__()
         operation = self._operation
-        frame = operation.frame
-        frame.closed = False
-        # Only where the context doesn't already say this interaction (its own new id, or a
-        # generator resumed elsewhere): inside a Streamlit run the run stays the scope.
-        self._cid_token = correlation_id_var.set(operation.correlation_id) \
-            if current_correlation_id() != operation.correlation_id else None
-        self._op_token = operation_var.set(frame)
-        self._ctx = logger.contextualize(
-            operation=frame.name, operation_id=frame.operation_id, parent_operation_id=frame.parent_operation_id
-        )
-        self._ctx.__enter__()
         tracing = active_tracing() if operation.span is not None else None
         self._span_token = tracing.attach(operation.span, operation.correlation_id) if tracing is not None else None
 
     def __exit__(self, *exc: Any) -> None:
-        frame = self._operation.frame
-        frame.closed = True
-        if operation_var.get() is not frame:
-            # Another context, or a scope that began after this one is still open: resetting
-            # would undo that scope's values. Leave them; readers skip this frame's.
-            mark_stale(frame)
-            self._end_contextualize_keeping_values()
-            return
-        for undo in (self._detach_span, self._exit_contextualize, self._reset_operation, self._reset_correlation):
-            try:
-                undo()
-            except (ValueError, RuntimeError):  # "created in a different Context", or used twice
-                mark_stale(frame)
-
-    def _end_contextualize_keeping_values(self) -> None:
-        # The block must end now: left open, its cleanup would run whenever it is garbage
-        # collected, and undo whatever scope is current then.
-        var = _loguru.contextualize_var()
-        current = var.get() if var is not None else None
-        try:
-            self._exit_contextualize()
-        except (ValueError, RuntimeError):  # another context: nothing here was changed
-            return
-        if var is not None:
-            var.set(current)
-
-    def _exit_contextualize(self) -> None:
-        self._ctx.__exit__(None, None, None)
-
-    def _detach_span(self) -> None:
-        if self._span_token is not None:
+        if self._span_token is not None and self._context.in_place():  # elsewhere OTel would complain
             Tracing.detach(self._span_token)
-
-    def _reset_operation(self) -> None:
-        operation_var.reset(self._op_token)
-
-    def _reset_correlation(self) -> None:
-        if self._cid_token is not None:
-            correlation_id_var.reset(self._cid_token)
+        self._context.__exit__()
 
 
 class _OperationScope:
@@ -414,36 +366,54 @@ def with_correlation_logging(operation: str, metadata_func: Callable[..., Any] |
 # consumer's own records between items never carry them.
 
 
+class _Iteration:
+    """One tracked iteration of a generator: the operation starts at the first step, and each
+    step runs with its values current (``step``)."""
+
+    __slots__ = ("expected", "metadata", "name", "operation")
+
+    def __init__(self, name: str, metadata: Mapping[str, Any] | None, expected: Expected) -> None:
+        self.name, self.metadata, self.expected = name, metadata, expected
+        self.operation: _Operation | None = None
+
+    def step(self) -> _Activation:
+        if self.operation is None:
+            self.operation = _Operation(correlation_logger, self.name, self.metadata, self.expected)
+            with _Activation(self.operation):
+                self.operation.start(2)
+        return _Activation(self.operation)
+
+    def end(self, exc: BaseException | None = None, outcome: str | None = None) -> None:
+        if self.operation is not None:
+            self.operation.end(2, exc, exc.__traceback__ if exc is not None else None, outcome=outcome)
+
+
 def _tracked_generator(inner: Generator, name: str, metadata: Mapping[str, Any] | None,
                        expected: Expected = ()) -> Generator:
-    operation: _Operation | None = None
+    tracked = _Iteration(name, metadata, expected)
     send: Any = None
     throw: BaseException | None = None
     while True:
-        if operation is None:
-            operation = _Operation(correlation_logger, name, metadata, expected)
-            with _Activation(operation):
-                operation.start(1)
-        with _Activation(operation):
+        with tracked.step():
             try:
                 item = inner.throw(throw) if throw is not None else inner.send(send)
             except StopIteration as stop:
-                operation.end(1)
+                tracked.end()
                 return stop.value
             except BaseException as exc:
-                operation.end(1, exc, exc.__traceback__)
+                tracked.end(exc)
                 raise
         send, throw = None, None
         try:
             send = yield item
         except GeneratorExit:
-            with _Activation(operation):
+            with tracked.step():
                 try:
                     inner.close()
                 except BaseException as exc:
-                    operation.end(1, exc, exc.__traceback__)
+                    tracked.end(exc)
                     raise
-                operation.end(1, outcome="closed")
+                tracked.end(outcome="closed")
             raise
         except BaseException as exc:  # thrown in by the consumer: the inner generator decides
             throw = exc
@@ -451,34 +421,31 @@ def _tracked_generator(inner: Generator, name: str, metadata: Mapping[str, Any] 
 
 async def _tracked_async_generator(inner: AsyncGenerator, name: str, metadata: Mapping[str, Any] | None,
                                    expected: Expected = ()) -> AsyncGenerator:
-    operation: _Operation | None = None
+    # The same steps as _tracked_generator, awaited.
+    tracked = _Iteration(name, metadata, expected)
     send: Any = None
     throw: BaseException | None = None
     while True:
-        if operation is None:
-            operation = _Operation(correlation_logger, name, metadata, expected)
-            with _Activation(operation):
-                operation.start(1)
-        with _Activation(operation):
+        with tracked.step():
             try:
                 item = await (inner.athrow(throw) if throw is not None else inner.asend(send))
             except StopAsyncIteration:
-                operation.end(1)
+                tracked.end()
                 return
             except BaseException as exc:
-                operation.end(1, exc, exc.__traceback__)
+                tracked.end(exc)
                 raise
         send, throw = None, None
         try:
             send = yield item
         except GeneratorExit:
-            with _Activation(operation):
+            with tracked.step():
                 try:
                     await inner.aclose()
                 except BaseException as exc:
-                    operation.end(1, exc, exc.__traceback__)
+                    tracked.end(exc)
                     raise
-                operation.end(1, outcome="closed")
+                tracked.end(outcome="closed")
             raise
         except BaseException as exc:
             throw = exc

@@ -30,7 +30,6 @@ _ENV_PREFIXES = ("OTEL_",)
 
 def _reset() -> None:
     _report.reset_throttle()  # each test sees its own "once" notices (compat's lost capabilities too)
-    _state.state().stale_operations.clear()  # operations an earlier test ended elsewhere
     handle = _state.state().setup
     if handle is not None:
         handle.close()

@@ -1,5 +1,5 @@
 """The context module on its own: correlation ids in contextvars, operation frames, the ambient
-source, stale-operation bookkeeping, and ids that arrive malformed.
+source, what an operation that ended elsewhere leaves behind, and ids that arrive malformed.
 
 Threads and asyncio tasks are real; the ambient source is a small stand-in for a Streamlit run
 (the protocol's two methods), since the module only ever talks to it through them.
@@ -27,12 +27,11 @@ from streamlit_extension.context import (
     correlation_scope,
     current_correlation_id,
     current_operation_id,
-    is_stale_correlation,
-    is_stale_operation,
     live_frame,
-    mark_stale,
     new_id,
     operation_var,
+    reconcile_operation,
+    scope_correlation_id,
     set_ambient_source,
 )
 
@@ -360,52 +359,73 @@ def test_an_operation_frame_describes_itself():
         child.extra = 1  # slots: a frame carries nothing else
 
 
-# --------------------------------------------------------------------------- stale operations
+# --------------------------------------------------------------- operations that ended elsewhere
 
 
-def test_a_stale_operation_and_its_interaction_are_remembered():
+def _left_behind(ended: OperationFrame) -> Any:
+    """``ended`` current in this context and then closed, as a generator closed from another
+    thread leaves it: its values can't be taken back here."""
+    token = operation_var.set(ended)
+    ended.closed = True
+    return token
+
+
+def test_the_values_an_ended_operation_left_give_way_to_the_open_one():
+    outer = frame("outer")
+    ended = frame("ended", outer)
+    token = _left_behind(ended)
+    try:
+        extra = {"operation": "ended", "operation_id": ended.operation_id, "parent_operation_id": outer.operation_id}
+        reconcile_operation(extra)
+        assert extra == {"operation": "outer", "operation_id": outer.operation_id, "parent_operation_id": None}
+        outer.closed = True
+        reconcile_operation(extra)
+        assert extra == {}  # nothing open: the run's own fields fill in
+    finally:
+        operation_var.reset(token)
+
+
+def test_values_an_app_bound_itself_or_an_open_operation_are_kept():
+    open_ = frame("open")
+    token = operation_var.set(open_)
+    try:
+        mine = {"operation": "open", "operation_id": open_.operation_id, "parent_operation_id": None}
+        reconcile_operation(mine)
+        assert mine["operation_id"] == open_.operation_id
+        bound = {"operation": "import", "operation_id": "op_from_the_app"}  # not one of our frames
+        reconcile_operation(bound)
+        assert bound == {"operation": "import", "operation_id": "op_from_the_app"}
+    finally:
+        operation_var.reset(token)
+
+
+def test_the_interaction_an_ended_operation_opened_is_not_current():
     ended = frame("ended", correlation_id=new_id("req"))
-    plain = frame("plain")
-    assert not is_stale_operation(ended.operation_id)
-    assert not is_stale_correlation(ended.correlation_id)
-    mark_stale(ended)
-    mark_stale(plain)
-    assert is_stale_operation(ended.operation_id)
-    assert is_stale_operation(plain.operation_id)
-    assert is_stale_correlation(ended.correlation_id)
-    assert not is_stale_correlation(None)  # an operation that opened no interaction marks none
-    assert not is_stale_correlation(new_id("req"))
-
-
-def test_the_interaction_of_a_stale_operation_is_not_current():
-    ended = frame("ended", correlation_id=new_id("req"))
-    mark_stale(ended)
     set_ambient_source(Run({"correlation_id": "req_run"}))
+    op_token = _left_behind(ended)
     token = correlation_id_var.set(ended.correlation_id)
     try:
+        assert scope_correlation_id() is None
         assert current_correlation_id() == "req_run"
         set_ambient_source(None)
         assert current_correlation_id() is None
+        ended.closed = False  # while it is open, its interaction is current
+        assert current_correlation_id() == ended.correlation_id
     finally:
         correlation_id_var.reset(token)
-
-
-def test_the_stale_record_is_bounded_oldest_first():
-    first = frame("first", correlation_id=new_id("req"))
-    mark_stale(first)
-    latest = None
-    for _ in range(10_000):
-        latest = frame("later")
-        mark_stale(latest)
-    assert not is_stale_operation(first.operation_id)
-    assert not is_stale_correlation(first.correlation_id)
-    assert is_stale_operation(latest.operation_id)
+        operation_var.reset(op_token)
 
 
 @pytest.mark.parametrize("value", [None, 42, ["op_1"], {"id": 1}, {1, 2}, b"op"])
-def test_any_bound_operation_id_is_safe_to_ask_about(value):
-    # The patcher asks about whatever an app bound as operation_id.
-    assert is_stale_operation(value) is False
+def test_any_bound_operation_id_is_safe_to_reconcile(value):
+    # The patcher reconciles whatever an app bound as operation_id.
+    token = _left_behind(frame("ended"))
+    try:
+        extra = {"operation_id": value}
+        reconcile_operation(extra)
+        assert extra == {"operation_id": value}
+    finally:
+        operation_var.reset(token)
 
 
 def test_a_record_with_an_odd_operation_id_keeps_its_correlation_fields(tmp_path, capsys):

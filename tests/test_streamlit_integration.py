@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -276,3 +277,45 @@ def test_web_server_access_lines_reach_the_log_once_with_addresses_masked(tmp_pa
         assert all(r["message"].startswith("[IP]:") for r in pages)
     else:
         assert printed == []
+
+
+def test_a_run_found_by_its_first_record_is_started_after_that_record_not_inside_it(tmp_path, monkeypatch):
+    """The patcher only reads: an app that set logging up once (not at the top of every run)
+    gets each later run's start record just after the record that found it, timed at that
+    moment, and never from inside that logging call."""
+    from streamlit.testing.v1 import AppTest
+
+    log = tmp_path / "app.jsonl"
+    monkeypatch.setenv("LOG_FILE", str(log))
+    monkeypatch.setenv("LOG_FORMAT", "flat")
+    monkeypatch.setenv("LOG_CONSOLE", "0")
+    app = Path(__file__).parent / "apps" / "lazy_start_app.py"
+    at = AppTest.from_file(str(app), default_timeout=30).run()
+    for _ in range(2):
+        at.run()  # runs the setup does not start
+        assert not at.exception, at.exception
+        shown = json.loads(at.text[0].value)
+        script_thread = shown["during"][-1][1]
+        mine = [message for message, thread in shown["during"] if thread == script_thread]
+        assert mine == ["first record of the run"]  # nothing else written from inside that call
+        starts = [thread for message, thread in shown["after"] if message == "script_run started"]
+        assert starts == ["streamlit_extension:run-start"]  # written by the announcer
+    records = read_json_lines(log)
+    by_run: dict[str, list[dict]] = {}
+    for record in records:
+        if record["correlation_id"] is not None:  # (Streamlit's own lines outside a run)
+            by_run.setdefault(record["correlation_id"], []).append(record)
+    assert len(by_run) == 3, by_run.keys()
+    for group in by_run.values():
+        events = [r["event"] for r in group if r["operation"] == "script_run" and r["event"]]
+        assert sorted(events) == ["complete", "start"], group
+        start = next(r for r in group if r["event"] == "start")
+        # Timed when the run was found: within a record of the run's earliest.
+        assert abs(_seconds(start["timestamp"]) - min(_seconds(r["timestamp"]) for r in group)) < 0.05
+        assert start["timestamp"] < next(r for r in group if r["event"] == "complete")["timestamp"]
+
+
+def _seconds(timestamp: str) -> float:
+    import datetime
+
+    return datetime.datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()

@@ -145,8 +145,9 @@ def run_marker(ctx: Any) -> Any:
         return None
 
 
-def runner_events(listener: Callable[..., None]) -> bool:
-    """Connect ``listener`` to the current script runner's ``on_event``, once per runner.
+def runner_events(listener: Callable[..., None], thread: threading.Thread) -> bool:
+    """Connect ``listener`` to the ``on_event`` of the script runner of ``thread`` (a script
+    thread), once per runner.
 
     The runner is the owner of the script thread's target (``ScriptRunner._run_script_thread``).
     Returns False when that can't be found: the caller then watches the thread instead.
@@ -154,7 +155,7 @@ def runner_events(listener: Callable[..., None]) -> bool:
     if not available("runner_events"):
         return False
     try:
-        runner = threading.current_thread()._target.__self__  # type: ignore[attr-defined]
+        runner = thread._target.__self__  # type: ignore[attr-defined]
         signal = runner.on_event
         if not getattr(runner, "_streamlit_extension_hooked", False):
             signal.connect(listener, weak=False)

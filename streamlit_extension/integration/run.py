@@ -2,14 +2,20 @@
 
 Streamlit gives Python no per-run id, so a run is recognised (see ``compat``): by the fresh
 ``ctx.cursors`` every run gets, else by the runner's start event, else by the end of the
-previous run. The first record of a new run starts a ``RunState`` (a new ``req_`` id and a
-``script_run`` start record); the runner's finish event, or failing that the script thread's
-exit, writes ``complete`` or ``failed``. Everything is read from the script-run context of the
-current thread, so nothing warns in bare mode or in foreign threads.
+previous run. A run starts from the runner's start event or from the installation (the app's
+``setup_logging()`` at the top of the script): a ``RunState`` (a new ``req_`` id), its span and
+its ``script_run`` start record. When a record arrives first (an app that set up logging once,
+in another module), the patcher only reads the new run's fields; its start record and span are
+made just after, by a small announcer thread, timed at the moment the run was found. The
+runner's finish event, or failing that the script thread's exit, writes ``complete`` or
+``failed``. Everything is read from the script-run context of the current thread, so nothing
+warns in bare mode or in foreign threads.
 """
 
 from __future__ import annotations
 
+import functools
+import queue
 import threading
 import time
 from collections.abc import Mapping
@@ -51,7 +57,9 @@ class RunState:
     __slots__ = (
         "__weakref__",
         "_cache",
+        "announced",
         "base",
+        "begun_at",
         "connection",
         "correlation_id",
         "failure",
@@ -60,7 +68,9 @@ class RunState:
         "operation_id",
         "page",
         "page_key",
+        "replaces",
         "span",
+        "span_thread",
         "span_token",
         "started",
         "thread",
@@ -73,6 +83,9 @@ class RunState:
         self.correlation_id = new_id("req")
         self.operation_id = new_id("op")
         self.started = time.perf_counter()
+        self.begun_at = time.time_ns()  # the start record's time, whenever it is written
+        self.announced = False  # its start record and span are made
+        self.replaces: RunState | None = None  # the run before it in this context, ended when this one starts
         self.page_key: Any = object()
         self.page: str | None = None
         # Claims don't change within a run; reading st.user per record would cost a copy each.
@@ -88,6 +101,7 @@ class RunState:
         }
         self.span: Any = None
         self.span_token: Any = None
+        self.span_thread: threading.Thread | None = None  # where the span is current
         # (session-state token, page key, correlation id, fields): see ``fields``.
         self._cache: tuple | None = None
 
@@ -194,21 +208,35 @@ _building = threading.local()
 
 
 def current_run(ctx: Any) -> RunState | None:
-    """The RunState of ``ctx``'s current run, starting one if the run is new.
+    """The RunState of ``ctx``'s current run, started (start record, span) if the run is new.
+    Not for the patcher: see ``found_run``."""
+    run = found_run(ctx, announce=False)
+    if run is not None:
+        _announce(run, ctx)
+        settle(run, ctx)
+    return run
 
-    None only for a record logged while a run's own identity is being read (st.user or
-    st.context may log), which would otherwise recurse.
-    """
+
+def found_run(ctx: Any, *, announce: bool = True) -> RunState | None:
+    """The RunState of ``ctx``'s current run. A new run is begun here (its ids, read from the
+    context, and the hooks that tell its end); from the patcher (``announce``), its start
+    record and span are left to the announcer, which writes them after the record that found
+    it. None only for a record logged while a run's own identity is being read (st.user or
+    st.context may log), which would otherwise recurse."""
     run = getattr(ctx, RUN_ATTR, None)
     if run is not None and run.is_current(ctx):
         return run
     if getattr(_building, "active", False):
         return None
-    return _start(ctx)
+    run = _begin(ctx)
+    if announce and not run.announced:
+        _announcer.submit(run, ctx)
+    return run
 
 
-def _start(ctx: Any, *, force: bool = False) -> RunState:
-    """Start a run for ``ctx``; ``force`` ends the current one (a start event without a marker)."""
+def _begin(ctx: Any, *, force: bool = False) -> RunState:
+    """The RunState for ``ctx``'s new run (``force``: end the current one; a start event without
+    a marker), hooked to hear of its end. No record is written here."""
     _building.active = True
     try:
         fresh = RunState(ctx)
@@ -218,13 +246,92 @@ def _start(ctx: Any, *, force: bool = False) -> RunState:
         previous = getattr(ctx, RUN_ATTR, None)
         if not force and previous is not None and previous.is_current(ctx):
             return previous  # another thread of this run got here first
+        fresh.replaces = previous
         setattr(ctx, RUN_ATTR, fresh)
+    _hook(ctx, fresh)
+    return fresh
+
+
+def _start(ctx: Any, *, force: bool = False) -> RunState:
+    """Start a run for ``ctx`` now, in its script thread (the runner's start event)."""
+    run = _begin(ctx, force=force)
+    _announce(run, ctx)
+    settle(run, ctx)
+    return run
+
+
+def _announce(run: RunState, ctx: Any) -> None:
+    """The run's span and start record, once, from whichever thread gets here first; the run it
+    replaced ends as ``superseded`` first."""
+    with _create_lock:
+        if run.announced:
+            return
+        run.announced = True
+        previous, run.replaces = run.replaces, None
     if previous is not None and not previous.finished:
         _finish(previous, ctx, None, outcome="superseded")
-    _hook(ctx, fresh)
-    _start_span(fresh, ctx)
-    _emit(fresh, ctx, "INFO", "script_run started", "start", None, True, None)
-    return fresh
+    _start_span(run, ctx)
+    tracing = otel_tracing.active() if run.span is not None else None
+    if tracing is None or threading.current_thread() is run.thread:
+        _attach_span(run)  # in the script thread: current from here on
+        _emit(run, ctx, "INFO", "script_run started", "start", None, True, None, at=run.begun_at)
+        return
+    token = tracing.attach(run.span, run.correlation_id)  # elsewhere: current for this record only
+    try:
+        _emit(run, ctx, "INFO", "script_run started", "start", None, True, None, at=run.begun_at)
+    finally:
+        tracing.detach(token)
+
+
+def _attach_span(run: RunState) -> None:
+    """Make the run's span current in its script thread (the current one), once."""
+    if run.span is not None and run.span_thread is None and threading.current_thread() is run.thread:
+        tracing = otel_tracing.active()
+        if tracing is not None:
+            run.span_token, run.span_thread = tracing.attach(run.span, run.correlation_id), run.thread
+
+
+def settle(run: RunState, ctx: Any) -> None:
+    """In the run's script thread, outside any logging call: make the run's span current here
+    (when it was started elsewhere) and show a message that waited for the page's config."""
+    _attach_span(run)
+    if getattr(ctx, _PENDING_ERROR, None) is not None:
+        _show_pending(ctx)
+
+
+ANNOUNCE_DELAY = 0.002  # s
+
+
+class Announcer:
+    """Writes the start record and span of runs the patcher found, just after the record that
+    found them, from a daemon thread of its own (loguru calls sinks inside the patcher's call)."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[tuple[RunState, Any]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, run: RunState, ctx: Any) -> None:
+        self._queue.put((run, ctx))
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="streamlit_extension:run-start",
+                                                daemon=True)
+                self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            run, ctx = self._queue.get()
+            time.sleep(ANNOUNCE_DELAY)  # let the record that found the run reach the sinks first
+            try:
+                _announce(run, ctx)
+            except Exception as exc:
+                _report.notice_once("run-start", f"a run's start could not be logged ({_report.describe(exc)})")
+
+
+if _S.run_announcer is None:
+    _S.run_announcer = Announcer()
+_announcer: Announcer = _S.run_announcer
 
 
 def _start_span(run: RunState, ctx: Any) -> None:
@@ -238,9 +345,7 @@ def _start_span(run: RunState, ctx: Any) -> None:
     run.span = tracing.start(f"{OPERATION} {fields.get('page') or ''}".rstrip(), {
         "session.id": fields.get("session_id"), "enduser.pseudo.id": fields.get("user_id"),
         "correlation_id": run.correlation_id, "page": fields.get("page"),
-    }, links, root=True)
-    if run.span is not None:
-        run.span_token = tracing.attach(run.span, run.correlation_id)
+    }, links, root=True, start_time=run.begun_at)
 
 
 def _end_span(run: RunState, ctx: Any, error: dict | None) -> None:
@@ -251,7 +356,7 @@ def _end_span(run: RunState, ctx: Any, error: dict | None) -> None:
     if page:
         tracing.rename(run.span, f"{OPERATION} {page}", page=page)
     tracing.end(run.span, error)
-    if threading.current_thread() is run.thread:  # else the script thread is gone, and its context
+    if run.span_thread is not None and threading.current_thread() is run.span_thread:  # else its context is gone
         tracing.detach(run.span_token)
 
 
@@ -263,7 +368,8 @@ def _metadata(run: RunState, ctx: Any, outcome: str | None) -> dict[str, Any]:
 
 
 def _emit(run: RunState, ctx: Any, level: str, message: str, event: str, duration_ms: float | None,
-          success: bool, error: dict | None, outcome: str | None = None) -> None:
+          success: bool, error: dict | None, outcome: str | None = None, at: int | None = None) -> None:
+    """One ``script_run`` record; ``at`` (ns since the epoch): its time, when it is written later."""
     try:
         fields = {
             **run.fields(ctx),
@@ -274,13 +380,21 @@ def _emit(run: RunState, ctx: Any, level: str, message: str, event: str, duratio
             "error": error,
             "logger_name": "streamlit_extension.run",
         }
-        logger.bind(**fields).log(level, message)
+        bound = logger.bind(**fields)
+        if at is not None:
+            bound = bound.patch(functools.partial(_timed, at))
+        bound.log(level, message)
     except Exception as exc:
         _report.notice_once("run-emit", f"a script_run record failed ({_report.describe(exc)})")
 
 
+def _timed(at: int, record: Any) -> None:
+    record["time"] = record["time"].fromtimestamp(at / 1e9, tz=record["time"].tzinfo)
+
+
 def _finish(run: RunState, ctx: Any, event_name: str | None, outcome: str | None = None,
             exception: BaseException | None = None) -> None:
+    _announce(run, ctx)  # a run found by a record and ended before the announcer wrote its start
     with _create_lock:  # the runner's event and the thread watcher may both get here
         if run.finished:
             return
@@ -339,10 +453,9 @@ def _on_uncaught(ctx: Any, exc: BaseException) -> None:
 def _hook(ctx: Any, run: RunState) -> None:
     """Hear about this run's end and its uncaught exception, by whatever this Streamlit has."""
     compat.hook_uncaught_errors(ctx, _on_uncaught)
-    if compat.runner_events(_on_runner_event):
+    if compat.runner_events(_on_runner_event, run.thread):
         return
-    thread = threading.current_thread()
-    _watcher.watch(thread, lambda: _finish(run, ctx, None))
+    _watcher.watch(run.thread, lambda: _finish(run, ctx, None))
 
 
 _PENDING_ERROR = "_streamlit_extension_pending_error"
@@ -359,7 +472,8 @@ def show_error(message: str) -> None:
 
 
 def show_later(ctx: Any, message: str) -> None:
-    """Show ``message`` at this run's first record once the page config is no longer ahead."""
+    """Show ``message`` at the run's next tracked operation (``settle``), once the page config is
+    no longer ahead."""
     setattr(ctx, _PENDING_ERROR, message)
 
 
@@ -380,10 +494,16 @@ class StreamlitRunSource:
         ctx = compat.script_run_ctx()
         if ctx is None:
             return None
-        if getattr(ctx, _PENDING_ERROR, None) is not None:
-            _show_pending(ctx)
-        run = current_run(ctx)
+        run = found_run(ctx)  # called from the patcher: reads, writes nothing
         return run.fields(ctx) if run is not None else None
+
+    def settle(self) -> None:
+        """Outside any logging call, in a script thread: finish what a run found by a record
+        still has to do here (see ``settle``)."""
+        ctx = compat.script_run_ctx()
+        run = getattr(ctx, RUN_ATTR, None) if ctx is not None else None
+        if run is not None and run.is_current(ctx):
+            settle(run, ctx)
 
     def set_correlation_id(self, value: str) -> bool:
         ctx = compat.script_run_ctx()

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ..context import ambient_fields, correlation_id_var, current_correlation_id
+from ..context import adopt_correlation_id, ambient_fields, current_correlation_id
 from .compat import add_script_run_ctx, script_run_ctx
 from .run import carried_fields
 
@@ -33,8 +33,7 @@ def carry(fn: Callable[..., T]) -> Callable[..., T]:
             add_script_run_ctx(threading.current_thread(), ctx)
         if fields is not None:
             carried_fields.set(fields)
-        if correlation_id is not None and correlation_id_var.get() is None:
-            correlation_id_var.set(correlation_id)
+        adopt_correlation_id(correlation_id)
         return fn(*args, **kwargs)
 
     def run(*args: Any, **kwargs: Any) -> T:

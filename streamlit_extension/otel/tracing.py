@@ -26,12 +26,14 @@ class Tracing:
 
         self.tracer = _api.trace.get_tracer(TRACER_NAME, __version__)
 
-    def start(self, name: str, attributes: Mapping[str, Any], links: Sequence[Any] = (), *, root: bool = False) -> Any:
-        """A span, child of whatever span is current in this context (``root``: of none)."""
+    def start(self, name: str, attributes: Mapping[str, Any], links: Sequence[Any] = (), *, root: bool = False,
+              start_time: int | None = None) -> Any:
+        """A span, child of whatever span is current in this context (``root``: of none);
+        ``start_time`` (ns since the epoch) when it began before now."""
         try:
             parent = _api.context.Context() if root else None
             return self.tracer.start_span(name, context=parent, attributes=_attributes(attributes),
-                                          links=list(links) or None)
+                                          links=list(links) or None, start_time=start_time)
         except Exception as exc:
             _report.notice_once("otel-start", f"could not start a span ({_report.describe(exc)})")
             return None
