@@ -134,6 +134,16 @@ def script_run_ctx() -> Any:
     return get_script_run_ctx(suppress_warning=True)
 
 
+def tag(ctx: Any, name: str) -> Any:
+    """A value of ours kept on Streamlit's run context (None if unset): the context is unhashable,
+    so it can't key a dict, and it lives exactly as long as what we keep about it."""
+    return getattr(ctx, name, None)
+
+
+def set_tag(ctx: Any, name: str, value: Any) -> None:
+    setattr(ctx, name, value)
+
+
 def run_marker(ctx: Any) -> Any:
     """An object that is replaced at the start of every run (``ctx.cursors``), or None."""
     if not available("run_boundary"):
@@ -578,9 +588,11 @@ __all__ = [
     "script_name",
     "script_run_ctx",
     "session_state_token",
+    "set_tag",
     "stop_requested",
     "streamlit_logger_count",
     "streamlit_loggers",
+    "tag",
     "try_peek_session_state",
     "user_info",
 ]

@@ -223,7 +223,7 @@ def found_run(ctx: Any, *, announce: bool = True) -> RunState | None:
     record and span are left to the announcer, which writes them after the record that found
     it. None only for a record logged while a run's own identity is being read (st.user or
     st.context may log), which would otherwise recurse."""
-    run = getattr(ctx, RUN_ATTR, None)
+    run = compat.tag(ctx, RUN_ATTR)
     if run is not None and run.is_current(ctx):
         return run
     if getattr(_building, "active", False):
@@ -243,11 +243,11 @@ def _begin(ctx: Any, *, force: bool = False) -> RunState:
     finally:
         _building.active = False
     with _create_lock:
-        previous = getattr(ctx, RUN_ATTR, None)
+        previous = compat.tag(ctx, RUN_ATTR)
         if not force and previous is not None and previous.is_current(ctx):
             return previous  # another thread of this run got here first
         fresh.replaces = previous
-        setattr(ctx, RUN_ATTR, fresh)
+        compat.set_tag(ctx, RUN_ATTR, fresh)
     _hook(ctx, fresh)
     return fresh
 
@@ -295,7 +295,7 @@ def settle(run: RunState, ctx: Any) -> None:
     """In the run's script thread, outside any logging call: make the run's span current here
     (when it was started elsewhere) and show a message that waited for the page's config."""
     _attach_span(run)
-    if getattr(ctx, _PENDING_ERROR, None) is not None:
+    if compat.tag(ctx, _PENDING_ERROR) is not None:
         _show_pending(ctx)
 
 
@@ -433,19 +433,21 @@ def _on_runner_event(sender: Any, event: Any = None, **payload: Any) -> None:
         ctx = compat.script_run_ctx()
         if ctx is None:
             return
-        run = getattr(ctx, RUN_ATTR, None)
+        run = compat.tag(ctx, RUN_ATTR)
         if name == "SCRIPT_STARTED":
             # Without a run marker this event is the only sign of a new run.
             _start(ctx, force=True) if run is not None and run.marker is None else current_run(ctx)
             return
         if run is not None and run.is_current(ctx):
+            if compat.tag(ctx, _PENDING_ERROR) is not None:  # the page is still the run's: last chance
+                _show_pending(ctx)
             _finish(run, ctx, name, exception=payload.get("exception"))
     except Exception as exc:
         _report.notice_once("runner-event", f"script_run tracking failed ({_report.describe(exc)})")
 
 
 def _on_uncaught(ctx: Any, exc: BaseException) -> None:
-    run = getattr(ctx, RUN_ATTR, None)
+    run = compat.tag(ctx, RUN_ATTR)
     if run is not None and run.is_current(ctx):
         run.failure = error_context(exc)
 
@@ -472,16 +474,22 @@ def show_error(message: str) -> None:
 
 
 def show_later(ctx: Any, message: str) -> None:
-    """Show ``message`` at the run's next tracked operation (``settle``), once the page config is
-    no longer ahead."""
-    setattr(ctx, _PENDING_ERROR, message)
+    """Show ``message`` once the app's ``st.set_page_config`` is no longer ahead: at the run's
+    next tracked operation (``settle``), or at the latest as the run ends (the runner's event,
+    still in the script thread); never from inside a logging call."""
+    compat.set_tag(ctx, _PENDING_ERROR, message)
+
+
+_pending_lock = threading.Lock()
 
 
 def _show_pending(ctx: Any) -> None:
-    message = getattr(ctx, _PENDING_ERROR, None)
-    if message is not None and not compat.page_config_still_to_come(ctx):
-        setattr(ctx, _PENDING_ERROR, None)
-        show_error(message)
+    with _pending_lock:  # settle() and the watching thread: one of them shows it
+        message = compat.tag(ctx, _PENDING_ERROR)
+        if message is None or compat.page_config_still_to_come(ctx):
+            return
+        compat.set_tag(ctx, _PENDING_ERROR, None)
+    show_error(message)
 
 
 class StreamlitRunSource:
@@ -501,7 +509,7 @@ class StreamlitRunSource:
         """Outside any logging call, in a script thread: finish what a run found by a record
         still has to do here (see ``settle``)."""
         ctx = compat.script_run_ctx()
-        run = getattr(ctx, RUN_ATTR, None) if ctx is not None else None
+        run = compat.tag(ctx, RUN_ATTR) if ctx is not None else None
         if run is not None and run.is_current(ctx):
             settle(run, ctx)
 
