@@ -462,7 +462,7 @@ def _view(refs: list[FileRef], filters: Filters) -> ExplorerView:
 def render_log_explorer_page() -> None:
     """The whole page, as one tracked operation; only for the people ``explorer_access`` lets in."""
     access = explorer_access()
-    if not access.allowed:  # also when the page is reached by its URL while hidden from navigation
+    if not access.allowed:  # explorer_page() leaves them out, but an app may list this page for everyone
         st.title("Log Explorer")
         st.error(access.reason)
         correlation_logger.warning(OWN_OPERATION, "Log Explorer refused", metadata={"reason": access.reason})
