@@ -36,7 +36,9 @@ SECRETS = ("hunter2", "sk-live-123", "tok-secret")
 
 
 @pytest.fixture
-def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, file_pages: None) -> SimpleNamespace:
+def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
+    # The Explorer is a callable page, which AppTest runs on every release; only the tests that
+    # click through the demo's file pages (Clients) ask for ``file_pages`` (AppTest 1.44+).
     logs = tmp_path / "logs"
     monkeypatch.setenv("DEMO_DB_PATH", str(tmp_path / "app.db"))
     monkeypatch.setenv("LOG_FILE", str(logs / "app.jsonl"))
@@ -133,7 +135,8 @@ def gzip_into(source: Path, target: Path) -> None:
 # -- tests --------------------------------------------------------------------------------------
 
 
-def test_filter_by_correlation_id_shows_one_interaction_its_timeline_and_error(demo: SimpleNamespace) -> None:
+def test_filter_by_correlation_id_shows_one_interaction_its_timeline_and_error(demo: SimpleNamespace,
+                                                                               file_pages: None) -> None:
     at = start_app()
     at.selectbox(key="sign_in_as").set_value("alice")
     run(at)
@@ -330,7 +333,7 @@ def test_duration_stats_match_the_library() -> None:
     assert not any(t.approximate for t in tallies.values())  # read: exact
 
 
-def test_the_page_itself_refuses_whom_log_explorer_users_leaves_out(tmp_path, monkeypatch, file_pages):
+def test_the_page_itself_refuses_whom_log_explorer_users_leaves_out(tmp_path, monkeypatch):
     """An app that lists the page for everyone still shows it only to the configured people."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("LOG_CONSOLE", "0")
@@ -391,7 +394,8 @@ def test_web_server_lines_are_hidden_unless_asked(demo: SimpleNamespace) -> None
     assert any("GET /static" in r["message"] for r in table(at))
 
 
-def test_polish_one_sample_histogram_table_widths_and_the_apps_interaction_first(demo: SimpleNamespace) -> None:
+def test_polish_one_sample_histogram_table_widths_and_the_apps_interaction_first(demo: SimpleNamespace,
+                                                                                 file_pages: None) -> None:
     at = start_app()
     at.selectbox(key="sign_in_as").set_value("alice")
     run(at)
