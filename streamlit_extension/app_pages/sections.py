@@ -16,6 +16,8 @@ from streamlit_extension.app_pages.feedback import attempt
 
 
 class Named(Protocol):
+    """A stored record the picker can label: a ``Client`` or a ``Project``."""
+
     @property
     def name(self) -> str: ...
 
