@@ -52,12 +52,8 @@ from streamlit_extension.sinks.sketch import RELATIVE_ERROR
 
 GROUPS = ("stats", "trace", "session", "explorer")
 DASH = "\u2013"  # an en dash, for ranges in the Markdown table
+EXPLORER_PAGE = "streamlit_extension.explorer.page.render_log_explorer_page"  # what is measured by default
 EXPLORER_METRICS = ("first_open_s", "rerun_changed_s", "rerun_same_s", "rss_added_mb", "peak_rss_mb")
-
-
-def explorer_page() -> Path:
-    """The Log Explorer's page file (the one place to change when the page moves)."""
-    return REPO / "streamlit_extension" / "app_pages" / "log_explorer.py"
 
 
 # -- DuckDB, in its own process ------------------------------------------------------------------
@@ -197,10 +193,12 @@ def run_command(command: list[str], env: dict[str, str]) -> tuple[float, subproc
     return time.perf_counter() - started, done
 
 
-def run_explorer(target: Target, page: Path, timeout: float) -> dict[str, Any]:
-    """One ``volume_explorer.py`` process; its JSON result (wall time of the process added)."""
+def run_explorer(target: Target, page: Path | None, timeout: float) -> dict[str, Any]:
+    """One ``volume_explorer.py`` process (``page``: a page file instead of the Log Explorer's own
+    page); its JSON result (wall time of the process added)."""
     listing = folder_listing(target.folder)
-    command = [sys.executable, str(HERE / "volume_explorer.py"), str(page), "--timeout", str(timeout)]
+    command = [sys.executable, str(HERE / "volume_explorer.py"), *([str(page)] if page else []),
+               "--timeout", str(timeout)]
     seconds, done = run_command(command, child_env(target))
     if done.returncode != 0:
         raise RuntimeError(f"the explorer child failed ({done.returncode}): {done.stderr.decode()[-2000:]}")
@@ -278,7 +276,7 @@ class Task:
     name: str  # a command's name, or "explorer"
 
 
-def measure(tasks: list[Task], cmds: dict[str, dict[str, list[str]]], page: Path, timeout: float,
+def measure(tasks: list[Task], cmds: dict[str, dict[str, list[str]]], page: Path | None, timeout: float,
             samples: dict[str, dict[str, list[float]]], explorer_runs: dict[str, list[dict]]) -> None:
     """Run each task once, recording its time(s)."""
     for task in tasks:
@@ -299,7 +297,7 @@ def measure(tasks: list[Task], cmds: dict[str, dict[str, list[str]]], page: Path
         print(f"    {fmt:6} {task.name:16} {label}", file=sys.stderr, flush=True)
 
 
-def warm_up(targets: list[Target], cmds: dict[str, dict[str, list[str]]], groups: list[str], page: Path,
+def warm_up(targets: list[Target], cmds: dict[str, dict[str, list[str]]], groups: list[str], page: Path | None,
             timeout: float) -> dict[str, dict[str, Any]]:
     """Each command once, untimed, and its output checked; the explorer once (its result is a check)."""
     checks: dict[str, dict[str, Any]] = {}
@@ -448,7 +446,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--only", default=",".join(GROUPS), help=f"comma-separated groups: {','.join(GROUPS)}")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=22, help="the shuffle's seed")
-    parser.add_argument("--explorer-page", type=Path, default=explorer_page(), help="the Log Explorer's page file")
+    parser.add_argument("--explorer-page", type=Path, default=None,
+                        help="a page file to measure instead of the Log Explorer's page (an older checkout's)")
     parser.add_argument("--explorer-timeout", type=float, default=600.0, help="AppTest's timeout per run (s)")
     parser.add_argument("--out", type=Path, default=HERE / "volume_results.json")
     args = parser.parse_args()
@@ -486,7 +485,7 @@ def main() -> None:
     print("\n".join(lines))
     out = {
         "benchmark": "volume", "quick": args.quick, "rounds": args.rounds, "groups": args.only,
-        "explorer_page": str(args.explorer_page), "machine": machine,
+        "explorer_page": str(args.explorer_page or EXPLORER_PAGE), "machine": machine,
         "machine_at_end": {key: value for key, value in machine_info().items()
                            if key in ("git_commit", "load_average", "library_files_modified")},
         "load_average_per_round": loads,

@@ -1,8 +1,9 @@
 """One Log Explorer measurement, in this (fresh) process: started by ``volume.py``, one per sample.
 
-    LOG_EXPLORER_USERS=localhost LOG_FILE=FOLDER/app.jsonl python benchmarks/volume_explorer.py PAGE_FILE
+    LOG_EXPLORER_USERS=localhost LOG_FILE=FOLDER/app.jsonl python benchmarks/volume_explorer.py [PAGE_FILE]
 
-The page file runs under ``streamlit.testing.v1.AppTest.from_file`` as the demo's tests drive it
+The Log Explorer's page (``streamlit_extension.explorer.page``), or a page file given instead
+(an older checkout's), runs under ``streamlit.testing.v1.AppTest`` as the tests drive it
 (``tests/demo/test_log_explorer.py``): it reads the folder of ``$LOG_FILE`` with its default
 filters. Timed, each ``AppTest.run()`` on its own:
 
@@ -71,9 +72,16 @@ def page_state(at: Any) -> dict[str, Any]:
     }
 
 
+def explorer_script() -> None:
+    """The script AppTest runs by default: the Log Explorer's page, as ``explorer_page()`` runs it."""
+    from streamlit_extension.explorer.page import render_log_explorer_page
+
+    render_log_explorer_page()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("page", help="the Log Explorer's page file")
+    parser.add_argument("page", nargs="?", help="a page file to run instead of the Log Explorer's page")
     parser.add_argument("--timeout", type=float, default=600.0, help="AppTest's timeout per run (s)")
     args = parser.parse_args()
 
@@ -81,7 +89,8 @@ def main() -> None:
 
     peak_reset = reset_peak()
     before = status_mb("VmRSS")
-    at = AppTest.from_file(args.page, default_timeout=args.timeout)
+    at = (AppTest.from_file(args.page, default_timeout=args.timeout) if args.page
+          else AppTest.from_function(explorer_script, default_timeout=args.timeout))
     result: dict[str, Any] = {"rss_before_mb": round(before, 1), "peak_reset": peak_reset}
     result["first_open_s"] = timed_run(at)
     result["first"] = page_state(at)

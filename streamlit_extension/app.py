@@ -14,7 +14,7 @@ init_streamlit_logging()
 
 import streamlit as st  # noqa: E402
 
-from streamlit_extension.app_pages.explorer_access import explorer_access  # noqa: E402
+from streamlit_extension.explorer import explorer_access, explorer_page  # noqa: E402
 
 DEMO_USERS = ("anonymous", "alice", "bob", "carol")
 _SIGN_IN_KEY = "sign_in_as"
@@ -39,16 +39,16 @@ def sign_in_sidebar() -> None:
 def main() -> None:
     st.set_page_config(page_title="Clients & projects demo", layout="wide")
     sign_in_sidebar()
-    # File pages (paths relative to this script), so AppTest.switch_page("app_pages/...") reaches them.
+    # The demo's own pages are files (paths relative to this script): AppTest.switch_page("app_pages/...").
     pages = [
         st.Page("app_pages/clients.py", title="Clients", url_path="clients", default=True),
         st.Page("app_pages/projects.py", title="Projects", url_path="projects"),
     ]
-    access = explorer_access()
-    if access.allowed:  # everyone's logs: only for the people LOG_EXPLORER_USERS names
-        pages.append(st.Page("app_pages/log_explorer.py", title="Log Explorer", url_path="log_explorer"))
+    explorer = explorer_page()  # everyone's logs: only for the people LOG_EXPLORER_USERS names
+    if explorer is not None:
+        pages.append(explorer)
     else:
-        st.sidebar.caption(f"Log Explorer hidden. {access.reason}")
+        st.sidebar.caption(f"Log Explorer hidden. {explorer_access().reason}")
     st.navigation(pages).run()
 
 

@@ -2,7 +2,7 @@
 
 AppTest can't prove that sessions are told apart (every instance reports the same session id,
 and it isn't thread-safe), so these tests start the server on loopback and drive it like
-browsers do.
+browsers do. The Log Explorer is also tested here in an app of its own, added the public way.
 """
 
 from __future__ import annotations
@@ -285,6 +285,47 @@ def test_the_log_explorer_is_only_for_configured_people(tmp_path):
             log = (tmp_path / "people" / "logs" / "app.jsonl").read_text()
             assert "ann@example.com" not in log.lower()
             assert "bob@example.com" not in log
+
+
+OWN_APP = """\
+import streamlit as st
+
+from streamlit_extension import init_streamlit_logging
+from streamlit_extension.explorer import explorer_page
+
+init_streamlit_logging()
+
+
+def home() -> None:
+    st.title("Home")
+
+
+pages = [st.Page(home, title="Home", default=True)]
+if (explorer := explorer_page()) is not None:
+    pages.append(explorer)
+st.navigation(pages).run()
+"""
+
+
+def test_an_app_of_its_own_adds_the_log_explorer_through_the_public_function(tmp_path):
+    """Not the demo: a one-page app adds the Explorer with ``explorer_page()``, as the README shows."""
+    (tmp_path / "my_app.py").write_text(OWN_APP)
+    for viewers, shown in (("localhost", True), (None, False)):  # None: LOG_EXPLORER_USERS unset
+        root = tmp_path / ("local" if shown else "unset")
+        root.mkdir()
+        env = {"LOG_FILE": str(root / "logs" / "app.jsonl"), "LOG_FORMAT": "flat", "LOG_PER_PROCESS": "0",
+               "XDG_STATE_HOME": str(root / "state"), **({"LOG_EXPLORER_USERS": viewers} if viewers else {})}
+        assert "LOG_EXPLORER_USERS" not in os.environ  # conftest clears it: unset means unset here
+        with StreamlitServer(tmp_path / "my_app.py", env=env, cwd=str(root)) as srv:
+            pages, direct = _explorer_view(srv)  # over loopback: a local visitor
+        assert pages == (["Home", "Log Explorer"] if shown else ["Home"])
+        assert direct.contains(OPENED) == shown  # /log_explorer: the Explorer, or (hidden) the home page
+        assert not direct.exceptions
+        explorer_runs = [r for r in read_json_lines(root / "logs" / "app.jsonl")
+                         if r.get("operation") == "render_log_explorer_page"]
+        assert bool(explorer_runs) == shown
+        if not shown:
+            assert direct.contains("Home")
 
 
 def _ipv6_loopback() -> bool:

@@ -1,7 +1,8 @@
 """The package's import graph: the Streamlit side never imports the installation back.
 
 ``configure`` hands its handle to ``integration.install(handle)``; an import of ``configure``
-from ``integration`` (outside type checking) would close the old cycle again.
+from ``integration`` (outside type checking) would close the old cycle again. And an app that
+adds the Log Explorer loads its page only when someone opens it.
 """
 
 from __future__ import annotations
@@ -46,3 +47,13 @@ def test_the_core_imports_without_streamlit():
             "init_streamlit_logging; print('streamlit' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_adding_the_log_explorer_leaves_its_page_unloaded():
+    # explorer_page() runs on every run of an app; the page's imports (pandas, altair: about a
+    # second) wait until someone opens it.
+    code = ("import sys; from streamlit_extension.explorer import explorer_access, explorer_page; "
+            "print([m for m in ('pandas', 'altair', 'streamlit_extension.explorer.page', "
+            "'streamlit_extension.explorer.data') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

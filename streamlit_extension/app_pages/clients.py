@@ -14,6 +14,7 @@ import streamlit as st
 from streamlit_extension import demo_store
 from streamlit_extension.app_pages.backend import notify_backend
 from streamlit_extension.app_pages.feedback import attempt, form_keys, renew_form, show_flash
+from streamlit_extension.app_pages.sections import all_table, pick, save_or_delete
 from streamlit_extension.demo_store import CLIENT_STATUSES, Client, ValidationError
 from streamlit_extension.utils.correlation_logging import correlation_logger, with_correlation_logging
 
@@ -66,17 +67,9 @@ def _create_form() -> None:
 
 
 def _edit_section(clients: list[Client]) -> None:
-    st.subheader("Edit or delete a client")
-    if not clients:
-        st.caption("No clients yet.")
+    client = pick("client", {client.client_key: client for client in clients})
+    if client is None:
         return
-    by_key = {client.client_key: client for client in clients}
-    selected = st.selectbox(
-        "Client", list(by_key), key="edit_client_key", format_func=lambda key: f"{key} — {by_key[key].name}"
-    )
-    if selected is None:  # only with no options, returned above
-        return
-    client = by_key[selected]
     # Keys carry the client key so each client's form starts from its own stored values.
     with st.form(f"edit_client_form_{client.client_key}"):
         name = st.text_input("Name", value=client.name, key=f"edit_client_name_{client.client_key}")
@@ -86,24 +79,9 @@ def _edit_section(clients: list[Client]) -> None:
             key=f"edit_client_status_{client.client_key}",
         )
         saved = st.form_submit_button("Save changes")
-    if saved:
-        data = {"client_key": client.client_key, "name": name, "email": email, "status": status}
-        if attempt(lambda: update_client(data), f"Client {client.client_key} updated.", _FLASH_KEY):
-            st.rerun()
-    if st.button("Delete client", key="delete_client_button"):
-        if attempt(lambda: delete_client(client.client_key), f"Client {client.client_key} deleted.", _FLASH_KEY):
-            st.rerun()
-
-
-def _client_table(clients: list[Client]) -> None:
-    st.subheader("All clients")
-    if not clients:
-        st.info("No clients yet: create the first one above.")
-        return
-    st.dataframe(
-        [{"client_key": c.client_key, "name": c.name, "email": c.email, "status": c.status} for c in clients],
-        hide_index=True,
-    )
+    data = {"client_key": client.client_key, "name": name, "email": email, "status": status}
+    save_or_delete("client", client.client_key, saved, lambda: update_client(data),
+                   lambda: delete_client(client.client_key), _FLASH_KEY)
 
 
 def render_clients_page() -> None:
@@ -114,7 +92,8 @@ def render_clients_page() -> None:
         _create_form()
         clients = demo_store.list_clients()
         _edit_section(clients)
-        _client_table(clients)
+        all_table("client", [{"client_key": c.client_key, "name": c.name, "email": c.email, "status": c.status}
+                             for c in clients])
 
 
 if __name__ in ("__main__", "__page__"):  # st.navigation runs this file as the page ("__page__" before 1.44)

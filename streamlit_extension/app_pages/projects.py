@@ -13,6 +13,7 @@ import streamlit as st
 
 from streamlit_extension import demo_store
 from streamlit_extension.app_pages.feedback import attempt, form_keys, renew_form, show_flash
+from streamlit_extension.app_pages.sections import all_table, pick, save_or_delete
 from streamlit_extension.demo_store import PROJECT_STATUSES, Client, Project, ValidationError
 from streamlit_extension.utils.correlation_logging import correlation_logger, with_correlation_logging
 
@@ -77,17 +78,9 @@ def _create_form(clients: dict[str, Client]) -> None:
 
 
 def _edit_section(projects: list[Project], clients: dict[str, Client]) -> None:
-    st.subheader("Edit or delete a project")
-    if not projects:
-        st.caption("No projects yet.")
+    project = pick("project", {project.project_key: project for project in projects})
+    if project is None:
         return
-    by_key = {project.project_key: project for project in projects}
-    selected = st.selectbox(
-        "Project", list(by_key), key="edit_project_key", format_func=lambda key: f"{key} — {by_key[key].name}"
-    )
-    if selected is None:  # only with no options, returned above
-        return
-    project = by_key[selected]
     client_keys = list(clients)
     current = client_keys.index(project.client_key) if project.client_key in clients else None
     # Keys carry the project key so each project's form starts from its own stored values.
@@ -102,25 +95,9 @@ def _edit_section(projects: list[Project], clients: dict[str, Client]) -> None:
             key=f"edit_project_status_{project.project_key}",
         )
         saved = st.form_submit_button("Save changes")
-    if saved:
-        data = {"project_key": project.project_key, "name": name, "client_key": client_key, "status": status}
-        if attempt(lambda: update_project(data), f"Project {project.project_key} updated.", _FLASH_KEY):
-            st.rerun()
-    if st.button("Delete project", key="delete_project_button"):
-        if attempt(lambda: delete_project(project.project_key), f"Project {project.project_key} deleted.", _FLASH_KEY):
-            st.rerun()
-
-
-def _project_table(projects: list[Project]) -> None:
-    st.subheader("All projects")
-    if not projects:
-        st.info("No projects yet: create the first one above.")
-        return
-    st.dataframe(
-        [{"project_key": p.project_key, "name": p.name, "client_key": p.client_key, "status": p.status}
-         for p in projects],
-        hide_index=True,
-    )
+    data = {"project_key": project.project_key, "name": name, "client_key": client_key, "status": status}
+    save_or_delete("project", project.project_key, saved, lambda: update_project(data),
+                   lambda: delete_project(project.project_key), _FLASH_KEY)
 
 
 def render_projects_page() -> None:
@@ -132,7 +109,8 @@ def render_projects_page() -> None:
         _create_form(clients)
         projects = demo_store.list_projects()
         _edit_section(projects, clients)
-        _project_table(projects)
+        all_table("project", [{"project_key": p.project_key, "name": p.name, "client_key": p.client_key,
+                               "status": p.status} for p in projects])
 
 
 if __name__ in ("__main__", "__page__"):  # st.navigation runs this file as the page ("__page__" before 1.44)

@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from streamlit_extension import demo_store
 from streamlit_extension.testing import capture_logs
-from tests.helpers import current_key, read_json_lines
+from tests.helpers import current_key, open_url_path, read_json_lines
 
 pytestmark = pytest.mark.streamlit  # the Streamlit-side set: CI runs it on the floor and 1.56 too
 
@@ -136,7 +136,7 @@ def test_navigation_has_three_pages_and_clients_is_default(demo: SimpleNamespace
     at = start()
     assert texts(at.title) == ["Clients"]
 
-    at.switch_page("app_pages/log_explorer.py").run()
+    open_url_path(at, "log_explorer").run()  # the Explorer is a callable page, at its URL
     assert texts(at.title) == ["Log Explorer"]
     assert at.text_input(key="lx_folder").label  # the explorer's folder picker
     at.switch_page("app_pages/projects.py").run()

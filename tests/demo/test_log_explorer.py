@@ -1,4 +1,4 @@
-"""The demo's Log Explorer page through ``streamlit.testing.v1.AppTest``, on real log files.
+"""The Log Explorer page, as the demo adds it, through ``streamlit.testing.v1.AppTest``, on real log files.
 
 The logs come from the app itself (clients created on the Clients page) or from
 ``setup_logging`` + ``track_operation`` written into the folder beforehand, including a rotated,
@@ -25,18 +25,20 @@ from streamlit.testing.v1 import AppTest
 
 from streamlit_extension.logs import read_records
 from streamlit_extension.utils.correlation_logging import correlation_logger, setup_logging
-from tests.helpers import current_key
+from tests.helpers import current_key, open_url_path
 
 pytestmark = pytest.mark.streamlit  # the Streamlit-side set: CI runs it on the floor and 1.56 too
 
 APP = Path(__file__).resolve().parents[2] / "streamlit_extension" / "app.py"
-EXPLORER = "app_pages/log_explorer.py"
+EXPLORER = "log_explorer"  # the page's URL path in the demo
 TIMEOUT = 30
 SECRETS = ("hunter2", "sk-live-123", "tok-secret")
 
 
 @pytest.fixture
-def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, file_pages: None) -> SimpleNamespace:
+def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
+    # The Explorer is a callable page, which AppTest runs on every release; only the tests that
+    # click through the demo's file pages (Clients) ask for ``file_pages`` (AppTest 1.44+).
     logs = tmp_path / "logs"
     monkeypatch.setenv("DEMO_DB_PATH", str(tmp_path / "app.db"))
     monkeypatch.setenv("LOG_FILE", str(logs / "app.jsonl"))
@@ -61,8 +63,7 @@ def start_app() -> AppTest:
 
 
 def open_explorer(at: AppTest) -> AppTest:
-    at.switch_page(EXPLORER)
-    run(at)
+    run(open_url_path(at, EXPLORER))
     assert [t.value for t in at.title] == ["Log Explorer"]
     return at
 
@@ -134,7 +135,8 @@ def gzip_into(source: Path, target: Path) -> None:
 # -- tests --------------------------------------------------------------------------------------
 
 
-def test_filter_by_correlation_id_shows_one_interaction_its_timeline_and_error(demo: SimpleNamespace) -> None:
+def test_filter_by_correlation_id_shows_one_interaction_its_timeline_and_error(demo: SimpleNamespace,
+                                                                               file_pages: None) -> None:
     at = start_app()
     at.selectbox(key="sign_in_as").set_value("alice")
     run(at)
@@ -311,7 +313,7 @@ def test_a_missing_folder_is_an_info_message(demo: SimpleNamespace, monkeypatch:
 
 def test_duration_stats_match_the_library() -> None:
     """The page's per-operation tallies of the records it read equal ``operation_stats``'s."""
-    from streamlit_extension.app_pages.explorer_data import records_frame, tallies_from
+    from streamlit_extension.explorer.data import records_frame, tallies_from
     from streamlit_extension.logs import operation_stats
 
     expected = {"type": "ValidationError", "message": "typo", "traceback": None, "expected": True}
@@ -331,18 +333,17 @@ def test_duration_stats_match_the_library() -> None:
     assert not any(t.approximate for t in tallies.values())  # read: exact
 
 
-def test_the_page_itself_refuses_whom_log_explorer_users_leaves_out(tmp_path, monkeypatch, file_pages):
+def test_the_page_itself_refuses_whom_log_explorer_users_leaves_out(tmp_path, monkeypatch):
     """An app that lists the page for everyone still shows it only to the configured people."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("LOG_CONSOLE", "0")
     monkeypatch.setenv("LOG_FILE", str(tmp_path / "logs" / "app.jsonl"))
-    page = Path(__file__).resolve().parents[2] / "streamlit_extension" / "app_pages" / "log_explorer.py"
-    (tmp_path / "explorer.py").write_text(page.read_text())
     (tmp_path / "entry.py").write_text(
         "import streamlit as st\n"
         "from streamlit_extension import init_streamlit_logging\n"
         "init_streamlit_logging()\n"
-        "st.navigation([st.Page('explorer.py', title='Logs', default=True)]).run()\n"
+        "from streamlit_extension.explorer.page import render_log_explorer_page\n"
+        "st.navigation([st.Page(render_log_explorer_page, title='Logs', default=True)]).run()\n"
     )
     for viewers, opened in (("", False), ("someone@example.com", False), ("localhost", True)):
         monkeypatch.setenv("LOG_EXPLORER_USERS", viewers)
@@ -393,7 +394,8 @@ def test_web_server_lines_are_hidden_unless_asked(demo: SimpleNamespace) -> None
     assert any("GET /static" in r["message"] for r in table(at))
 
 
-def test_polish_one_sample_histogram_table_widths_and_the_apps_interaction_first(demo: SimpleNamespace) -> None:
+def test_polish_one_sample_histogram_table_widths_and_the_apps_interaction_first(demo: SimpleNamespace,
+                                                                                 file_pages: None) -> None:
     at = start_app()
     at.selectbox(key="sign_in_as").set_value("alice")
     run(at)
@@ -423,8 +425,8 @@ def test_a_grown_live_file_is_read_from_where_it_was_and_equals_a_fresh_read(tmp
     """The page's LiveFile, as a rerun uses it: the frame and the damage report equal a fresh read's."""
     import pandas as pd
 
-    from streamlit_extension.app_pages.explorer_data import LiveFile, records_frame
-    from streamlit_extension.app_pages.explorer_types import read_report
+    from streamlit_extension.explorer.data import LiveFile, records_frame
+    from streamlit_extension.explorer.reports import read_report
     from streamlit_extension.logs import ReadStats
 
     def interaction(n: int) -> Callable[[], str]:
@@ -486,8 +488,9 @@ def test_an_id_filter_skips_archives_whose_index_rules_the_id_out(tmp_path: Path
     """With an id filter the page opens only the archives that can hold the id (their sidecar
     index says so), and shows exactly the rows a read of every file finds."""
     from streamlit_extension import correlation_scope
-    from streamlit_extension.app_pages.explorer_data import explorer_view, list_files
-    from streamlit_extension.app_pages.explorer_types import Filters, FolderSummary
+    from streamlit_extension.explorer.data import explorer_view, list_files
+    from streamlit_extension.explorer.filters import Filters
+    from streamlit_extension.explorer.reports import FolderSummary
 
     folder = tmp_path / "logs"
     handle = setup_logging(log_path=str(folder / "app.jsonl"), console=False, intercept_stdlib=False,
@@ -602,8 +605,9 @@ def test_a_restored_archive_with_an_old_date_answers_for_its_records_time(demo: 
 def test_the_explorer_holds_a_bounded_number_of_records_whatever_the_folder_size(tmp_path: Path) -> None:
     """Records held in the page's cache (its memory) with default filters: the same for a folder ten
     times larger, and never past the cache's bound; yet every archive is counted."""
-    from streamlit_extension.app_pages.explorer_data import FileCache, explorer_view, list_files
-    from streamlit_extension.app_pages.explorer_types import Filters, FolderSummary
+    from streamlit_extension.explorer.data import FileCache, explorer_view, list_files
+    from streamlit_extension.explorer.filters import Filters
+    from streamlit_extension.explorer.reports import FolderSummary
 
     defaults = Filters(since=None, until=None, min_level=0, user_id="", session_id="", correlation_id="", text="",
                        hide_own=True, server=False)

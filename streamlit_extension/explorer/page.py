@@ -1,9 +1,11 @@
-"""The demo app's Log Explorer page: filter the app's own JSON logs and see one interaction's
-operations on a timeline.
+"""The Log Explorer page: filter the app's own JSON logs and see one interaction's operations on
+a timeline.
 
 This module renders (widgets, tables, charts); reading the log folders, answering from archive
-manifests and caching between runs is ``explorer_data``'s, which explains how the page stays
-responsive, in bounded memory, on folders of any size.
+manifests and caching between runs is ``data``'s, which explains how the page stays responsive,
+in bounded memory, on folders of any size. Who may open it is ``access``'s. An app adds the page
+with ``streamlit_extension.explorer.explorer_page()``; Streamlit runs ``render_log_explorer_page``
+as the page (a callable page: this module is imported once, like any other).
 """
 
 from __future__ import annotations
@@ -21,13 +23,13 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from streamlit_extension.app_pages.explorer_access import (
+from streamlit_extension.explorer.access import (
     FolderRefused,
     checked_folders,
     default_log_folder,
     explorer_access,
 )
-from streamlit_extension.app_pages.explorer_data import (
+from streamlit_extension.explorer.data import (
     CATEGORY_COLUMNS,
     OWN_OPERATION,
     ExplorerView,
@@ -41,7 +43,8 @@ from streamlit_extension.app_pages.explorer_data import (
     prefilter_for,
     unreadable_archives,
 )
-from streamlit_extension.app_pages.explorer_types import Filters, FolderSummary
+from streamlit_extension.explorer.filters import Filters
+from streamlit_extension.explorer.reports import FolderSummary
 from streamlit_extension.logs import LogPathError, build_interaction
 from streamlit_extension.logs.timeline import Interaction
 from streamlit_extension.schema import LEVELS, RUN_OPERATION, is_expected
@@ -459,7 +462,7 @@ def _view(refs: list[FileRef], filters: Filters) -> ExplorerView:
 def render_log_explorer_page() -> None:
     """The whole page, as one tracked operation; only for the people ``explorer_access`` lets in."""
     access = explorer_access()
-    if not access.allowed:  # also when the page is reached by its URL while hidden from navigation
+    if not access.allowed:  # explorer_page() leaves them out, but an app may list this page for everyone
         st.title("Log Explorer")
         st.error(access.reason)
         correlation_logger.warning(OWN_OPERATION, "Log Explorer refused", metadata={"reason": access.reason})
@@ -519,7 +522,3 @@ def render_log_explorer_page() -> None:
         _timeline(refs, view, filters.correlation_id)
         _durations(view, filters.operation)
         _errors(view)
-
-
-if __name__ in ("__main__", "__page__"):  # st.navigation runs this file as the page ("__page__" before 1.44)
-    render_log_explorer_page()

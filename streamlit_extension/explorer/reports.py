@@ -1,8 +1,5 @@
-"""The values the Log Explorer page passes between its functions: filter settings and read reports.
-
-They live here, not in ``log_explorer.py``, because Streamlit runs a page file as a module that is
-not importable (``__page__`` before 1.45, a second ``__main__`` since): a dataclass defined there
-cannot be created on the older versions, nor pickled by ``st.cache_data`` on any.
+"""What reading the Log Explorer's folders saw: per file (``ReadReport``) and over a folder
+(``FolderSummary``), for the page's damage warnings and its "Read N file(s)" caption.
 """
 
 from __future__ import annotations
@@ -11,33 +8,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TypedDict
 
-import pandas as pd
-
 from streamlit_extension.logs import ReadStats
 
 
-@dataclass(frozen=True, slots=True)
-class Filters:
-    """What the filter widgets ask for; an empty text means "any"."""
-
-    since: pd.Timestamp | None  # records at or after this (UTC) ...
-    until: pd.Timestamp | None  # ... and before this
-    min_level: int  # level number; 0: every record, levels unknown to the page included
-    user_id: str
-    session_id: str
-    correlation_id: str
-    text: str  # the message contains it (any case)
-    hide_own: bool  # leave out the Log Explorer's own runs (unless asked for by correlation id)
-    server: bool  # show the web server's lines outside any interaction
-    operation: str | None = None  # chosen once the folder is read: its operations are the choices
-
-    def ids(self) -> dict[str, str]:
-        """The id filters by field name, the most selective first."""
-        return {"correlation_id": self.correlation_id, "session_id": self.session_id, "user_id": self.user_id}
-
-
 class ReadReport(TypedDict):
-    """What reading one file saw. A plain dict at run time: ``st.cache_data`` pickles it."""
+    """What reading one file saw (a plain dict at run time)."""
 
     lines: int
     records: int

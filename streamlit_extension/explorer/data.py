@@ -1,10 +1,8 @@
 """Reading log folders for the Log Explorer: the work and the memory it takes are bounded,
 whatever the folder's size.
 
-The page (``log_explorer.py``) renders; this module reads. It is a module of its own because
-Streamlit runs a page file as a module that is not importable (``__page__`` before 1.45, a second
-``__main__`` since): the caches kept in ``st.cache_resource`` belong in a module that is imported
-once, not re-executed on every run (see ``explorer_types``).
+The page (``page``) renders; this module reads, and keeps what it read between runs in the
+process-wide ``file_cache()``.
 
 The Explorer runs inside the app's own server, so it never loads the whole folder:
 
@@ -43,8 +41,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from streamlit_extension.app_pages.explorer_access import inside
-from streamlit_extension.app_pages.explorer_types import Filters, FolderSummary, ReadReport, read_report
+from streamlit_extension.explorer.access import inside
+from streamlit_extension.explorer.filters import Filters
+from streamlit_extension.explorer.reports import FolderSummary, ReadReport, read_report
 from streamlit_extension.logs import LogPathError, ReadStats, find_log_files
 from streamlit_extension.logs.follow import GrowingFile
 from streamlit_extension.logs.reader import SERVER_LOGGERS, file_records, records_with_id
@@ -379,7 +378,7 @@ def file_cache() -> FileCache:
 
 
 def list_files(folders: list[Path], summary: FolderSummary) -> list[FileRef]:
-    """The log files in ``folders`` (``explorer_access.checked_folders``); raises LogPathError if a
+    """The log files in ``folders`` (``access.checked_folders``); raises LogPathError if a
     folder is missing. What is not a regular file, or a symlink leading out of its folder, is
     left out and counted in ``summary``."""
     listing = ReadStats()

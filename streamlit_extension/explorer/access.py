@@ -9,7 +9,8 @@ The logs hold every user's interactions, so the page is off unless configured:
   IPv4 client), for local development only (behind a reverse proxy on the same machine, every
   visitor is local).
 
-The demo's "Sign in as…" picker is not an identity (anyone can pick anyone), so it grants nothing.
+A ``user_id`` an app keeps in session state is not an identity (in the demo's "Sign in as…"
+picker anyone can pick anyone), so it grants nothing.
 
 What it reads: the folder of the app's ``LOG_FILE``, and the folders an operator lists in
 ``LOG_EXPLORER_FOLDERS`` (comma-separated, e.g. replicas' volumes). Paths typed on the page are
