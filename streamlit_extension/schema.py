@@ -2,8 +2,9 @@
 
 Writers (the patcher, the flat sink, the stdlib ``JSONFormatter``) and readers (``logs.reader``,
 the CLI, the Log Explorer) take names, order, level numbers, markers and the default folder from
-here. To add a column to every flat line, add its name to one of the groups below and set it in
-the patcher (``patcher/correlation.py``); the writers and readers follow.
+here; the flat row itself is built in ``rows``. To add a column to every flat line, add its name
+to one of the groups below and set it in the patcher (``patcher/correlation.py``); the writers
+and readers follow.
 """
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ and scans the rest in parallel.
 
 from __future__ import annotations
 
-import datetime
 import heapq
 import json
 import multiprocessing as mp
@@ -27,9 +26,9 @@ from typing import Any, TypeAlias
 
 import orjson
 
+from ..rows import from_line as normalize  # the name readers import: a parsed line as a flat row
 from ..safe_open import open_regular, why_not_regular
-from ..schema import CORRELATION_FIELDS, DEFAULT_PATH, OPERATION_FIELDS
-from ..sinks.flat import add_extras, iso_utc
+from ..schema import DEFAULT_PATH
 from ..sinks.id_index import INDEXED_FIELDS, may_hold
 
 PathLike: TypeAlias = str | Path
@@ -334,38 +333,6 @@ def raw_lines(path: Path, needle: Needle | None, stats: ReadStats,
         # No newline yet: a crash mid-write, or a line still being written.
         stats.lines += 1
         stats.skip(path, "incomplete last line")
-
-
-def _iso_from_epoch(value: Any) -> str:
-    return iso_utc(datetime.datetime.fromtimestamp(float(value), datetime.timezone.utc))
-
-
-def normalize(obj: Any) -> dict[str, Any] | None:
-    """A parsed line as a flat record, or None if it isn't one of our records."""
-    if not isinstance(obj, dict):
-        return None
-    record = obj.get("record")
-    if "text" in obj and isinstance(record, dict):  # loguru's serialize=True
-        extra = record.get("extra") or {}
-        out: dict[str, Any] = {
-            "timestamp": _iso_from_epoch(record["time"]["timestamp"]),
-            "level": record["level"]["name"],
-            "message": record.get("message"),
-        }
-        for key in CORRELATION_FIELDS + OPERATION_FIELDS:
-            out[key] = extra.get(key)
-        exception = record.get("exception")
-        if out["error"] is None and isinstance(exception, dict):
-            out["error"] = {"type": exception.get("type"), "message": exception.get("value"), "traceback": None}
-        out["logger"] = extra.get("logger_name") or record.get("name")
-        out["module"], out["function"], out["line"] = record.get("module"), record.get("function"), record.get("line")
-        return add_extras(out, extra)
-    timestamp = obj.get("timestamp")
-    if isinstance(timestamp, str) and "level" in obj:  # the flat format
-        if len(timestamp) == 24 and timestamp.endswith("Z"):  # milliseconds, before 0.2: sorts with µs
-            obj["timestamp"] = timestamp[:-1] + "000Z"
-        return obj
-    return None
 
 
 def _loads(line: bytes) -> Any:
