@@ -1,15 +1,17 @@
 """The flat line: a ``rows`` row encoded as one strict-JSON line.
 
 Used by the loguru ``json_format="flat"`` sink, the stdlib ``JSONFormatter`` and the file sink's
-``records_lost`` record. Encoding is a single ``json`` call on a small dict; anything unusual
-falls back to a sanitised copy, so a record is never dropped and never written as invalid JSON.
+``records_lost`` record. Encoding is a single orjson call on a small dict; what orjson refuses
+goes to the standard encoder, and anything unusual falls back to a sanitised copy, so a record
+is never dropped and never written as invalid JSON.
 """
 
 from __future__ import annotations
 
 import json
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from ..patcher.redaction import KeyRedactor
 from ..patcher.sanitize import json_safe
@@ -24,20 +26,12 @@ flat_from_loguru = from_loguru
 
 _json_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
-_orjson: ModuleType | None
-try:  # a required dependency now; kept optional here so a broken install still writes lines
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - exercised by forcing _orjson = None in tests
-    _orjson = None
-
 
 def _encode(obj: Any) -> str:
-    if _orjson is not None:
-        try:
-            return _orjson.dumps(obj).decode()
-        except (TypeError, ValueError):  # odd keys or types: the stdlib path decides
-            pass
-    return _json_encode(obj)
+    try:
+        return orjson.dumps(obj).decode()
+    except (TypeError, ValueError):  # odd keys or types, an int past 64 bits: the stdlib path decides
+        return _json_encode(obj)
 
 
 def encode_line(obj: dict, redactor: KeyRedactor | None = None) -> str:
