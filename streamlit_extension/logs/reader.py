@@ -253,6 +253,12 @@ def _chunks(cursor: FileCursor, path: Path, stats: ReadStats) -> Iterator[bytes]
 Needle: TypeAlias = "bytes | re.Pattern[bytes]"  # what a line must contain, or match
 
 
+def json_escaped(text: str) -> bytes:
+    """``text`` as the JSON writers put it inside a string (quotes, backslashes and control
+    characters escaped, non-ASCII as is): what to look for in a raw line."""
+    return json.dumps(text, ensure_ascii=False)[1:-1].encode()
+
+
 def _find(block: bytes, needle: Needle, start: int, stop: int) -> int:
     if isinstance(needle, bytes):
         return block.find(needle, start, stop)
@@ -364,9 +370,7 @@ def file_records(path: Path, stats: ReadStats, *, needle: str | None = None, pat
                  pool: FilePool | None = None) -> Iterator[dict[str, Any]]:
     """The records of one file, in file order; with ``needle`` (a text) or ``pattern`` (over the
     raw line) only the lines that contain or match it are parsed. Never raises."""
-    # A needle is matched against the raw line, so escape it as the JSON writer would have.
-    raw_needle: Needle | None = pattern if pattern is not None else (
-        json.dumps(needle, ensure_ascii=False)[1:-1].encode() if needle else None)
+    raw_needle: Needle | None = pattern if pattern is not None else (json_escaped(needle) if needle else None)
     for line in raw_lines(path, raw_needle, stats, pool):
         record = parse_line(line, path, stats)
         if record is not None:
