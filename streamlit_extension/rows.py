@@ -23,10 +23,14 @@ if TYPE_CHECKING:
 
 Row = dict[str, Any]
 
-# Never a column of their own: the flat fields, and ``logger_name`` (written as ``logger``).
+# Extras never copied to the top level: the flat fields, ``logger_name`` (written as ``logger``)
+# and ``extra`` (the clashes' own key).
 _RESERVED = frozenset(FLAT_FIELDS) | {"logger_name", "extra"}
 # The columns the patcher and operations set in extra; the others come from the record itself.
 _FROM_EXTRA = CORRELATION_FIELDS + OPERATION_FIELDS
+
+# Every row starts as a copy of this: its keys already in order, so setting them never resizes.
+_EMPTY: Row = dict.fromkeys(FLAT_FIELDS)
 
 _UTC = datetime.timezone.utc
 _second: tuple[int, str] = (-1, "")  # the last second formatted: most records share it
@@ -67,7 +71,10 @@ def add_extras(out: Row, extra: Mapping[str, Any]) -> Row:
 def _row(timestamp: str, level: Any, message: Any, extra: Mapping[str, Any],
          logger: Any, module: Any, function: Any, line: Any) -> Row:
     """The row itself: every writer and reader comes here with the record's own fields."""
-    out: Row = {"timestamp": timestamp, "level": level, "message": message}
+    out = _EMPTY.copy()
+    out["timestamp"] = timestamp
+    out["level"] = level
+    out["message"] = message
     get = extra.get
     for key in _FROM_EXTRA:
         out[key] = get(key)
