@@ -106,8 +106,8 @@ def from_stdlib(record: logging.LogRecord, message: str, extra: dict[str, Any]) 
 def from_line(obj: Any) -> Row | None:
     """A parsed line of either format as a row, or None if it isn't one of our records.
 
-    A line of our shape with a field missing or of the wrong type raises (``KeyError``,
-    ``TypeError``): readers count it as damage.
+    A line of our shape with a field missing or malformed raises (``KeyError``, ``TypeError``,
+    ``ValueError``): readers count it as damage.
     """
     if not isinstance(obj, dict):
         return None
