@@ -30,6 +30,7 @@ from .patcher import MARKER as PATCHER_MARKER
 from .patcher import Sanitizer, build_patcher, guarded
 from .patcher.redaction import DEFAULT_REDACT_KEYS, KeyRedactor
 from .patcher.values import ValueRedactor
+from .schema import COMPRESSIONS, DEFAULT_LOG_FILE
 from .sinks import serialized
 from .sinks.console import ConsoleStream, console_format
 from .sinks.files import ResilientFileSink, make_file_sink
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
     from loguru import Record
 
 JSON_FORMATS = ("loguru", "flat")
-COMPRESSIONS = ("gz", "bz2", "xz", "lzma", "tar", "tar.gz", "tar.bz2", "tar.xz", "zip")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")  # "" last: error messages list the others
 _OFF = (*_FALSE, "none")  # a feature turned off: any false value, or "none"
@@ -370,7 +370,7 @@ _lock: threading.RLock = _state.state().setup_lock
 
 def setup_logging(
     *,
-    log_path: str | None = EnvDefault("LOG_FILE", "logs/app.jsonl"),  # type: ignore[assignment]
+    log_path: str | None = EnvDefault("LOG_FILE", DEFAULT_LOG_FILE),  # type: ignore[assignment]
     level: str | int = EnvDefault("LOG_LEVEL", "INFO"),  # type: ignore[assignment]
     json_format: str = EnvDefault("LOG_FORMAT", "loguru"),  # type: ignore[assignment]
     rotation: Any = EnvDefault("LOG_ROTATION", "10 MB"),

@@ -1,9 +1,10 @@
 """The record vocabulary: every field name a log line carries and every value with a fixed meaning.
 
 Writers (the patcher, the flat sink, the stdlib ``JSONFormatter``) and readers (``logs.reader``,
-the CLI, the Log Explorer) take names, order, level numbers, markers and the default folder from
-here. To add a column to every flat line, add its name to one of the groups below and set it in
-the patcher (``patcher/correlation.py``); the writers and readers follow.
+the CLI, the Log Explorer) take names, order, level numbers, markers, the default folder and file
+and the compression formats from here; the flat row itself is built in ``rows``. To add a column
+to every flat line, add its name to one of the groups below and set it in the patcher
+(``patcher/correlation.py``); the writers and readers follow.
 """
 
 from __future__ import annotations
@@ -60,3 +61,9 @@ def level_number(name: object) -> int | None:
 
 
 DEFAULT_PATH = "logs"  # the folder files are written to and read from unless told otherwise
+DEFAULT_LOG_FILE = f"{DEFAULT_PATH}/app.jsonl"  # $LOG_FILE's default (each process writes app.<host>-<pid>.jsonl)
+
+# loguru's ``compression=`` formats, each the extension of the archive a rotated file becomes.
+# The background compressor makes gz, bz2, xz and lzma (``sinks.compression.OPENERS``); tar and
+# zip stay loguru's own, compressed in the rotating write.
+COMPRESSIONS = ("gz", "bz2", "xz", "lzma", "tar", "tar.gz", "tar.bz2", "tar.xz", "zip")

@@ -17,7 +17,9 @@ import pytest
 from loguru import logger
 
 from streamlit_extension import correlation_scope, setup_logging
-from streamlit_extension.sinks.naming import process_tag, resolve_path, rotated_file_regex
+from streamlit_extension.schema import COMPRESSIONS
+from streamlit_extension.sinks.compression import OPENERS
+from streamlit_extension.sinks.naming import logical_name, process_tag, resolve_path, rotated_file_regex
 
 from .helpers import run_together
 
@@ -59,6 +61,17 @@ def test_names_can_be_pinned_or_templated(tmp_path):
     assert regex.fullmatch("app.2024-05-01_12-00-00_000001.2.jsonl")
     assert not regex.fullmatch(f"app.{process_tag()}.jsonl")  # a live file is never "rotated"
     assert not regex.fullmatch("other.2024-05-01_12-00-00_000001.jsonl.gz")
+
+
+def test_every_compression_setting_names_an_archive_we_recognise():
+    """One list of formats: what setup_logging accepts, what rotated names may end in, and a
+    superset of what the background compressor makes (tar and zip stay loguru's own)."""
+    assert set(OPENERS) <= set(COMPRESSIONS)
+    regex = rotated_file_regex("logs/app.jsonl")
+    for extension in COMPRESSIONS:
+        name = f"app.{process_tag()}.2024-05-01_12-00-00_000001.jsonl.{extension}"
+        assert regex.fullmatch(name), extension
+        assert logical_name(name) == f"app.{process_tag()}.2024-05-01_12-00-00_000001.jsonl"
 
 
 def test_sixteen_threads_through_rotations_lose_nothing(tmp_path):

@@ -72,18 +72,6 @@ def test_a_loguru_without_the_hook_keeps_its_own_encoder(tmp_path, monkeypatch):
     assert (record["message"], record["extra"]["rows"]) == ("still written", 3)
 
 
-def test_without_orjson_loguru_encodes_the_lines(tmp_path, monkeypatch):
-    from streamlit_extension.sinks import serialized
-
-    monkeypatch.setattr(serialized, "_orjson", None)
-    handle = setup_logging(log_path=str(tmp_path / "app.jsonl"), console=False, intercept_stdlib=False)
-    logger.info("no orjson")
-    handle.close()
-    line = (tmp_path / "app.jsonl").read_text(encoding="utf-8").splitlines()[0]
-    assert line.startswith('{"text": "')
-    assert json.loads(line)["record"]["message"] == "no orjson"
-
-
 @pytest.mark.parametrize("sink_id", [-1, 10_000])
 def test_the_hook_refuses_a_handler_it_does_not_know(sink_id):
     assert _loguru.set_serializer(sink_id, lambda text, record: text) is False

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
-import json
 import os
 import time
 import zlib
@@ -30,7 +29,16 @@ from typing import Any, BinaryIO
 
 from ..safe_open import open_regular
 from ..sinks.naming import logical_name, split_rotated
-from .reader import MAX_LINE_BYTES, LogPathError, ReadStats, find_log_files, matching_lines, parse_line, read_records
+from .reader import (
+    MAX_LINE_BYTES,
+    LogPathError,
+    ReadStats,
+    find_log_files,
+    json_escaped,
+    matching_lines,
+    parse_line,
+    read_records,
+)
 
 Record = dict[str, Any]
 FileId = tuple[int, int]  # (st_dev, st_ino): a file, whatever its name
@@ -127,8 +135,7 @@ def note_incomplete(stats: ReadStats, path: Path) -> None:
 
 
 def needle_bytes(needle: str | None) -> bytes | None:
-    # Matched against the raw line, so escaped as the JSON writer would have (as the reader does).
-    return json.dumps(needle, ensure_ascii=False)[1:-1].encode() if needle else None
+    return json_escaped(needle) if needle else None
 
 
 # --- a file read in increments (the Log Explorer) ---------------------------------------------

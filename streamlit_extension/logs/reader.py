@@ -10,7 +10,6 @@ and scans the rest in parallel.
 
 from __future__ import annotations
 
-import datetime
 import heapq
 import json
 import multiprocessing as mp
@@ -27,9 +26,9 @@ from typing import Any, TypeAlias
 
 import orjson
 
+from ..rows import from_line as normalize  # the name readers import: a parsed line as a flat row
 from ..safe_open import open_regular, why_not_regular
-from ..schema import CORRELATION_FIELDS, DEFAULT_PATH, OPERATION_FIELDS
-from ..sinks.flat import add_extras, iso_utc
+from ..schema import DEFAULT_PATH
 from ..sinks.id_index import INDEXED_FIELDS, may_hold
 
 PathLike: TypeAlias = str | Path
@@ -254,6 +253,12 @@ def _chunks(cursor: FileCursor, path: Path, stats: ReadStats) -> Iterator[bytes]
 Needle: TypeAlias = "bytes | re.Pattern[bytes]"  # what a line must contain, or match
 
 
+def json_escaped(text: str) -> bytes:
+    """``text`` as the JSON writers put it inside a string (quotes, backslashes and control
+    characters escaped, non-ASCII as is): what to look for in a raw line."""
+    return json.dumps(text, ensure_ascii=False)[1:-1].encode()
+
+
 def _find(block: bytes, needle: Needle, start: int, stop: int) -> int:
     if isinstance(needle, bytes):
         return block.find(needle, start, stop)
@@ -336,38 +341,6 @@ def raw_lines(path: Path, needle: Needle | None, stats: ReadStats,
         stats.skip(path, "incomplete last line")
 
 
-def _iso_from_epoch(value: Any) -> str:
-    return iso_utc(datetime.datetime.fromtimestamp(float(value), datetime.timezone.utc))
-
-
-def normalize(obj: Any) -> dict[str, Any] | None:
-    """A parsed line as a flat record, or None if it isn't one of our records."""
-    if not isinstance(obj, dict):
-        return None
-    record = obj.get("record")
-    if "text" in obj and isinstance(record, dict):  # loguru's serialize=True
-        extra = record.get("extra") or {}
-        out: dict[str, Any] = {
-            "timestamp": _iso_from_epoch(record["time"]["timestamp"]),
-            "level": record["level"]["name"],
-            "message": record.get("message"),
-        }
-        for key in CORRELATION_FIELDS + OPERATION_FIELDS:
-            out[key] = extra.get(key)
-        exception = record.get("exception")
-        if out["error"] is None and isinstance(exception, dict):
-            out["error"] = {"type": exception.get("type"), "message": exception.get("value"), "traceback": None}
-        out["logger"] = extra.get("logger_name") or record.get("name")
-        out["module"], out["function"], out["line"] = record.get("module"), record.get("function"), record.get("line")
-        return add_extras(out, extra)
-    timestamp = obj.get("timestamp")
-    if isinstance(timestamp, str) and "level" in obj:  # the flat format
-        if len(timestamp) == 24 and timestamp.endswith("Z"):  # milliseconds, before 0.2: sorts with µs
-            obj["timestamp"] = timestamp[:-1] + "000Z"
-        return obj
-    return None
-
-
 def _loads(line: bytes) -> Any:
     """``json.loads``, through orjson (several times faster) when it can: orjson refuses what
     ``json`` takes (an int past 64 bits, NaN), and those lines go to ``json``."""
@@ -397,9 +370,7 @@ def file_records(path: Path, stats: ReadStats, *, needle: str | None = None, pat
                  pool: FilePool | None = None) -> Iterator[dict[str, Any]]:
     """The records of one file, in file order; with ``needle`` (a text) or ``pattern`` (over the
     raw line) only the lines that contain or match it are parsed. Never raises."""
-    # A needle is matched against the raw line, so escape it as the JSON writer would have.
-    raw_needle: Needle | None = pattern if pattern is not None else (
-        json.dumps(needle, ensure_ascii=False)[1:-1].encode() if needle else None)
+    raw_needle: Needle | None = pattern if pattern is not None else (json_escaped(needle) if needle else None)
     for line in raw_lines(path, raw_needle, stats, pool):
         record = parse_line(line, path, stats)
         if record is not None:

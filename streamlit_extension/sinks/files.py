@@ -21,10 +21,11 @@ from typing import Any
 
 from .. import _loguru, _report, _state
 from .._loguru import FileSink
+from ..rows import iso_utc
 from ..safe_open import NotRegularFile, open_regular
 from ..schema import CORRELATION_FIELDS, EVENT_RECORDS_LOST
 from .compression import BackgroundCompressor, remove_stale_temporaries
-from .flat import flat_line, iso_utc
+from .flat import flat_line
 from .naming import resolve_path
 from .retention import AppRetention
 

@@ -1,81 +1,37 @@
-"""The flat JSON schema: the original spec's fields at the top level, one line per record.
+"""The flat line: a ``rows`` row encoded as one strict-JSON line.
 
-Shared by the loguru ``json_format="flat"`` sink and the stdlib ``JSONFormatter``. Encoding is a
-single ``json`` call on a small dict; anything unusual falls back to a sanitised copy, so a
-record is never dropped and never written as invalid JSON.
+Used by the loguru ``json_format="flat"`` sink, the stdlib ``JSONFormatter`` and the file sink's
+``records_lost`` record. Encoding is a single orjson call on a small dict; what orjson refuses
+goes to the standard encoder, and anything unusual falls back to a sanitised copy, so a record
+is never dropped and never written as invalid JSON.
 """
 
 from __future__ import annotations
 
-import datetime
 import json
-import math
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from ..patcher.redaction import KeyRedactor
 from ..patcher.sanitize import json_safe
-from ..schema import CORRELATION_FIELDS, FLAT_FIELDS, OPERATION_FIELDS
+from ..rows import add_extras as add_extras  # re-exported, with iso_utc and flat_from_loguru: they lived here
+from ..rows import from_loguru
+from ..rows import iso_utc as iso_utc
 
 if TYPE_CHECKING:
     from loguru import Record
 
-_RESERVED = frozenset(FLAT_FIELDS) | {"logger_name", "extra"}
-# The columns the patcher and operations set; the writer fills the others from loguru's record.
-_FROM_EXTRA = CORRELATION_FIELDS + OPERATION_FIELDS
+flat_from_loguru = from_loguru
 
-_UTC = datetime.timezone.utc
 _json_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
-
-_orjson: ModuleType | None
-try:  # a required dependency now; kept optional here so a broken install still writes lines
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - exercised by forcing _orjson = None in tests
-    _orjson = None
 
 
 def _encode(obj: Any) -> str:
-    if _orjson is not None:
-        try:
-            return _orjson.dumps(obj).decode()
-        except (TypeError, ValueError):  # odd keys or types: the stdlib path decides
-            pass
-    return _json_encode(obj)
-
-
-_second: tuple[int, str] = (-1, "")  # the last second formatted: most records share it
-
-
-def iso_utc(moment: datetime.datetime) -> str:
-    """``2024-05-01T12:00:00.123456Z``: UTC, microseconds (naive means UTC).
-
-    Microseconds, not milliseconds: an operation shorter than a millisecond still lies inside its
-    parent on a timeline.
-    """
-    global _second
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=_UTC)
-    second = math.floor(moment.timestamp())
-    cached = _second
-    if cached[0] != second:
-        cached = _second = (second, datetime.datetime.fromtimestamp(second, _UTC).strftime("%Y-%m-%dT%H:%M:%S"))
-    return f"{cached[1]}.{moment.microsecond:06d}Z"
-
-
-def add_extras(out: dict, extra: dict) -> dict:
-    """Copy the record's other extras to the top level; a name clash goes under ``extra``."""
-    clashes = None
-    for key, value in extra.items():
-        if key in _RESERVED:
-            continue
-        if key in out:
-            clashes = clashes or {}
-            clashes[key] = value
-        else:
-            out[key] = value
-    if clashes:
-        out["extra"] = clashes
-    return out
+    try:
+        return orjson.dumps(obj).decode()
+    except (TypeError, ValueError):  # odd keys or types, an int past 64 bits: the stdlib path decides
+        return _json_encode(obj)
 
 
 def encode_line(obj: dict, redactor: KeyRedactor | None = None) -> str:
@@ -87,27 +43,9 @@ def encode_line(obj: dict, redactor: KeyRedactor | None = None) -> str:
     return line
 
 
-def flat_from_loguru(record: Record) -> dict[str, Any]:
-    """The flat row of a loguru record: ``schema.FLAT_FIELDS`` in order, then the other extras."""
-    extra = record["extra"]
-    get = extra.get
-    out: dict[str, Any] = {
-        "timestamp": iso_utc(record["time"]),
-        "level": record["level"].name,
-        "message": record["message"],
-    }
-    for key in _FROM_EXTRA:
-        out[key] = get(key)
-    out["logger"] = get("logger_name") or record["name"]
-    out["module"] = record["module"]
-    out["function"] = record["function"]
-    out["line"] = record["line"]
-    return add_extras(out, extra)
-
-
 def flat_line(record: Record, redactor: KeyRedactor | None = None) -> str:
     """The whole flat line of ``record``, newline included."""
-    return encode_line(flat_from_loguru(record), redactor) + "\n"
+    return encode_line(from_loguru(record), redactor) + "\n"
 
 
 # The "text" of loguru's serialized line: its default layout, minus "{exception}", which would
@@ -124,7 +62,7 @@ def make_flat_format(redactor: KeyRedactor | None):
 
     def flat_format(record: Record) -> str:
         try:
-            line = encode_line(flat_from_loguru(record), redactor)
+            line = encode_line(from_loguru(record), redactor)
         except Exception:
             line = _json_encode(
                 {

@@ -34,6 +34,7 @@ from typing import Any
 
 import orjson
 
+from ..rows import from_line
 from ..safe_open import create_new, open_regular
 from ..schema import END_EVENTS, EVENT_FAILED, EXPLORER_OPERATION, RUN_OPERATION, is_expected
 from .sketch import DurationSketch
@@ -308,9 +309,6 @@ class ManifestCollector:
     ``operations_only``: skip interactions and errors (what ``st-logs stats`` needs)."""
 
     def __init__(self, *, exact: bool = False, operations_only: bool = False) -> None:
-        from ..logs.reader import normalize  # the readers' own row builder: the same fields as a scan
-
-        self._normalize = normalize
         self._new_tally = OperationTally.exact if exact else OperationTally
         self._operations_only = operations_only
         self.manifest = Manifest()
@@ -332,7 +330,7 @@ class ManifestCollector:
         if not line.strip():
             return
         try:
-            record = self._normalize(orjson.loads(line))
+            record = from_line(orjson.loads(line))  # the readers' own rows: the same fields as a scan
         except (ValueError, RecursionError, KeyError, TypeError):  # as the reader counts damage
             record = None
         if record is None:

@@ -12,12 +12,14 @@ import re
 import socket
 from pathlib import Path
 
+from ..schema import COMPRESSIONS
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 # loguru renames a rotated file to <root>.<YYYY-MM-DD_HH-MM-SS_ffffff>[.N]<ext>
 _DATE = r"\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d_\d{6}"
 _STAMP = _DATE + r"(?:\.\d+)?"
 _ROTATED_NAME = re.compile(rf"(?P<root>.+)\.(?P<date>{_DATE})(?:\.(?P<n>\d+))?(?P<ext>\.[^.]+)")
-ARCHIVE_EXTENSIONS = ("gz", "bz2", "xz", "lzma", "zip", "tar", "tar.gz", "tar.bz2", "tar.xz")
+ARCHIVE_EXTENSIONS = COMPRESSIONS  # a rotated file's name may end in any format loguru or we compress to
 
 
 # A rotated file of a per-process name: <stem>.<host>-<pid>.<date>...

@@ -4,30 +4,23 @@ The default file sink is added with ``serialize=True`` and writes loguru's own s
 encodes that object with ``json.dumps(default=str)``, about a third of a record's cost in this
 format. ``serialize_record`` builds the same object and hands it to orjson: the same fields and
 values once parsed, with compact separators. Anything orjson refuses (an int beyond 64 bits, a
-lone surrogate, a non-string key) goes to loguru's own encoder, so no line is lost; so does
-every line when orjson can't be imported.
+lone surrogate, a non-string key) goes to loguru's own encoder, so no line is lost.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from .. import _loguru
+import orjson
 
-_orjson: ModuleType | None
-try:  # a required dependency; a broken install keeps loguru's encoder rather than failing
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - exercised by forcing _orjson = None in tests
-    _orjson = None
+from .. import _loguru
 
 if TYPE_CHECKING:
     from loguru import Record
 
 # Types json.dumps(default=str) would print with str(): orjson must not encode them its own way.
-_OPTIONS = (_orjson.OPT_PASSTHROUGH_DATETIME | _orjson.OPT_PASSTHROUGH_DATACLASS | _orjson.OPT_APPEND_NEWLINE
-            if _orjson is not None else 0)
+_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_APPEND_NEWLINE
 
 
 def _loguru_encoder() -> Callable[[str, Any], str]:
@@ -49,7 +42,7 @@ def serialize_record(text: str, record: Record) -> str:
             }
         elapsed, moment = record["elapsed"], record["time"]
         level, file, process, thread = record["level"], record["file"], record["process"], record["thread"]
-        return _orjson.dumps({  # type: ignore[union-attr]  # install() needs orjson
+        return orjson.dumps({
             "text": text,
             "record": {
                 "elapsed": {"repr": str(elapsed), "seconds": elapsed.total_seconds()},
@@ -80,6 +73,6 @@ def loguru_line(record: Record) -> str:
 
 
 def install(sink_id: int) -> bool:
-    """Encode the ``serialize=True`` handler ``sink_id``'s lines here; False if loguru won't allow it
-    (or orjson is missing): loguru's own encoder then stays."""
-    return _orjson is not None and _loguru.set_serializer(sink_id, serialize_record)
+    """Encode the ``serialize=True`` handler ``sink_id``'s lines here; False if loguru won't allow it:
+    loguru's own encoder then stays."""
+    return _loguru.set_serializer(sink_id, serialize_record)

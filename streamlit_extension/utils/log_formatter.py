@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import datetime
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -16,8 +15,9 @@ from ..errors import error_context
 from ..patcher.redaction import DEFAULT_REDACT_KEYS, KeyRedactor
 from ..patcher.sanitize import Sanitizer
 from ..patcher.values import ValueRedactor
-from ..schema import ANONYMOUS, CORRELATION_FIELDS, OPERATION_FIELDS
-from ..sinks.flat import add_extras, encode_line, iso_utc
+from ..rows import from_stdlib
+from ..schema import ANONYMOUS
+from ..sinks.flat import encode_line
 from ..stdlib import record_extras
 
 
@@ -53,13 +53,4 @@ class JSONFormatter(logging.Formatter):
         budget = [self._sanitizer.max_record]
         message = self._sanitizer.string(record.getMessage(), budget)
         self._sanitizer.extra(extra, budget)
-        moment = datetime.datetime.fromtimestamp(record.created, datetime.timezone.utc)
-        out: dict[str, Any] = {"timestamp": iso_utc(moment), "level": record.levelname, "message": message}
-        for key in CORRELATION_FIELDS:
-            out[key] = extra.get(key)
-        if out["user_id"] is None:
-            out["user_id"] = ANONYMOUS
-        for key in OPERATION_FIELDS:
-            out[key] = extra.get(key)
-        out.update(logger=record.name, module=record.module, function=record.funcName, line=record.lineno)
-        return encode_line(add_extras(out, extra), self._redactor)
+        return encode_line(from_stdlib(record, message, extra), self._redactor)
