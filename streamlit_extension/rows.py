@@ -10,9 +10,13 @@ a row is made. Encoding a row as a line is the flat sink's (``sinks.flat``).
 from __future__ import annotations
 
 import datetime
+import json
 import math
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from .schema import ANONYMOUS, CORRELATION_FIELDS, FLAT_FIELDS, OPERATION_FIELDS
 
@@ -103,11 +107,29 @@ def from_stdlib(record: logging.LogRecord, message: str, extra: dict[str, Any]) 
     return out
 
 
+# What parsing a malformed line raises (bad JSON or UTF-8, too deep, a field of the wrong kind):
+# readers count it as damage.
+DAMAGE = (ValueError, RecursionError, KeyError, TypeError, AttributeError)
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+
+
+def loads(line: bytes) -> Any:
+    """``json.loads`` of one line, through orjson (several times faster) where that reads the
+    same: orjson refuses NaN and reads an int past 64 bits as a float, so a line with either (or
+    with any run of 19 digits, which is how such an int looks) goes to ``json``."""
+    if _LONG_DIGITS.search(line) is None:
+        try:
+            return orjson.loads(line)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(line)
+
+
 def from_line(obj: Any) -> Row | None:
     """A parsed line of either format as a row, or None if it isn't one of our records.
 
-    A line of our shape with a field missing or malformed raises (``KeyError``, ``TypeError``,
-    ``ValueError``): readers count it as damage.
+    A line of our shape with a field missing or malformed raises (one of ``DAMAGE``): readers
+    count it as damage.
     """
     if not isinstance(obj, dict):
         return None

@@ -190,3 +190,27 @@ def test_lines_across_chunk_boundaries_members_and_an_oversized_line(tmp_path, c
     for i in (0, 5, 6, 11):
         found = list(read_records([path], needle=f"req_{i:012d}"))
         assert [r["message"] for r in found] == [f"m{i}"]
+
+
+def test_a_big_int_is_read_exactly_and_an_odd_loguru_line_is_damage(tmp_path):
+    """orjson reads an int past 64 bits as a float: such lines are read by ``json``, exactly.
+    A line of loguru's shape whose ``extra`` isn't an object is damage, counted, never raised,
+    by the reader and by the manifest alike."""
+    from streamlit_extension.sinks.manifest import ManifestCollector
+
+    big = 2**70 + 1
+    lines = [
+        json.dumps({"timestamp": "2026-01-01T00:00:00.000000Z", "level": "INFO", "message": "big", "n": big}),
+        json.dumps({"text": "x", "record": {"extra": [1], "time": {"timestamp": 1.0}, "level": {"name": "INFO"},
+                                            "message": "odd"}}),
+    ]
+    path = tmp_path / "app.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    stats = ReadStats()
+    (record,) = list(read_records([path], stats=stats))
+    assert record["n"] == big
+    assert stats.skipped == {"corrupt line": 1}
+    collector = ManifestCollector()
+    collector.feed(path.read_bytes())
+    manifest, _ = collector.finish()
+    assert (manifest.records, manifest.damaged) == (1, 1)

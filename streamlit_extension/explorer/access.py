@@ -25,14 +25,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..schema import DEFAULT_PATH
+from ..schema import DEFAULT_LOG_FILE
 
 ENV = "LOG_EXPLORER_USERS"
 FOLDERS_ENV = "LOG_EXPLORER_FOLDERS"
 LOCALHOST = "localhost"
 HOW_TO = (f"Set {ENV} to the e-mail addresses of the people who may read the logs "
           f"(signed in with st.login or a trusted proxy header), or to {LOCALHOST!r} for local development.")
-DEFAULT_LOG_FILE = f"{DEFAULT_PATH}/app.jsonl"
 
 
 @dataclass(frozen=True)

@@ -46,8 +46,9 @@ from streamlit_extension.explorer.filters import Filters
 from streamlit_extension.explorer.reports import FolderSummary, ReadReport, read_report
 from streamlit_extension.logs import LogPathError, ReadStats, find_log_files
 from streamlit_extension.logs.follow import GrowingFile
-from streamlit_extension.logs.reader import SERVER_LOGGERS, file_records, records_with_id
+from streamlit_extension.logs.reader import SERVER_LOGGERS, file_records, json_escaped, records_with_id
 from streamlit_extension.logs.summary import TimeRange, newest_interactions
+from streamlit_extension.rows import iso_utc
 from streamlit_extension.safe_open import is_regular
 from streamlit_extension.schema import (
     CORRELATION_FIELDS,
@@ -58,7 +59,6 @@ from streamlit_extension.schema import (
     is_expected,
     level_number,
 )
-from streamlit_extension.sinks.flat import iso_utc
 from streamlit_extension.sinks.id_index import may_hold
 from streamlit_extension.sinks.manifest import InteractionTally, Manifest, OperationTally, load_manifest
 
@@ -215,8 +215,7 @@ def _read(path: Path, prefilter: Prefilter, stats: ReadStats) -> Iterable[dict[s
         return file_records(path, stats, needle=value)
     if kind == "level":
         return file_records(path, stats, pattern=_level_pattern(int(value)))
-    escaped = json.dumps(value, ensure_ascii=False)[1:-1].encode()
-    return file_records(path, stats, pattern=re.compile(re.escape(escaped), re.IGNORECASE))
+    return file_records(path, stats, pattern=re.compile(re.escape(json_escaped(value)), re.IGNORECASE))
 
 
 class LiveFile:

@@ -30,13 +30,12 @@ from ..context import new_id
 from ..errors import error_context
 from ..otel import tracing as otel_tracing
 from ..pseudonyms import user_id_of
-from ..schema import ANONYMOUS
+from ..schema import ANONYMOUS, RUN_OPERATION
 from ..validators import is_valid_id
 from . import compat
 from .identity import Traceparent, incoming_traceparent, request_fields, user_from_info
 
 RUN_ATTR = "_streamlit_extension_run"
-OPERATION = "script_run"
 
 # In a worker thread started through ``threads``: the page's fields, frozen at submit time.
 _S = _state.state()
@@ -94,7 +93,7 @@ class RunState:
         self.finished = False
         self.connection = _connection(ctx)
         self.base = {
-            "operation": OPERATION,
+            "operation": RUN_OPERATION,
             "operation_id": self.operation_id,
             "parent_operation_id": None,
             **self.connection.fields,
@@ -342,7 +341,7 @@ def _start_span(run: RunState, ctx: Any) -> None:
     fields = run.fields(ctx)
     caller = run.connection.traceparent
     links = [otel_tracing.remote_link(*caller)] if caller is not None else []
-    run.span = tracing.start(f"{OPERATION} {fields.get('page') or ''}".rstrip(), {
+    run.span = tracing.start(f"{RUN_OPERATION} {fields.get('page') or ''}".rstrip(), {
         "session.id": fields.get("session_id"), "enduser.pseudo.id": fields.get("user_id"),
         "correlation_id": run.correlation_id, "page": fields.get("page"),
     }, links, root=True, start_time=run.begun_at)
@@ -354,7 +353,7 @@ def _end_span(run: RunState, ctx: Any, error: dict | None) -> None:
         return
     page = run.page_name(ctx)  # st.navigation picks the page after the run (and its span) began
     if page:
-        tracing.rename(run.span, f"{OPERATION} {page}", page=page)
+        tracing.rename(run.span, f"{RUN_OPERATION} {page}", page=page)
     tracing.end(run.span, error)
     if run.span_thread is not None and threading.current_thread() is run.span_thread:  # else its context is gone
         tracing.detach(run.span_token)

@@ -24,8 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeAlias
 
-import orjson
-
+from ..rows import DAMAGE, loads
 from ..rows import from_line as normalize  # the name readers import: a parsed line as a flat row
 from ..safe_open import open_regular, why_not_regular
 from ..schema import DEFAULT_PATH
@@ -341,22 +340,13 @@ def raw_lines(path: Path, needle: Needle | None, stats: ReadStats,
         stats.skip(path, "incomplete last line")
 
 
-def _loads(line: bytes) -> Any:
-    """``json.loads``, through orjson (several times faster) when it can: orjson refuses what
-    ``json`` takes (an int past 64 bits, NaN), and those lines go to ``json``."""
-    try:
-        return orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return json.loads(line)
-
-
 def parse_line(line: bytes, path: Path, stats: ReadStats) -> dict[str, Any] | None:
     """One raw line as a flat record, or None (damage is counted in ``stats``)."""
     if not line.strip():
         return None
     try:
-        record = normalize(_loads(line))
-    except (ValueError, RecursionError, KeyError, TypeError):  # bad JSON, bad UTF-8, too deep, odd shape
+        record = normalize(loads(line))
+    except DAMAGE:
         stats.skip(path, "corrupt line")
         return None
     if record is None:

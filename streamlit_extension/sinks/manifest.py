@@ -34,7 +34,7 @@ from typing import Any
 
 import orjson
 
-from ..rows import from_line
+from ..rows import DAMAGE, from_line, loads
 from ..safe_open import create_new, open_regular
 from ..schema import END_EVENTS, EVENT_FAILED, EXPLORER_OPERATION, RUN_OPERATION, is_expected
 from .sketch import DurationSketch
@@ -330,8 +330,8 @@ class ManifestCollector:
         if not line.strip():
             return
         try:
-            record = from_line(orjson.loads(line))  # the readers' own rows: the same fields as a scan
-        except (ValueError, RecursionError, KeyError, TypeError):  # as the reader counts damage
+            record = from_line(loads(line))  # the readers' own parsing and rows: the same as a scan
+        except DAMAGE:  # as the reader counts damage
             record = None
         if record is None:
             manifest.damaged += 1
