@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 
 if TYPE_CHECKING:
-    from .configure import LoggingHandle
     from .context import AmbientSource, OperationFrame
+    from .installation import LoggingHandle
     from .otel.tracing import Tracing
     from .patcher.values import ValueRedactor
     from .sinks.compression import BackgroundCompressor

@@ -272,3 +272,16 @@ def test_a_bad_environment_variable_is_named_with_its_value(monkeypatch, variabl
     with pytest.raises(ValueError, match="^" + re.escape(f"{variable}={raw!r}: {reason}")) as caught:
         setup_logging(log_path=None)
     assert str(caught.value).startswith(f"{variable}={raw!r}: {reason}")
+
+
+def test_init_streamlit_logging_falls_back_on_each_bad_setting_in_one_call(monkeypatch, tmp_path, capsys):
+    from streamlit_extension import init_streamlit_logging
+
+    monkeypatch.setenv("LOG_LEVEL", "LOUD")
+    monkeypatch.setenv("LOG_IP", "maybe")
+    handle = init_streamlit_logging(log_path=str(tmp_path / "app.jsonl"), console=False, json_format="XML")
+    assert (handle.config.level, handle.config.log_ip, handle.config.json_format) == ("INFO", False, "loguru")
+    said = [line for line in capsys.readouterr().err.splitlines() if "uses the default" in line]
+    assert [line.split(":")[1].strip().split("=")[0] for line in said] == ["LOG_LEVEL", "json_format", "LOG_IP"]
+    with pytest.raises(TypeError, match=r"^setup_logging\(\) got an unexpected keyword argument 'colour'"):
+        init_streamlit_logging(colour=True)

@@ -20,7 +20,8 @@ from .secrets import register_secrets
 from .threads import ContextThreadPoolExecutor, run_in_thread
 
 if TYPE_CHECKING:
-    from ..configure import LoggingHandle, SettingError
+    from ..installation import LoggingHandle
+    from ..settings import SettingError
 
 
 def _step(name: str, lost: str, action: Callable[[], Any]) -> None:
