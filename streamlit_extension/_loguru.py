@@ -25,6 +25,9 @@ feature, each with a fallback that keeps logging working:
 * ``loguru._recattrs`` and ``loguru._logger.start_time``: a record made without a logging call
   (the file sink's ``records_lost`` line) is built the way loguru builds one, so it goes through
   the file format's own encoder. Without them plain stand-ins with the same attributes are used.
+* an attribute of ours on ``logger`` (``_streamlit_extension_shared``): the process store of
+  ``_shared``, kept there because loguru is an installed package that Streamlit's watcher never
+  re-imports. It needs only that ``logger`` takes attributes.
 
 The tested range is in ``setup.cfg`` (``loguru>=0.7.0,<0.8``); ``tox -e loguru-oldest`` and
 ``tox -e loguru-newest`` run the suite on both ends.
@@ -126,6 +129,17 @@ def _loguru_datetime(moment: datetime.datetime) -> datetime.datetime:
                            local.microsecond, tzinfo=local.tzinfo)
 
 
+_STORE = "_streamlit_extension_shared"
+
+
+def process_store() -> dict[str, Any]:
+    """A dictionary kept on loguru's ``logger`` for the life of the process (see ``_shared``)."""
+    found: dict[str, Any] | None = vars(logger).get(_STORE)
+    if found is None:
+        found = vars(logger).setdefault(_STORE, {})  # atomic: two first callers get one dictionary
+    return found
+
+
 def _core() -> Any:
     return getattr(logger, "_core", None)
 
@@ -187,5 +201,6 @@ __all__ = [
     "own_serializer",
     "parse_duration",
     "parse_size",
+    "process_store",
     "set_serializer",
 ]

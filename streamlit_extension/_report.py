@@ -11,10 +11,22 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ._shared import shared
 
 _PREFIX = "streamlit_extension"
-_lock = threading.Lock()
-_last: dict[str, float] = {}
+
+
+@dataclass(eq=False)
+class Throttle:
+    """When each notice key last went out (``time.monotonic()``), for the whole process."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    last: dict[str, float] = field(default_factory=dict)
+
+
+_throttle: Throttle = shared(f"{__name__}.throttle", Throttle)
 _forgetters: dict[str, Callable[[], None]] = {}  # other modules' "said once" state, by module
 
 
@@ -32,11 +44,11 @@ def notice(message: str) -> None:
 def notice_once(key: str, message: str, *, every: float = 60.0) -> bool:
     """Write ``message`` unless a notice with the same ``key`` went out in the last ``every`` s."""
     now = time.monotonic()
-    with _lock:
-        last = _last.get(key)
+    with _throttle.lock:
+        last = _throttle.last.get(key)
         if last is not None and now - last < every:
             return False
-        _last[key] = now
+        _throttle.last[key] = now
     notice(message)
     return True
 
@@ -54,7 +66,7 @@ def forget_on_reset(owner: str, forget: Callable[[], None]) -> None:
 def reset_throttle() -> None:
     """Forget which notices went out, here and in every module that registered its own (tests
     start each case afresh)."""
-    with _lock:
-        _last.clear()
+    with _throttle.lock:
+        _throttle.last.clear()
     for forget in list(_forgetters.values()):
         forget()

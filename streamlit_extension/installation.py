@@ -9,15 +9,18 @@ asks for, replaces it when not, and hands it over to a newer generation of the c
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
-from . import _loguru, _state, stdlib
+from . import _loguru, stdlib
+from ._shared import shared
 from .otel import _api as _otel_api
 from .otel.logs import OtlpLogSink
 from .otel.logs import format_message as otel_format_message
@@ -96,9 +99,8 @@ class LoggingHandle:
         if _loguru.current_patcher() is self._patcher:
             # configure(patcher=None) is a no-op in loguru, so restore with a real callable.
             logger.configure(patcher=self._chained or _no_patcher)
-        state = _state.state()
-        if state.setup is self:
-            state.setup = None
+        if _installation.handle is self:
+            _installation.handle = None
             set_tracing(None)  # no spans without an installation (the SDK, if we set it, stays)
 
     def __enter__(self) -> LoggingHandle:
@@ -112,28 +114,34 @@ class LoggingHandle:
         return f"<LoggingHandle {state} sinks={list(self.sink_ids)} file={self.log_path!r}>"
 
 
+@dataclass(eq=False)
+class Installation:
+    handle: LoggingHandle | None = None  # the current one: what ``apply`` keeps, replaces or adopts
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    generations: Iterator[int] = field(default_factory=lambda: itertools.count(1))  # see ``next_generation``
+
+
+_installation: Installation = shared(f"{__name__}.installation", Installation)
+
+
 def next_generation() -> int:
     """A number higher than any before it in this process: each import of the calling module
     takes one, so the newest code can tell an installation older code made."""
-    return next(_state.state().generations)
-
-
-_lock: threading.RLock = _state.state().setup_lock
+    return next(_installation.generations)
 
 
 def apply(config: LoggingConfig, generation: int) -> LoggingHandle:
     """The installation ``config`` asks for: the current one if it still is exactly that, else a
     new one in its place. Code of a newer ``generation`` takes an older one's installation over
     once; older code calling in afterwards gets the newer handle as it is."""
-    with _lock:
-        state = _state.state()
-        handle = state.setup
+    with _installation.lock:
+        handle = _installation.handle
         if handle is None or not handle.is_current(config):
             if handle is not None:
                 handle.close()
-            handle = state.setup = _install(config, generation)
+            handle = _installation.handle = _install(config, generation)
         elif getattr(handle, "generation", 0) < generation:
-            handle = state.setup = _adopt(handle, generation)
+            handle = _installation.handle = _adopt(handle, generation)
     return handle
 
 

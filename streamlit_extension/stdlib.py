@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING
 
 from loguru import logger
 
 from . import _report
+from ._shared import shared
 
 if TYPE_CHECKING:
     from loguru import Record
@@ -119,18 +121,27 @@ class InterceptHandler(logging.Handler):
 
 
 MAX_NESTED = 100  # distinct records logged while one record is written; more is runaway
-_dropped = [0]
+
+
+@dataclass(eq=False)
+class Dropped:
+    """Records dropped as a logging loop since the process started."""
+
+    count: int = 0
+
+
+_dropped: Dropped = shared(f"{__name__}.dropped", Dropped)
 
 
 def _count_dropped(count: int) -> None:
-    _dropped[0] += count
-    _report.notice_once("reentrant-loop", f"dropped {_dropped[0]} stdlib records logged while being written, "
+    _dropped.count += count
+    _report.notice_once("reentrant-loop", f"dropped {_dropped.count} stdlib records logged while being written, "
                                           "again and again (a log call that logs itself?)", every=10.0)
 
 
 def dropped_nested() -> int:
     """Records dropped as a logging loop since the process started."""
-    return _dropped[0]
+    return _dropped.count
 
 
 def _origin_of(record: Record, source: logging.LogRecord) -> None:

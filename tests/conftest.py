@@ -13,7 +13,7 @@ import time
 import pytest
 from loguru import logger
 
-from streamlit_extension import _loguru, _report, _state
+from streamlit_extension import _loguru, _report, _state, installation
 from streamlit_extension.context import correlation_id_var, operation_var, set_ambient_source
 from streamlit_extension.stdlib import is_ours
 
@@ -31,7 +31,7 @@ _ENV_PREFIXES = ("OTEL_",)
 def _reset() -> None:
     _report.reset_throttle()  # each test sees its own "once" notices (compat's lost capabilities too)
     _state.state().stale_operations.clear()  # operations an earlier test ended elsewhere
-    handle = _state.state().setup
+    handle = installation._installation.handle
     if handle is not None:
         handle.close()
     set_ambient_source(None)

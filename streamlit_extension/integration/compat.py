@@ -20,13 +20,14 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import streamlit
 from streamlit import runtime
 
-from .. import _report, _state
+from .. import _report
+from .._shared import shared
 
 try:  # public re-export in every release we support
     from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
@@ -70,8 +71,20 @@ CAPABILITIES: Mapping[str, Capability] = {c.name: c for c in (
                "Streamlit's own log lines stay on its console instead of our sinks"),
 )}
 
-_missing: set[str] = _state.state().compat_missing
-_off: set[str] = _state.state().compat_disabled
+
+@dataclass(eq=False)
+class Findings:
+    """What this process found out about its Streamlit, and the hook it left there."""
+
+    missing: set[str] = field(default_factory=set)  # capabilities found missing, or disabled
+    disabled: set[str] = field(default_factory=set)  # STREAMLIT_EXTENSION_DISABLE, as last read
+    token_unreadable: bool = False  # SessionState has another shape: no session_state_token
+    uncaught_listener: Callable[[Any, BaseException], None] | None = None  # see hook_uncaught_errors
+
+
+_found: Findings = shared(f"{__name__}.found", Findings)
+_missing = _found.missing
+_off = _found.disabled
 
 
 def read_disabled() -> frozenset[str]:
@@ -183,7 +196,7 @@ def hook_uncaught_errors(ctx: Any, listener: Callable[[Any, BaseException], None
     for name in ("handle_uncaught_app_exception", "handle_user_script_exception"):
         if callable(getattr(exec_code, name, None)):
             _wrap_module_handler(exec_code, name)
-            _state.state().uncaught_listener = listener  # the newest generation after a reload
+            _found.uncaught_listener = listener  # the newest generation after a reload
             return True
     lose("uncaught_errors")
     return False
@@ -222,7 +235,7 @@ def _wrap_module_handler(module: Any, name: str) -> None:
     @functools.wraps(original)
     def handler(exc: BaseException, *args: Any, **kwargs: Any) -> Any:
         try:
-            listener = _state.state().uncaught_listener
+            listener = _found.uncaught_listener
             ctx = script_run_ctx()
             if listener is not None and ctx is not None:
                 listener(ctx, exc)
@@ -289,7 +302,6 @@ def try_peek_session_state(ctx: Any, keys: Iterable[str]) -> dict[str, Any] | No
 
 _ABSENT: Any = object()
 _PLAIN_TYPES = (str, int, type(None))
-_token_unreadable: list[bool] = []  # set once SessionState turns out to have another shape
 
 
 def session_state_token(ctx: Any, keys: tuple[str, ...]) -> tuple | None:
@@ -306,7 +318,7 @@ def session_state_token(ctx: Any, keys: tuple[str, ...]) -> tuple | None:
     """
     if not available("session_state_peek"):
         return ()  # peek_session_state then always answers {}
-    if _token_unreadable:
+    if _found.token_unreadable:
         return None
     try:
         inner = ctx.session_state._state
@@ -323,7 +335,7 @@ def session_state_token(ctx: Any, keys: tuple[str, ...]) -> tuple | None:
             token.append(earlier)
         return tuple(token)
     except Exception:  # not a capability: peeking still works, only without this shortcut
-        _token_unreadable.append(True)
+        _found.token_unreadable = True  # SessionState has another shape
         return None
 
 

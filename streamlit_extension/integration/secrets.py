@@ -7,10 +7,13 @@ up in a message, a value or a traceback.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
-from .. import _report, _state
+from .. import _report
+from .._shared import shared
 from ..patcher.values import ValueRedactor
 
 
@@ -39,7 +42,13 @@ def secret_values() -> list[str]:
         return []
 
 
-_lock = _state.state().secrets_lock
+@dataclass(eq=False)
+class Registration:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    redactor: ValueRedactor | None = None  # the one st.secrets went to last
+
+
+_registration: Registration = shared(f"{__name__}.registration", Registration)
 
 
 def register_secrets(redactor: ValueRedactor | None) -> None:
@@ -48,10 +57,10 @@ def register_secrets(redactor: ValueRedactor | None) -> None:
     One thread at a time: ``load_if_toml_exists`` isn't thread-safe before Streamlit 1.44
     (concurrent first runs made it show "No secrets found" as an ``st.error`` on the page).
     """
-    if redactor is None or _state.state().secrets_registered is redactor:
+    if redactor is None or _registration.redactor is redactor:
         return
-    with _lock:
-        if _state.state().secrets_registered is redactor:
+    with _registration.lock:
+        if _registration.redactor is redactor:
             return
         redactor.register(secret_values())
-        _state.state().secrets_registered = redactor
+        _registration.redactor = redactor
