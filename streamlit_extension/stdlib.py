@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from loguru import logger
 
-from . import _report
+from . import _loguru, _report
 from ._shared import shared
 
 if TYPE_CHECKING:
@@ -149,7 +149,7 @@ def _origin_of(record: Record, source: logging.LogRecord) -> None:
     record["line"] = source.lineno
     record["module"] = source.module
     record["name"] = source.name
-    record["file"] = type(record["file"])(source.filename, source.pathname)  # type: ignore[call-arg]  # loguru's RecordFile(name, path)
+    record["file"] = _loguru.record_file(source.filename, source.pathname)
 
 
 def is_ours(handler: logging.Handler) -> bool:

@@ -450,6 +450,16 @@ def _secrets_load_is_racy() -> bool:
     return "_suppress_print_error_on_exception" in vars(streamlit.secrets)
 
 
+def secrets() -> dict[str, Any]:
+    """``st.secrets`` as a dict: empty when the app has no secrets file; raises what Streamlit
+    raises for a malformed one. ``load_if_toml_exists`` (not public) loads the file if there is
+    one and says whether there was."""
+    loaded = streamlit.secrets
+    if not loaded.load_if_toml_exists():
+        return {}
+    return loaded.to_dict()
+
+
 def user_info(ctx: Any) -> Mapping[str, Any]:
     """The current user's claims: ``st.user`` (1.45+), else ``st.experimental_user``.
 
@@ -588,6 +598,7 @@ __all__ = [
     "runner_events",
     "script_name",
     "script_run_ctx",
+    "secrets",
     "session_state_token",
     "stop_requested",
     "streamlit_logger_count",

@@ -15,6 +15,7 @@ from typing import Any
 from .. import _report
 from .._shared import shared
 from ..patcher.values import ValueRedactor
+from . import compat
 
 
 def _leaves(value: Any) -> Iterator[str]:
@@ -30,13 +31,8 @@ def _leaves(value: Any) -> Iterator[str]:
 
 def secret_values() -> list[str]:
     """All leaf values of ``st.secrets``; empty when the app has no secrets file."""
-    import streamlit as st
-
-    secrets = st.secrets
     try:
-        if not secrets.load_if_toml_exists():
-            return []
-        return list(_leaves(secrets.to_dict()))
+        return list(_leaves(compat.secrets()))
     except Exception as exc:  # a malformed secrets.toml is Streamlit's to report
         _report.notice_once("secrets", f"could not read st.secrets for redaction ({_report.describe(exc)})")
         return []
@@ -54,7 +50,7 @@ _registration: Registration = shared(f"{__name__}.registration", Registration)
 def register_secrets(redactor: ValueRedactor | None) -> None:
     """Register ``st.secrets`` with ``redactor``, once per redactor.
 
-    One thread at a time: ``load_if_toml_exists`` isn't thread-safe before Streamlit 1.44
+    One thread at a time: loading ``st.secrets`` isn't thread-safe before Streamlit 1.44
     (concurrent first runs made it show "No secrets found" as an ``st.error`` on the page).
     """
     if redactor is None or _registration.redactor is redactor:
