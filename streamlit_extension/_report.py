@@ -10,7 +10,6 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ._shared import shared
@@ -27,7 +26,6 @@ class Throttle:
 
 
 _throttle: Throttle = shared(f"{__name__}.throttle", Throttle)
-_forgetters: dict[str, Callable[[], None]] = {}  # other modules' "said once" state, by module
 
 
 def notice(message: str) -> None:
@@ -55,18 +53,3 @@ def notice_once(key: str, message: str, *, every: float = 60.0) -> bool:
 
 def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
-
-
-def forget_on_reset(owner: str, forget: Callable[[], None]) -> None:
-    """Have ``reset_throttle`` also call ``forget``: for a module that keeps its own once-only
-    notices. Keyed by ``owner``, so a re-imported module replaces its earlier registration."""
-    _forgetters[owner] = forget
-
-
-def reset_throttle() -> None:
-    """Forget which notices went out, here and in every module that registered its own (tests
-    start each case afresh)."""
-    with _throttle.lock:
-        _throttle.last.clear()
-    for forget in list(_forgetters.values()):
-        forget()

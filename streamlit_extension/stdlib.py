@@ -30,7 +30,7 @@ NOT_ROUTED = ("opentelemetry",)
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
     "message", "asctime", "taskName", ROUTED,
 }
-_LOGGING_FILES = frozenset({logging.__file__, getattr(sys.modules.get("logging.__init__"), "__file__", None)}) - {None}
+_LOGGING_FILE = logging.__file__  # a caller's frame is the first one outside it
 
 _local = threading.local()
 
@@ -115,7 +115,7 @@ class InterceptHandler(logging.Handler):
             # Frames above this one: emit, _emit_safely, then logging's own until the caller's.
             frame: FrameType | None = sys._getframe(3)
             depth = 3
-            while frame is not None and frame.f_code.co_filename in _LOGGING_FILES:
+            while frame is not None and frame.f_code.co_filename == _LOGGING_FILE:
                 frame, depth = frame.f_back, depth + 1
         bound.opt(depth=depth, exception=record.exc_info or None).log(self._level(record), message)
 

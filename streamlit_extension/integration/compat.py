@@ -130,15 +130,6 @@ def missing() -> frozenset[str]:
     return frozenset(_missing)
 
 
-def _forget() -> None:
-    """Forget what was found missing or disabled: the next install detects, and says, afresh."""
-    _missing.clear()
-    _off.clear()
-
-
-_report.forget_on_reset(__name__, _forget)  # each missing capability is said once per process
-
-
 # --------------------------------------------------------------------------- the script run
 
 

@@ -8,7 +8,6 @@ nothing more when there is none.
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -97,11 +96,6 @@ def _attributes(values: Mapping[str, Any]) -> dict[str, Any]:
             continue
         out[key] = value if isinstance(value, (str, bool, int, float)) else str(value)
     return out
-
-
-def error_from_exception(exc: BaseException) -> dict[str, str | None]:
-    return {"type": type(exc).__name__, "message": str(exc),
-            "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))}
 
 
 @dataclass(eq=False)
