@@ -70,7 +70,7 @@ def main() -> None:
 
     from streamlit.testing.v1 import AppTest
 
-    from streamlit_extension import _state, demo_store
+    from streamlit_extension import demo_store, installation
 
     for index in range(5):
         demo_store.insert_client(f"C{index}", f"Client {index}", f"c{index}@example.com", "active")
@@ -108,7 +108,7 @@ def main() -> None:
             if at.exception:
                 raise SystemExit(f"the page failed: {at.exception}")
 
-    handle = _state.state().setup
+    handle = installation._installation.handle
     if handle is not None:
         handle.close()
 

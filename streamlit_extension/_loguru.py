@@ -24,7 +24,12 @@ feature, each with a fallback that keeps logging working:
   checks are skipped.
 * ``loguru._recattrs`` and ``loguru._logger.start_time``: a record made without a logging call
   (the file sink's ``records_lost`` line) is built the way loguru builds one, so it goes through
-  the file format's own encoder. Without them plain stand-ins with the same attributes are used.
+  the file format's own encoder, and a stdlib record written after the one it interrupted gets
+  its own ``file`` back (``record_file``). Without them plain stand-ins with the same attributes
+  are used.
+* an attribute of ours on ``logger`` (``_streamlit_extension_shared``): the process store of
+  ``_shared``, kept there because loguru is an installed package that Streamlit's watcher never
+  re-imports. It needs only that ``logger`` takes attributes.
 
 The tested range is in ``setup.cfg`` (``loguru>=0.7.0,<0.8``); ``tox -e loguru-oldest`` and
 ``tox -e loguru-newest`` run the suite on both ends.
@@ -116,6 +121,11 @@ def make_record(level: str, message: str, extra: dict[str, Any], *, moment: date
     }
 
 
+def record_file(name: str, path: str) -> Any:
+    """A record's ``file`` value, as loguru makes it (``{file.name}``, ``{file.path}``)."""
+    return RecordFile(name, path)
+
+
 def _loguru_datetime(moment: datetime.datetime) -> datetime.datetime:
     try:
         from loguru._datetime import datetime as loguru_datetime
@@ -124,6 +134,17 @@ def _loguru_datetime(moment: datetime.datetime) -> datetime.datetime:
     local = moment.astimezone()
     return loguru_datetime(local.year, local.month, local.day, local.hour, local.minute, local.second,
                            local.microsecond, tzinfo=local.tzinfo)
+
+
+_STORE = "_streamlit_extension_shared"
+
+
+def process_store() -> dict[str, Any]:
+    """A dictionary kept on loguru's ``logger`` for the life of the process (see ``_shared``)."""
+    found: dict[str, Any] | None = vars(logger).get(_STORE)
+    if found is None:
+        found = vars(logger).setdefault(_STORE, {})  # atomic: two first callers get one dictionary
+    return found
 
 
 def _core() -> Any:
@@ -187,5 +208,7 @@ __all__ = [
     "own_serializer",
     "parse_duration",
     "parse_size",
+    "process_store",
+    "record_file",
     "set_serializer",
 ]

@@ -10,12 +10,22 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ._shared import shared
 
 _PREFIX = "streamlit_extension"
-_lock = threading.Lock()
-_last: dict[str, float] = {}
-_forgetters: dict[str, Callable[[], None]] = {}  # other modules' "said once" state, by module
+
+
+@dataclass(eq=False)
+class Throttle:
+    """When each notice key last went out (``time.monotonic()``), for the whole process."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    last: dict[str, float] = field(default_factory=dict)
+
+
+_throttle: Throttle = shared(f"{__name__}.throttle", Throttle)
 
 
 def notice(message: str) -> None:
@@ -32,29 +42,14 @@ def notice(message: str) -> None:
 def notice_once(key: str, message: str, *, every: float = 60.0) -> bool:
     """Write ``message`` unless a notice with the same ``key`` went out in the last ``every`` s."""
     now = time.monotonic()
-    with _lock:
-        last = _last.get(key)
+    with _throttle.lock:
+        last = _throttle.last.get(key)
         if last is not None and now - last < every:
             return False
-        _last[key] = now
+        _throttle.last[key] = now
     notice(message)
     return True
 
 
 def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
-
-
-def forget_on_reset(owner: str, forget: Callable[[], None]) -> None:
-    """Have ``reset_throttle`` also call ``forget``: for a module that keeps its own once-only
-    notices. Keyed by ``owner``, so a re-imported module replaces its earlier registration."""
-    _forgetters[owner] = forget
-
-
-def reset_throttle() -> None:
-    """Forget which notices went out, here and in every module that registered its own (tests
-    start each case afresh)."""
-    with _lock:
-        _last.clear()
-    for forget in list(_forgetters.values()):
-        forget()

@@ -5,7 +5,7 @@ the current operation; loguru's ``contextualize`` carries its fields onto record
 ``reconcile_operation`` keeps the two in agreement), the correlation id of scopes, and the
 ambient source (a Streamlit run). Values live in ``contextvars``, so each thread and
 each asyncio task sees its own; the variables themselves are created once per process (see
-``_state``), so a re-import by Streamlit's file watcher keeps the values already set.
+``_shared``), so a re-import by Streamlit's file watcher keeps the values already set.
 """
 
 from __future__ import annotations
@@ -14,11 +14,13 @@ import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from loguru import logger
 
-from . import _loguru, _report, _state
+from . import _loguru, _report
+from ._shared import shared
 from .validators import is_valid_id
 
 
@@ -59,8 +61,21 @@ def live_frame(frame: OperationFrame | None) -> OperationFrame | None:
     return frame
 
 
-correlation_id_var: ContextVar[str | None] = _state.state().correlation_id_var
-operation_var: ContextVar[OperationFrame | None] = _state.state().operation_var
+@dataclass(eq=False)
+class _Variables:
+    """This module's process state: the variables are made once, so a re-import by Streamlit's
+    file watcher keeps the values already set in them."""
+
+    correlation_id: ContextVar[str | None] = field(
+        default_factory=lambda: ContextVar("streamlit_extension_correlation_id", default=None))
+    operation: ContextVar[OperationFrame | None] = field(
+        default_factory=lambda: ContextVar("streamlit_extension_operation", default=None))
+    ambient: AmbientSource | None = None  # the one ambient source (a Streamlit run), if installed
+
+
+_vars: _Variables = shared(f"{__name__}.variables", _Variables)
+correlation_id_var: ContextVar[str | None] = _vars.correlation_id
+operation_var: ContextVar[OperationFrame | None] = _vars.operation
 
 
 def _ended_frame(frame: OperationFrame | None, operation_id: object = None, correlation_id: object = None) -> bool:
@@ -199,20 +214,18 @@ class AmbientSource(Protocol):
         record could not do inside the patcher."""
 
 
-_ambient: list[AmbientSource] = _state.state().ambient_sources
-
-
 def set_ambient_source(source: AmbientSource | None) -> None:
     """Install (or with None, clear) the one ambient source."""
-    _ambient[:] = [] if source is None else [source]
+    _vars.ambient = source
 
 
 def ambient_fields() -> Mapping[str, Any] | None:
     """The ambient fields for the current thread, or None (also if the source fails)."""
-    if not _ambient:
+    source = _vars.ambient
+    if source is None:
         return None
     try:
-        return _ambient[0].fields()
+        return source.fields()
     except Exception as exc:
         _report.notice_once("ambient", f"context lookup failed ({_report.describe(exc)})")
         return None
@@ -220,9 +233,9 @@ def ambient_fields() -> Mapping[str, Any] | None:
 
 def settle_ambient() -> None:
     """Let the ambient source finish, outside the patcher, what a record found (never raises)."""
-    if _ambient:
+    if _vars.ambient is not None:
         try:
-            _ambient[0].settle()
+            _vars.ambient.settle()
         except Exception as exc:
             _report.notice_once("ambient-settle", f"context update failed ({_report.describe(exc)})")
 
@@ -230,7 +243,7 @@ def settle_ambient() -> None:
 def current_correlation_id() -> str | None:
     """The id of the current scope, else the ambient one (a Streamlit run), else None."""
     value = scope_correlation_id()
-    if value is None and _ambient:
+    if value is None and _vars.ambient is not None:
         fields = ambient_fields()
         if fields:
             value = fields.get("correlation_id")
@@ -242,13 +255,13 @@ def current_operation_id() -> str | None:
     frame = live_frame(operation_var.get())
     if frame is not None:
         return frame.operation_id
-    fields = ambient_fields() if _ambient else None
+    fields = ambient_fields() if _vars.ambient is not None else None
     return fields.get("operation_id") if fields else None
 
 
 def _set_ambient_id(value: str) -> bool:
     try:
-        return _ambient[0].set_correlation_id(value)
+        return _vars.ambient is not None and _vars.ambient.set_correlation_id(value)
     except Exception as exc:
         _report.notice_once("ambient-set", f"context update failed ({_report.describe(exc)})")
         return False
@@ -290,7 +303,7 @@ class CorrelationIDManager:
         value = checked_id(correlation_id, source="set_correlation_id")
         # Inside a Streamlit run the run is the scope: a contextvar set here would leak into
         # the next run when Streamlit reuses the thread.
-        if not (_ambient and correlation_id_var.get() is None and _set_ambient_id(value)):
+        if not (_vars.ambient is not None and correlation_id_var.get() is None and _set_ambient_id(value)):
             correlation_id_var.set(value)
         return value
 

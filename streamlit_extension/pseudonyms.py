@@ -13,13 +13,25 @@ import hashlib
 import hmac
 import os
 import secrets
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import _report, _state
+from . import _report
+from ._shared import shared
 from .validators import is_valid_id
 
 SALT_ENV = "STREAMLIT_EXTENSION_SALT"
+
+
+@dataclass(eq=False)
+class Salt:
+    value: bytes | None = None  # read or created on first use
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_salt: Salt = shared(f"{__name__}.salt", Salt)
 
 
 def _salt_path() -> Path:
@@ -57,16 +69,15 @@ def _load_salt() -> bytes:
 
 def _shared_salt() -> bytes:
     """The process's salt, loaded once: two first callers must not hash with different salts."""
-    state = _state.state()
-    with state.salt_lock:
-        if state.user_salt is None:
-            state.user_salt = _load_salt()
-        return state.user_salt
+    with _salt.lock:
+        if _salt.value is None:
+            _salt.value = _load_salt()
+        return _salt.value
 
 
 def pseudonymise(identity: str) -> str:
     """``user_`` + 16 hex digits: the same identity always maps to the same id here."""
-    salt = _state.state().user_salt
+    salt = _salt.value
     if salt is None:
         salt = _shared_salt()
     digest = hmac.new(salt, identity.strip().lower().encode("utf-8", "backslashreplace"), hashlib.sha256)

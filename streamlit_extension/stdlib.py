@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING
 
 from loguru import logger
 
-from . import _report
+from . import _loguru, _report
+from ._shared import shared
 
 if TYPE_CHECKING:
     from loguru import Record
@@ -28,7 +30,7 @@ NOT_ROUTED = ("opentelemetry",)
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
     "message", "asctime", "taskName", ROUTED,
 }
-_LOGGING_FILES = frozenset({logging.__file__, getattr(sys.modules.get("logging.__init__"), "__file__", None)}) - {None}
+_LOGGING_FILE = logging.__file__  # a caller's frame is the first one outside it
 
 _local = threading.local()
 
@@ -113,24 +115,33 @@ class InterceptHandler(logging.Handler):
             # Frames above this one: emit, _emit_safely, then logging's own until the caller's.
             frame: FrameType | None = sys._getframe(3)
             depth = 3
-            while frame is not None and frame.f_code.co_filename in _LOGGING_FILES:
+            while frame is not None and frame.f_code.co_filename == _LOGGING_FILE:
                 frame, depth = frame.f_back, depth + 1
         bound.opt(depth=depth, exception=record.exc_info or None).log(self._level(record), message)
 
 
 MAX_NESTED = 100  # distinct records logged while one record is written; more is runaway
-_dropped = [0]
+
+
+@dataclass(eq=False)
+class Dropped:
+    """Records dropped as a logging loop since the process started."""
+
+    count: int = 0
+
+
+_dropped: Dropped = shared(f"{__name__}.dropped", Dropped)
 
 
 def _count_dropped(count: int) -> None:
-    _dropped[0] += count
-    _report.notice_once("reentrant-loop", f"dropped {_dropped[0]} stdlib records logged while being written, "
+    _dropped.count += count
+    _report.notice_once("reentrant-loop", f"dropped {_dropped.count} stdlib records logged while being written, "
                                           "again and again (a log call that logs itself?)", every=10.0)
 
 
 def dropped_nested() -> int:
     """Records dropped as a logging loop since the process started."""
-    return _dropped[0]
+    return _dropped.count
 
 
 def _origin_of(record: Record, source: logging.LogRecord) -> None:
@@ -138,7 +149,7 @@ def _origin_of(record: Record, source: logging.LogRecord) -> None:
     record["line"] = source.lineno
     record["module"] = source.module
     record["name"] = source.name
-    record["file"] = type(record["file"])(source.filename, source.pathname)  # type: ignore[call-arg]  # loguru's RecordFile(name, path)
+    record["file"] = _loguru.record_file(source.filename, source.pathname)
 
 
 def is_ours(handler: logging.Handler) -> bool:

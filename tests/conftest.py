@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 
 import pytest
 from loguru import logger
 
-from streamlit_extension import _loguru, _report, _state
+from streamlit_extension import _loguru, _report, installation
 from streamlit_extension.context import correlation_id_var, operation_var, set_ambient_source
 from streamlit_extension.stdlib import is_ours
 
@@ -28,9 +29,20 @@ _ENV = ("LOG_FILE", "LOG_LEVEL", "LOG_FORMAT", "LOG_ROTATION", "LOG_RETENTION", 
 _ENV_PREFIXES = ("OTEL_",)
 
 
+def forget_notices() -> None:
+    """Each test sees its own "once" notices: the library says each once per process, and so
+    each Streamlit capability found missing or disabled (which is then detected afresh)."""
+    with _report._throttle.lock:
+        _report._throttle.last.clear()
+    compat = sys.modules.get("streamlit_extension.integration.compat")  # imported by Streamlit tests only
+    if compat is not None:
+        compat._found.missing.clear()
+        compat._found.disabled.clear()
+
+
 def _reset() -> None:
-    _report.reset_throttle()  # each test sees its own "once" notices (compat's lost capabilities too)
-    handle = _state.state().setup
+    forget_notices()
+    handle = installation._installation.handle
     if handle is not None:
         handle.close()
     set_ambient_source(None)

@@ -16,7 +16,7 @@ from pathlib import Path
 import streamlit_extension
 from streamlit_extension import _report
 
-from .conftest import _ENV, _ENV_PREFIXES
+from .conftest import _ENV, _ENV_PREFIXES, forget_notices
 
 PACKAGE = Path(streamlit_extension.__file__).parent
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,21 +60,21 @@ def test_a_polluted_environment_does_not_reach_a_test():
     assert "1 passed" in result.stdout
 
 
-def test_reset_throttle_lets_a_once_only_notice_out_again(capsys):
+def test_forget_notices_lets_a_once_only_notice_out_again(capsys):
     assert _report.notice_once("isolation-test", "first")
     assert not _report.notice_once("isolation-test", "again")
-    _report.reset_throttle()
+    forget_notices()
     assert _report.notice_once("isolation-test", "after reset")
     assert capsys.readouterr().err.splitlines() == ["streamlit_extension: first", "streamlit_extension: after reset"]
 
 
-def test_reset_throttle_also_forgets_lost_streamlit_capabilities(capsys):
+def test_forget_notices_also_forgets_lost_streamlit_capabilities(capsys):
     from streamlit_extension.integration import compat
 
     compat.lose("stop_request")
     compat.lose("stop_request")  # said once
     assert not compat.available("stop_request")
-    _report.reset_throttle()
+    forget_notices()
     assert compat.available("stop_request")
     assert compat.missing() == frozenset()
     compat.lose("stop_request")  # and said again, as a test that checks for it expects

@@ -311,18 +311,33 @@ def test_tail_once_with_filters(unrotated_logs):
     assert "LOUD" in bad.stderr
 
 
-def test_tail_follows_rotation(tmp_path):
+@pytest.fixture
+def start_tail():
+    """``start_tail(*args)``: ``st-logs tail ARGS --json`` in a subprocess. A follower runs until
+    it is stopped, so each one still running when the test ends, however it ends, is killed."""
+    started: list[subprocess.Popen] = []
+
+    def start(*args: object) -> subprocess.Popen:
+        started.append(subprocess.Popen(
+            [sys.executable, "-m", "streamlit_extension.logs", "tail", *map(str, args), "--json"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        ))
+        return started[-1]
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
+
+
+def test_tail_follows_rotation(tmp_path, start_tail):
     folder = tmp_path / "logs"
     handle = setup_logging(log_path=str(folder / "app.jsonl"), json_format="flat", rotation=1500, compression="gz",
                            console=False)
-    proc: subprocess.Popen | None = None
     try:
         logger.info("marker")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit_extension.logs", "tail", str(folder), "-n", "1", "--json",
-             "--max-seconds", "15"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )
+        proc = start_tail(folder, "-n", 1)
         lines: queue.Queue = queue.Queue()
         threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
 
@@ -343,9 +358,6 @@ def test_tail_follows_rotation(tmp_path):
         assert next_message() == "from the worker"
     finally:
         handle.close()
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=5)
 
 
 def test_tail_backlog_is_the_last_records_over_every_process(tmp_path):
@@ -392,12 +404,10 @@ def wait_until(condition, timeout: float = 60.0, what: str = "") -> None:
 
 
 class Follower:
-    """``st-logs tail --json`` on a folder, its messages collected by a thread."""
+    """An ``st-logs tail --json`` process (see ``start_tail``), its messages collected by a thread."""
 
-    def __init__(self, *args: object) -> None:
-        command = [sys.executable, "-m", "streamlit_extension.logs", "tail", *map(str, args), "--json",
-                   "--max-seconds", "300"]
-        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    def __init__(self, proc: subprocess.Popen) -> None:
+        self.proc = proc
         self.messages: list[str] = []
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
@@ -420,7 +430,7 @@ class Follower:
         return [m.split(" x")[0] for m in self.messages]
 
 
-def test_tail_follows_every_process_across_rotations(tmp_path):
+def test_tail_follows_every_process_across_rotations(tmp_path, start_tail):
     folder = tmp_path / "logs"
     folder.mkdir()
     count = 60
@@ -429,7 +439,7 @@ def test_tail_follows_every_process_across_rotations(tmp_path):
     try:
         wait_until(lambda: sum(p.read_text().count("\n") for p in folder.glob("*.jsonl")) == 2, what="first records")
         # The backlog is the last N records over every process's current file.
-        follower = Follower(folder, "-n", 2)
+        follower = Follower(start_tail(folder, "-n", 2))
         follower.wait_for({"alpha 000", "beta 000"})
         assert len(follower.messages) == 2
 
@@ -616,7 +626,7 @@ def test_both_module_paths_run_the_cli(tmp_path, module):
 
 
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to list a process's open files")
-def test_tail_lets_go_of_a_deleted_file(tmp_path):
+def test_tail_lets_go_of_a_deleted_file(tmp_path, start_tail):
     """Retention deletes an exited process's file: tail reads its rest and closes it, so the
     disk space is freed, and keeps following the others."""
     folder = tmp_path / "logs"
@@ -624,7 +634,7 @@ def test_tail_lets_go_of_a_deleted_file(tmp_path):
     old, live = folder / "app.host-1.jsonl", folder / "app.host-2.jsonl"
     write_jsonl(old, [flat_record("2030-01-01T00:00:00.000000Z", message="old process")])
     write_jsonl(live, [flat_record("2030-01-01T00:00:01.000000Z", message="live process")])
-    follower = Follower(folder, "-n", 5)
+    follower = Follower(start_tail(folder, "-n", 5))
     try:
         follower.wait_for({"old process", "live process"})
 

@@ -468,12 +468,11 @@ def test_an_email_bound_as_user_id_becomes_the_same_pseudonym_st_user_gets(tmp_p
 def test_sessions_starting_together_get_one_pseudonym_per_user(tmp_path, monkeypatch):
     """The salt is made on first use: concurrent first users (a server's first sessions) must all
     hash with the one salt that is kept, in this process and in a second one."""
-    from streamlit_extension import _state
+    from streamlit_extension import pseudonyms
     from streamlit_extension.pseudonyms import pseudonymise
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    state = _state.state()
-    monkeypatch.setattr(state, "user_salt", None)
+    monkeypatch.setattr(pseudonyms._salt, "value", None)
     start = threading.Barrier(8)
     results = []
 
@@ -488,7 +487,7 @@ def test_sessions_starting_together_get_one_pseudonym_per_user(tmp_path, monkeyp
         thread.join()
     assert len(set(results)) == 1
     assert pseudonymise("ann@example.com") == results[0]
-    monkeypatch.setattr(state, "user_salt", None)  # as a second process would: read the stored salt
+    monkeypatch.setattr(pseudonyms._salt, "value", None)  # as a second process would: read the stored salt
     assert pseudonymise("ann@example.com") == results[0]
     assert [p.name for p in (tmp_path / "state" / "streamlit_extension").iterdir()] == ["user_salt"]
 

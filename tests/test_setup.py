@@ -272,3 +272,30 @@ def test_a_bad_environment_variable_is_named_with_its_value(monkeypatch, variabl
     with pytest.raises(ValueError, match="^" + re.escape(f"{variable}={raw!r}: {reason}")) as caught:
         setup_logging(log_path=None)
     assert str(caught.value).startswith(f"{variable}={raw!r}: {reason}")
+
+
+def test_init_streamlit_logging_falls_back_on_each_bad_setting_in_one_call(monkeypatch, tmp_path, capsys):
+    from streamlit_extension import init_streamlit_logging
+
+    monkeypatch.setenv("LOG_LEVEL", "LOUD")
+    monkeypatch.setenv("LOG_IP", "maybe")
+    handle = init_streamlit_logging(log_path=str(tmp_path / "app.jsonl"), console=False, json_format="XML")
+    assert (handle.config.level, handle.config.log_ip, handle.config.json_format) == ("INFO", False, "loguru")
+    said = [line for line in capsys.readouterr().err.splitlines() if "uses the default" in line]
+    assert [line.split(":")[1].strip().split("=")[0] for line in said] == ["LOG_LEVEL", "json_format", "LOG_IP"]
+    with pytest.raises(TypeError, match=r"^setup_logging\(\) got an unexpected keyword argument 'colour'"):
+        init_streamlit_logging(colour=True)
+
+
+def test_process_state_outlives_a_reimport_and_is_declared_by_its_owner(monkeypatch):
+    from streamlit_extension import _report, stdlib
+    from streamlit_extension._shared import shared
+
+    monkeypatch.delitem(sys.modules, "streamlit_extension.stdlib")
+    again = importlib.import_module("streamlit_extension.stdlib")
+    assert again is not stdlib
+    assert again._dropped is stdlib._dropped  # the first import's object, not a fresh one
+    assert shared(f"{__name__}.mine", list) is shared(f"{__name__}.mine", dict)  # made once
+    with pytest.raises(ValueError, match="starts with its owner's module name"):
+        shared("streamlit_extension._report.throttle", dict)  # another module's key
+    assert isinstance(_report._throttle, _report.Throttle)

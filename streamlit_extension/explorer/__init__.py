@@ -24,7 +24,7 @@ import streamlit as st
 from streamlit_extension.explorer.access import Access, explorer_access
 
 if TYPE_CHECKING:
-    from streamlit.navigation.page import StreamlitPage
+    from streamlit_extension.integration.compat import StreamlitPage
 
 __all__ = ["Access", "explorer_access", "explorer_page"]
 

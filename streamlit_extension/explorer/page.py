@@ -53,7 +53,7 @@ from streamlit_extension.sinks.sketch import RELATIVE_ERROR
 from streamlit_extension.utils.correlation_logging import correlation_logger
 
 if TYPE_CHECKING:
-    from streamlit.delta_generator import DeltaGenerator
+    from streamlit_extension.integration.compat import DeltaGenerator
 
 # Charts span the page: width="stretch" from Streamlit 1.56 (use_container_width is deprecated
 # there), use_container_width before.

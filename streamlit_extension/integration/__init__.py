@@ -9,18 +9,21 @@ never imports ``configure``: the installation is handed in.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .. import _report, _state
+from .. import _report
+from .._shared import shared
 from ..context import set_ambient_source
 from . import compat
 from .loggers import install_config_hook, reroute_if_needed, route_streamlit_loggers
-from .run import StreamlitRunSource, current_run, show_error, show_later
+from .run import StreamlitRunSource, current_run, set_log_client_ip, show_error, show_later
 from .secrets import register_secrets
 from .threads import ContextThreadPoolExecutor, run_in_thread
 
 if TYPE_CHECKING:
-    from ..configure import LoggingHandle, SettingError
+    from ..installation import LoggingHandle
+    from ..settings import SettingError
 
 
 def _step(name: str, lost: str, action: Callable[[], Any]) -> None:
@@ -32,11 +35,18 @@ def _step(name: str, lost: str, action: Callable[[], Any]) -> None:
                                                f"({_report.describe(exc)}); lost: {lost}")
 
 
+@dataclass(eq=False)
+class Installed:
+    source: StreamlitRunSource | None = None  # the ambient source, Streamlit's loggers routed with it
+
+
+_installed: Installed = shared(f"{__name__}.installed", Installed)
+
+
 def _install_source() -> None:
-    state = _state.state()
-    source = state.streamlit_source
+    source = _installed.source
     if source is None or type(source) is not StreamlitRunSource:  # new after a module reload
-        source = state.streamlit_source = StreamlitRunSource()
+        source = _installed.source = StreamlitRunSource()
         set_ambient_source(source)
         route_streamlit_loggers()
         install_config_hook()
@@ -49,7 +59,7 @@ def install(handle: LoggingHandle) -> None:
     """Install the Streamlit side for ``handle`` (idempotent); a no-op cost on every later rerun.
     Never raises."""
     _step("reading " + compat.DISABLE_ENV, "nothing", compat.read_disabled)
-    _state.state().log_client_ip = bool(handle.config.log_ip)
+    set_log_client_ip(bool(handle.config.log_ip))
     _step("the run source", "per-run correlation ids", _install_source)
     _step("st.secrets registration", "masking of st.secrets values",
           lambda: register_secrets(handle.value_redactor))

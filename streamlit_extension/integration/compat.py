@@ -20,13 +20,14 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import streamlit
 from streamlit import runtime
 
-from .. import _report, _state
+from .. import _report
+from .._shared import shared
 
 try:  # public re-export in every release we support
     from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
@@ -37,6 +38,11 @@ except ImportError:  # pragma: no cover - the module the re-export points at
     )
 
 DISABLE_ENV = "STREAMLIT_EXTENSION_DISABLE"
+
+if TYPE_CHECKING:  # Streamlit's classes for annotations elsewhere: their modules are internal
+    from streamlit.delta_generator import DeltaGenerator as DeltaGenerator
+    from streamlit.navigation.page import StreamlitPage as StreamlitPage
+
 STREAMLIT_VERSION = getattr(streamlit, "__version__", "?")
 
 
@@ -70,8 +76,20 @@ CAPABILITIES: Mapping[str, Capability] = {c.name: c for c in (
                "Streamlit's own log lines stay on its console instead of our sinks"),
 )}
 
-_missing: set[str] = _state.state().compat_missing
-_off: set[str] = _state.state().compat_disabled
+
+@dataclass(eq=False)
+class Findings:
+    """What this process found out about its Streamlit, and the hook it left there."""
+
+    missing: set[str] = field(default_factory=set)  # capabilities found missing, or disabled
+    disabled: set[str] = field(default_factory=set)  # STREAMLIT_EXTENSION_DISABLE, as last read
+    token_unreadable: bool = False  # SessionState has another shape: no session_state_token
+    uncaught_listener: Callable[[Any, BaseException], None] | None = None  # see hook_uncaught_errors
+
+
+_found: Findings = shared(f"{__name__}.found", Findings)
+_missing = _found.missing
+_off = _found.disabled
 
 
 def read_disabled() -> frozenset[str]:
@@ -115,15 +133,6 @@ def lose(name: str, reason: BaseException | None = None) -> None:
 def missing() -> frozenset[str]:
     """The capabilities this process runs without (found missing or disabled)."""
     return frozenset(_missing)
-
-
-def _forget() -> None:
-    """Forget what was found missing or disabled: the next install detects, and says, afresh."""
-    _missing.clear()
-    _off.clear()
-
-
-_report.forget_on_reset(__name__, _forget)  # each missing capability is said once per process
 
 
 # --------------------------------------------------------------------------- the script run
@@ -194,7 +203,7 @@ def hook_uncaught_errors(ctx: Any, listener: Callable[[Any, BaseException], None
     for name in ("handle_uncaught_app_exception", "handle_user_script_exception"):
         if callable(getattr(exec_code, name, None)):
             _wrap_module_handler(exec_code, name)
-            _state.state().uncaught_listener = listener  # the newest generation after a reload
+            _found.uncaught_listener = listener  # the newest generation after a reload
             return True
     lose("uncaught_errors")
     return False
@@ -233,7 +242,7 @@ def _wrap_module_handler(module: Any, name: str) -> None:
     @functools.wraps(original)
     def handler(exc: BaseException, *args: Any, **kwargs: Any) -> Any:
         try:
-            listener = _state.state().uncaught_listener
+            listener = _found.uncaught_listener
             ctx = script_run_ctx()
             if listener is not None and ctx is not None:
                 listener(ctx, exc)
@@ -300,7 +309,6 @@ def try_peek_session_state(ctx: Any, keys: Iterable[str]) -> dict[str, Any] | No
 
 _ABSENT: Any = object()
 _PLAIN_TYPES = (str, int, type(None))
-_token_unreadable: list[bool] = []  # set once SessionState turns out to have another shape
 
 
 def session_state_token(ctx: Any, keys: tuple[str, ...]) -> tuple | None:
@@ -317,7 +325,7 @@ def session_state_token(ctx: Any, keys: tuple[str, ...]) -> tuple | None:
     """
     if not available("session_state_peek"):
         return ()  # peek_session_state then always answers {}
-    if _token_unreadable:
+    if _found.token_unreadable:
         return None
     try:
         inner = ctx.session_state._state
@@ -334,7 +342,7 @@ def session_state_token(ctx: Any, keys: tuple[str, ...]) -> tuple | None:
             token.append(earlier)
         return tuple(token)
     except Exception:  # not a capability: peeking still works, only without this shortcut
-        _token_unreadable.append(True)
+        _found.token_unreadable = True  # SessionState has another shape
         return None
 
 
@@ -447,6 +455,16 @@ def _secrets_load_is_racy() -> bool:
     so two sessions loading at once can show "No secrets found" as an error on a page."""
     # vars(), not hasattr(): a missing attribute of st.secrets is looked up as a secret.
     return "_suppress_print_error_on_exception" in vars(streamlit.secrets)
+
+
+def secrets() -> dict[str, Any]:
+    """``st.secrets`` as a dict: empty when the app has no secrets file; raises what Streamlit
+    raises for a malformed one. ``load_if_toml_exists`` (not public) loads the file if there is
+    one and says whether there was."""
+    loaded = streamlit.secrets
+    if not loaded.load_if_toml_exists():
+        return {}
+    return loaded.to_dict()
 
 
 def user_info(ctx: Any) -> Mapping[str, Any]:
@@ -587,6 +605,7 @@ __all__ = [
     "runner_events",
     "script_name",
     "script_run_ctx",
+    "secrets",
     "session_state_token",
     "set_tag",
     "stop_requested",

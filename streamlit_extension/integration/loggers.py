@@ -15,9 +15,19 @@ Handlers with uvicorn's formatters are removed the same way.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
-from .. import _state
+from .._shared import shared
 from . import compat
+
+
+@dataclass(eq=False)
+class Routing:
+    logger_count: int | None = None  # Streamlit's loggers when last routed: see ``reroute_if_needed``
+    config_hook: bool = False  # ``install_config_hook`` done
+
+
+_routing: Routing = shared(f"{__name__}.routing", Routing)
 
 
 def route_streamlit_loggers() -> int:
@@ -35,7 +45,7 @@ def route_streamlit_loggers() -> int:
     if count == 0 and compat.available("streamlit_loggers"):
         compat.lose("streamlit_loggers")
     count += route_server_loggers()
-    _state.state().routed_logger_count = compat.streamlit_logger_count()
+    _routing.logger_count = compat.streamlit_logger_count()
     return count
 
 
@@ -87,16 +97,16 @@ class AssetRequests(logging.Filter):
 
 def reroute_if_needed() -> None:
     """Cheap per-run check: route again only if Streamlit created loggers since last time."""
-    if compat.streamlit_logger_count() != _state.state().routed_logger_count:
+    if compat.streamlit_logger_count() != _routing.logger_count:
         route_streamlit_loggers()
 
 
 def install_config_hook() -> None:
     """Route again after every config parse (it re-adds Streamlit's handlers). Once per process."""
-    if _state.state().config_hook:
+    if _routing.config_hook:
         return
     if compat.on_config_parsed(_on_config_parsed):
-        _state.state().config_hook = True
+        _routing.config_hook = True
 
 
 def _on_config_parsed() -> None:

@@ -20,12 +20,14 @@ import threading
 import time
 from collections.abc import Mapping
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from loguru import logger
 
-from .. import _report, _state
+from .. import _report
+from .._shared import shared
 from ..context import new_id
 from ..errors import error_context
 from ..otel import tracing as otel_tracing
@@ -38,12 +40,28 @@ from .identity import Traceparent, incoming_traceparent, request_fields, user_fr
 RUN_ATTR = "_streamlit_extension_run"
 
 # In a worker thread started through ``threads``: the page's fields, frozen at submit time.
-_S = _state.state()
-carried_fields: ContextVar[Mapping[str, Any] | None] = _S.carried_fields
-_create_lock = _S.run_create_lock
-if _S.run_end_watcher is None:
-    _S.run_end_watcher = compat.ThreadWatcher()
-_watcher: compat.ThreadWatcher = _S.run_end_watcher
+@dataclass(eq=False)
+class _Runs:
+    """This module's process state (kept across a re-import by Streamlit's file watcher)."""
+
+    log_client_ip: bool = False  # the installation's log_ip: add client_ip to records
+    carried_fields: ContextVar[Mapping[str, Any] | None] = field(
+        default_factory=lambda: ContextVar("streamlit_extension_carried", default=None))
+    create_lock: threading.Lock = field(default_factory=threading.Lock)  # one RunState per run
+    watcher: compat.ThreadWatcher = field(default_factory=compat.ThreadWatcher)  # run ends without runner events
+    announcer: Any = None  # the Announcer, made below
+    connections: dict[str, Connection] = field(default_factory=dict)  # handshake fields, per session
+
+
+_runs: _Runs = shared(f"{__name__}.runs", _Runs)
+carried_fields = _runs.carried_fields
+_create_lock = _runs.create_lock
+_watcher = _runs.watcher
+
+
+def set_log_client_ip(on: bool) -> None:
+    """The installation's ``log_ip``: add the client's network to every record of a run."""
+    _runs.log_client_ip = on
 
 # A failure we know happened but whose exception Streamlit didn't hand us.
 _UNKNOWN_FAILURE = {"type": None, "message": "uncaught exception (details not available from this Streamlit)",
@@ -156,18 +174,18 @@ class Connection(NamedTuple):
     traceparent: Traceparent | None  # the caller's trace: a span link of every run
 
 
-_connections: dict[str, Connection] = {}
 _CONNECTIONS_LIMIT = 4096
 
 
 def _connection(ctx: Any) -> Connection:
     """Per session, cached."""
-    connection = _connections.get(ctx.session_id)
+    connections = _runs.connections
+    connection = connections.get(ctx.session_id)
     if connection is None:
         connection = _read_connection(ctx)
-        if len(_connections) >= _CONNECTIONS_LIMIT:
-            _connections.clear()
-        _connections[ctx.session_id] = connection
+        if len(connections) >= _CONNECTIONS_LIMIT:
+            connections.clear()
+        connections[ctx.session_id] = connection
     return connection
 
 
@@ -177,7 +195,7 @@ def _read_connection(ctx: Any) -> Connection:
     try:
         headers = compat.request_headers(ctx)
         fields = request_fields(headers)
-        if _S.log_client_ip:
+        if _runs.log_client_ip:
             address = compat.client_address(ctx)
             if address:
                 fields["client_ip"] = address
@@ -328,9 +346,9 @@ class Announcer:
                 _report.notice_once("run-start", f"a run's start could not be logged ({_report.describe(exc)})")
 
 
-if _S.run_announcer is None:
-    _S.run_announcer = Announcer()
-_announcer: Announcer = _S.run_announcer
+if _runs.announcer is None:
+    _runs.announcer = Announcer()
+_announcer: Announcer = _runs.announcer
 
 
 def _start_span(run: RunState, ctx: Any) -> None:

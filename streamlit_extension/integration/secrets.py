@@ -7,11 +7,15 @@ up in a message, a value or a traceback.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
-from .. import _report, _state
+from .. import _report
+from .._shared import shared
 from ..patcher.values import ValueRedactor
+from . import compat
 
 
 def _leaves(value: Any) -> Iterator[str]:
@@ -27,31 +31,32 @@ def _leaves(value: Any) -> Iterator[str]:
 
 def secret_values() -> list[str]:
     """All leaf values of ``st.secrets``; empty when the app has no secrets file."""
-    import streamlit as st
-
-    secrets = st.secrets
     try:
-        if not secrets.load_if_toml_exists():
-            return []
-        return list(_leaves(secrets.to_dict()))
+        return list(_leaves(compat.secrets()))
     except Exception as exc:  # a malformed secrets.toml is Streamlit's to report
         _report.notice_once("secrets", f"could not read st.secrets for redaction ({_report.describe(exc)})")
         return []
 
 
-_lock = _state.state().secrets_lock
+@dataclass(eq=False)
+class Registration:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    redactor: ValueRedactor | None = None  # the one st.secrets went to last
+
+
+_registration: Registration = shared(f"{__name__}.registration", Registration)
 
 
 def register_secrets(redactor: ValueRedactor | None) -> None:
     """Register ``st.secrets`` with ``redactor``, once per redactor.
 
-    One thread at a time: ``load_if_toml_exists`` isn't thread-safe before Streamlit 1.44
+    One thread at a time: loading ``st.secrets`` isn't thread-safe before Streamlit 1.44
     (concurrent first runs made it show "No secrets found" as an ``st.error`` on the page).
     """
-    if redactor is None or _state.state().secrets_registered is redactor:
+    if redactor is None or _registration.redactor is redactor:
         return
-    with _lock:
-        if _state.state().secrets_registered is redactor:
+    with _registration.lock:
+        if _registration.redactor is redactor:
             return
         redactor.register(secret_values())
-        _state.state().secrets_registered = redactor
+        _registration.redactor = redactor

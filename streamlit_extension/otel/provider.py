@@ -16,9 +16,11 @@ A ``TracerProvider`` or ``LoggerProvider`` the app set itself is never replaced.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Any
 
-from .. import _report, _state
+from .. import _report
+from .._shared import shared
 from ..sinks.naming import process_tag
 from . import _api, delivery, shutdown
 from .tracing import Tracing
@@ -28,6 +30,14 @@ ENDPOINT_VARS = (
     "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
 )
 EXTRA = "pip install 'streamlit-correlation-logging[otel]'"
+
+
+@dataclass(eq=False)
+class Sdk:
+    configured_in: int | None = None  # the pid that configured the SDK: see ``configure_sdk``
+
+
+_sdk: Sdk = shared(f"{__name__}.sdk", Sdk)
 
 
 def check_mode(mode: str) -> str:
@@ -56,9 +66,9 @@ def configure_sdk() -> None:
     """Global tracer and logger providers with OTLP/HTTP batch exporters, once per process.
 
     At interpreter exit they get a bounded time to deliver what they hold (``shutdown``)."""
-    if _state.state().otel_sdk_pid == os.getpid():
+    if _sdk.configured_in == os.getpid():
         return
-    _state.state().otel_sdk_pid = os.getpid()  # also after a fork: the inherited providers stay
+    _sdk.configured_in = os.getpid()  # also after a fork: the inherited providers stay
     try:
         resource = _resource()
         traces = _exporter_wanted("OTEL_TRACES_EXPORTER") and not _api.sdk_tracer_provider_installed()

@@ -8,11 +8,12 @@ nothing more when there is none.
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from .. import _report, _state
+from .. import _report
+from .._shared import shared
 from . import _api
 
 TRACER_NAME = "streamlit_extension"
@@ -99,15 +100,18 @@ def _attributes(values: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def error_from_exception(exc: BaseException) -> dict[str, str | None]:
-    return {"type": type(exc).__name__, "message": str(exc),
-            "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))}
+@dataclass(eq=False)
+class Active:
+    tracing: Tracing | None = None  # what ``active()`` answers
+
+
+_active: Active = shared(f"{__name__}.active", Active)
 
 
 def active() -> Tracing | None:
     """The Tracing ``setup_logging`` turned on, or None."""
-    return _state.state().tracing
+    return _active.tracing
 
 
 def set_active(tracing: Tracing | None) -> None:
-    _state.state().tracing = tracing
+    _active.tracing = tracing

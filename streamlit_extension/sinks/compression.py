@@ -25,7 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .. import _report, _state
+from .. import _report
+from .._shared import shared
 from ..safe_open import create_new, is_regular_entry, open_regular
 from . import manifest
 from .id_index import SUFFIX as INDEX_SUFFIX
@@ -310,8 +311,11 @@ class BackgroundCompressor:
         return f"BackgroundCompressor({self.extension!r})"
 
 
+_compressors: set[BackgroundCompressor] = shared(f"{__name__}.compressors", set)  # to drain at exit
+
+
 def _pending() -> set[BackgroundCompressor]:
-    return _state.state().compressors
+    return _compressors
 
 
 def _drain_all_at_exit() -> None:
@@ -319,6 +323,4 @@ def _drain_all_at_exit() -> None:
         compressor.drain(EXIT_TIMEOUT)
 
 
-if not _state.state().compression_atexit:
-    atexit.register(_drain_all_at_exit)
-    _state.state().compression_atexit = True
+shared(f"{__name__}.drain_at_exit", lambda: atexit.register(_drain_all_at_exit))  # once per process

@@ -19,8 +19,9 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from .. import _loguru, _report, _state
+from .. import _loguru, _report
 from .._loguru import FileSink
+from .._shared import shared
 from ..rows import iso_utc
 from ..safe_open import NotRegularFile, open_regular
 from ..schema import CORRELATION_FIELDS, EVENT_RECORDS_LOST
@@ -70,18 +71,24 @@ def size_rotation(rotation: Any) -> Any:
     return rotation  # a time, a duration, a callable: loguru's own rotation parses it
 
 
+_open_sinks: weakref.WeakSet[ResilientFileSink] = shared(f"{__name__}.open_sinks", weakref.WeakSet)
+
+
 def _forkable() -> weakref.WeakSet[ResilientFileSink]:
     """Every live file sink, told in a forked child that it is inherited (once per process)."""
-    state = _state.state()
-    sinks = state.file_sinks
-    if not state.fork_hook and hasattr(os, "register_at_fork"):
-        os.register_at_fork(after_in_child=_inherited)
-        state.fork_hook = True
-    return sinks
+    shared(f"{__name__}.fork_hook", _hook_forks)
+    return _open_sinks
+
+
+def _hook_forks() -> bool:
+    if not hasattr(os, "register_at_fork"):
+        return False
+    os.register_at_fork(after_in_child=_inherited)
+    return True
 
 
 def _inherited() -> None:
-    for sink in list(_state.state().file_sinks):
+    for sink in list(_open_sinks):
         sink._after_fork_in_child()
 
 

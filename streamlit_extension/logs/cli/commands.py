@@ -141,7 +141,7 @@ def cmd_tail(args: argparse.Namespace, out: TextIO, style: Style) -> int:
     warn_damage(stats)  # entries that aren't regular files: said once, never followed
     keep = record_filter(server=args.server, level=args.level, user=args.user, session=args.session,
                          operation=args.operation)
-    follow(Path(args.path), keep, emit, ReadStats(), lines=args.lines, once=args.once, max_seconds=args.max_seconds)
+    follow(Path(args.path), keep, emit, ReadStats(), lines=args.lines, once=args.once)
     return EXIT_OK
 
 
@@ -314,7 +314,6 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument("--operation", help="only this operation")
     tail.add_argument("--server", action="store_true",
                       help="also the web server's own lines outside any interaction (hidden by default)")
-    tail.add_argument("--max-seconds", type=float, default=None, help=argparse.SUPPRESS)  # bounds tests
     tail.set_defaults(run=cmd_tail)
 
     stats = commands.add_parser("stats", parents=[common], help="per-operation counts, error rate, percentiles",

@@ -2,7 +2,7 @@
 
 ``Tail`` (in ``logs/follow.py``) knows files, rotation and new processes; this module decides
 which records pass (``record_filter``) and runs ``tail -f``: the last N records, then whatever
-is appended, until Ctrl-C (or ``--once``, or the hidden ``--max-seconds`` the tests use).
+is appended, until Ctrl-C (or ``--once``).
 """
 
 from __future__ import annotations
@@ -37,11 +37,10 @@ def record_filter(*, server: bool, level: int | None, user: str | None, session:
 
 
 def follow(path: Path, keep: RecordFilter, emit: Callable[[list[Record]], None], stats: ReadStats, *,
-           lines: int, once: bool, max_seconds: float | None) -> None:
+           lines: int, once: bool) -> None:
     """Emit the last ``lines`` kept records under ``path``, then (unless ``once``) what is appended.
 
-    Ends after ``max_seconds`` when given, else only by KeyboardInterrupt; warns once about
-    damage on the way out.
+    Unless ``once``, ends only by KeyboardInterrupt; warns once about damage on the way out.
     """
     tail = Tail(path, keep, stats)
     try:
@@ -54,8 +53,7 @@ def follow(path: Path, keep: RecordFilter, emit: Callable[[list[Record]], None],
     try:
         emit(records)
         if not once:
-            deadline = time.monotonic() + max_seconds if max_seconds else None
-            while deadline is None or time.monotonic() < deadline:
+            while True:
                 records = tail.poll()
                 if records:
                     emit(records)
