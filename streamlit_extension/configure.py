@@ -16,7 +16,7 @@ from typing import Any
 
 from . import _report
 from .installation import LoggingHandle, apply, next_generation
-from .schema import COMPRESSIONS, DEFAULT_LOG_FILE
+from .schema import DEFAULT_LOG_FILE
 from .settings import EnvDefault, SettingError, read_config
 
 # Counts up each time Streamlit's watcher re-imports this module: the newest generation's code
@@ -98,7 +98,7 @@ def _arguments(kwargs: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _apply(arguments: Mapping[str, Any], on_error: Callable[[SettingError], Any] | None = None) -> LoggingHandle:
-    return apply(read_config(arguments, compressions=COMPRESSIONS, on_error=on_error), GENERATION)
+    return apply(read_config(arguments, on_error=on_error), GENERATION)
 
 
 def _install_streamlit(handle: LoggingHandle) -> None:

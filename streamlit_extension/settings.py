@@ -19,6 +19,7 @@ from loguru import logger
 
 from .otel.provider import check_mode as check_otel_mode
 from .patcher.redaction import DEFAULT_REDACT_KEYS, KeyRedactor
+from .schema import COMPRESSIONS
 from .sinks.files import make_file_sink
 
 JSON_FORMATS = ("loguru", "flat")
@@ -70,14 +71,13 @@ class SettingError(ValueError):
         self.argument = argument  # the setup_logging parameter
 
 
-def read_config(arguments: Mapping[str, Any], *, compressions: tuple[str, ...],
+def read_config(arguments: Mapping[str, Any], *,
                 on_error: Callable[[SettingError], Any] | None = None) -> LoggingConfig:
     """``arguments`` (every ``setup_logging`` parameter; an ``EnvDefault`` is read from its
     variable now) as one checked ``LoggingConfig``.
 
     A bad value raises ``SettingError``. With ``on_error``, each bad value in turn is handed to
-    it instead, and the value it returns (checked the same way) takes its place. ``compressions``
-    are the archive formats a text ``compression`` may name.
+    it instead, and the value it returns (checked the same way) takes its place.
     """
 
     def setting(argument: str, parse: Callable[[str], Any], check: Callable[[Any], Any] = _unchecked) -> Any:
@@ -92,7 +92,7 @@ def read_config(arguments: Mapping[str, Any], *, compressions: tuple[str, ...],
     if log_path is not None:
         log_path = os.fspath(log_path) or None
     redact = setting("redact_keys", str, _check_redact_keys)
-    accepted = f"one of {', '.join(compressions)}, a callable or None"
+    accepted = f"one of {', '.join(COMPRESSIONS)}, a callable or None"
     return LoggingConfig(
         log_path=log_path,
         level=setting("level", _parse_level, _check_level),
@@ -100,7 +100,7 @@ def read_config(arguments: Mapping[str, Any], *, compressions: tuple[str, ...],
         rotation=setting("rotation", _parse_optional, lambda v: _check_file_option("rotation", v, _SIZES)),
         retention=setting("retention", _parse_optional, lambda v: _check_file_option("retention", v, _DURATIONS)),
         compression=setting("compression", _parse_optional,
-                            lambda v: _check_file_option("compression", v, accepted, compressions)),
+                            lambda v: _check_file_option("compression", v, accepted)),
         console=setting("console", _parse_console, _check_console),
         per_process=setting("per_process", _parse_bool, _check_bool),
         intercept_stdlib=bool(arguments["intercept_stdlib"]),
@@ -205,26 +205,26 @@ def _check_level(level: Any) -> str | int:
     return name
 
 
-def _check_file_option(name: str, value: Any, accepted: str, compressions: tuple[str, ...] = ()) -> Any:
+def _check_file_option(name: str, value: Any, accepted: str) -> Any:
     try:
-        return _check_file_option_cached(name, value, accepted, compressions)
+        return _check_file_option_cached(name, value, accepted)
     except TypeError as exc:  # an unhashable value: validate it uncached
         if "unhashable" not in str(exc):
             raise
-        return _validate_file_option(name, value, accepted, compressions)
+        return _validate_file_option(name, value, accepted)
 
 
 @functools.lru_cache(maxsize=64)
-def _check_file_option_cached(name: str, value: Any, accepted: str, compressions: tuple[str, ...]) -> Any:
+def _check_file_option_cached(name: str, value: Any, accepted: str) -> Any:
     # setup_logging() runs on every Streamlit rerun; building a FileSink to validate is not free.
-    return _validate_file_option(name, value, accepted, compressions)
+    return _validate_file_option(name, value, accepted)
 
 
-def _validate_file_option(name: str, value: Any, accepted: str, compressions: tuple[str, ...]) -> Any:
+def _validate_file_option(name: str, value: Any, accepted: str) -> Any:
     if value is None:
         return None
-    if name == "compression" and isinstance(value, str) and value.strip().lstrip(".") not in compressions:
-        raise ValueError(f"expected one of {', '.join(compressions)}, a callable or None; got {value!r}")
+    if name == "compression" and isinstance(value, str) and value.strip().lstrip(".") not in COMPRESSIONS:
+        raise ValueError(f"expected one of {', '.join(COMPRESSIONS)}, a callable or None; got {value!r}")
     try:
         options = {"rotation": "1 MB"} if name == "compression" else {}
         make_file_sink("validate.jsonl", **{**options, name: value})  # delayed: touches no file
