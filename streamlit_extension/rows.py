@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime
 import json
 import math
-import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -110,14 +109,16 @@ def from_stdlib(record: logging.LogRecord, message: str, extra: dict[str, Any]) 
 # What parsing a malformed line raises (bad JSON or UTF-8, too deep, a field of the wrong kind):
 # readers count it as damage.
 DAMAGE = (ValueError, RecursionError, KeyError, TypeError, AttributeError)
-_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+_DIGITS_AS_NINES = bytes.maketrans(b"0123456789", b"9" * 10)
+_NINETEEN_DIGITS = b"9" * 19
 
 
 def loads(line: bytes) -> Any:
     """``json.loads`` of one line, through orjson (several times faster) where that reads the
     same: orjson refuses NaN and reads an int past 64 bits as a float, so a line with either (or
     with any run of 19 digits, which is how such an int looks) goes to ``json``."""
-    if _LONG_DIGITS.search(line) is None:
+    # A run of 19 digits, found without a regex (translate and find are ~10x faster per line).
+    if line.translate(_DIGITS_AS_NINES).find(_NINETEEN_DIGITS) == -1:
         try:
             return orjson.loads(line)
         except orjson.JSONDecodeError:
