@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from streamlit import config
 
 from .helpers import read_json_lines
 from .support.streamlit_server import RenderedElement, RunResult, StreamlitServer, StreamlitSession
@@ -24,7 +25,9 @@ pytestmark = pytest.mark.streamlit  # the Streamlit-side set: CI runs it on the 
 
 APP = Path(__file__).parent / "apps" / "error_reference_app.py"
 REFERENCE = re.compile(r"^Reference: `(req_[0-9a-f]{12})` \(quote it when you report this error\)$")
-MODES = ("true", "false")  # Streamlit's default: the error in full; production: a generic message
+# Streamlit's default: the error in full; production: a generic message. Newer releases also
+# take "none" (not even the exception's type).
+MODES = ("true", "false", *(("none",) if hasattr(config, "ShowErrorDetailsConfigOptions") else ()))
 
 
 def _serve(tmp_path: Path, *extra_args: str, disabled: str = "") -> StreamlitServer:

@@ -284,8 +284,8 @@ def _tell_uncaught(exc: BaseException) -> None:
         listener(ctx, exc)
 
 
-# Where Streamlit's uncaught-exception handler puts the error on the page: both
-# ``client.showErrorDetails`` modes and fragments go through it (the newer name first).
+# Where Streamlit's uncaught-exception handler puts the error on the page, in every
+# ``client.showErrorDetails`` mode and for fragments too: 1.58+, and 1.40 - 1.57.
 _ERROR_DISPLAYS = ("show_uncaught_app_exception", "_show_exception")
 
 
@@ -322,7 +322,8 @@ def _tell_shown(exc: BaseException) -> None:
 
 
 def _app_exception(shown: BaseException) -> BaseException:
-    """The app's own exception: before 1.5x, ``showErrorDetails = false`` shows it wrapped."""
+    """The app's own exception: on the oldest releases (1.40), ``showErrorDetails = false``
+    shows it wrapped."""
     inner = getattr(shown, "exc", None) if type(shown).__name__ == "UncaughtAppException" else None
     return inner if isinstance(inner, BaseException) else shown
 
