@@ -487,7 +487,7 @@ def _on_error_shown(ctx: Any, exc: BaseException) -> None:
     run's correlation id, the one its ``script_run failed`` record carries. The exception is
     kept here too if the run was found too late for its error hook (a fragment rerun whose
     first record is Streamlit's own error line)."""
-    run = current_run(ctx)
+    run = found_run(ctx)  # not current_run: its settle() could put a pending message in between
     if run is None:
         return
     if run.failure is None:
