@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .configure import LoggingHandle, init_streamlit_logging, setup_logging
-    from .context import CorrelationIDManager, correlation_scope
+    from .context import CorrelationIDManager, correlation_scope, current_reference
     from .integration import ContextThreadPoolExecutor, run_in_thread
     from .operations import StructuredLogger, correlation_logger, with_correlation_logging
     from .otel import outgoing_headers
@@ -29,7 +29,7 @@ __version__ = "0.1.0"
 # (``st-logs``) must not pay for the logging side, nor the core for Streamlit.
 _EXPORTS = {
     "LoggingHandle": "configure", "init_streamlit_logging": "configure", "setup_logging": "configure",
-    "CorrelationIDManager": "context", "correlation_scope": "context",
+    "CorrelationIDManager": "context", "correlation_scope": "context", "current_reference": "context",
     "StructuredLogger": "operations", "correlation_logger": "operations", "with_correlation_logging": "operations",
     "outgoing_headers": "otel", "DEFAULT_REDACT_KEYS": "patcher.redaction", "InterceptHandler": "stdlib",
     "CorrelationFilter": "utils.log_formatter", "JSONFormatter": "utils.log_formatter",
@@ -47,6 +47,7 @@ __all__ = [
     "StructuredLogger",
     "correlation_logger",
     "correlation_scope",
+    "current_reference",
     "init_streamlit_logging",
     "outgoing_headers",
     "run_in_thread",

@@ -250,6 +250,17 @@ def current_correlation_id() -> str | None:
     return value
 
 
+def current_reference() -> str | None:
+    """The reference a user can quote to support for what they are doing now: the current
+    interaction's correlation id (``st-logs trace`` finds it), or None outside any interaction.
+
+    In a Streamlit run, the run's id, the one shown under a page's uncaught error; in a worker
+    started with ``run_in_thread`` or ``ContextThreadPoolExecutor``, the id of the run that
+    started it, also after that run ended.
+    """
+    return current_correlation_id()
+
+
 def current_operation_id() -> str | None:
     """The innermost open operation's id: a tracked operation, else the ambient run's."""
     frame = live_frame(operation_var.get())

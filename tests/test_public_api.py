@@ -94,3 +94,10 @@ def test_package_exports_the_same_objects():
     assert streamlit_extension.with_correlation_logging is with_correlation_logging
     assert streamlit_extension.JSONFormatter is log_formatter.JSONFormatter
     assert set(correlation_logging.__all__) <= set(dir(correlation_logging))
+
+
+def test_current_reference_is_the_current_interactions_id():
+    assert streamlit_extension.current_reference is correlation_logging.current_reference
+    assert correlation_logging.current_reference() is None  # outside any interaction
+    with correlation_scope() as cid:
+        assert correlation_logging.current_reference() == cid

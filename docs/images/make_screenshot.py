@@ -37,11 +37,11 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 TIMEOUT_MS = 30_000
 
 
-def start_server(scratch: Path, port: int) -> subprocess.Popen:
+def start_server(scratch: Path, port: int, app: Path = APP, *extra_args: str) -> subprocess.Popen:
     env = dict(os.environ, LOG_FILE=str(scratch / "logs" / "app.jsonl"), DEMO_DB_PATH=str(scratch / "data" / "app.db"),
                LOG_CONSOLE="0", STREAMLIT_BROWSER_GATHER_USAGE_STATS="false", LOG_EXPLORER_USERS="localhost")
-    command = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
-               "--server.port", str(port), "--server.address", HOST]
+    command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
+               "--server.port", str(port), "--server.address", HOST, *extra_args]
     server = subprocess.Popen(command, cwd=scratch, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               start_new_session=True)
     deadline = time.monotonic() + 60

@@ -74,6 +74,9 @@ CAPABILITIES: Mapping[str, Capability] = {c.name: c for c in (
                "the client address on releases before st.context.ip_address (1.45)"),
     Capability("streamlit_loggers", "streamlit.logger's console handlers",
                "Streamlit's own log lines stay on its console instead of our sinks"),
+    Capability("error_reference", "Streamlit's display of a page's uncaught exception",
+               "the interaction's reference shown with the page's error (and the exception of a "
+               "fragment rerun that fails before it logs anything)"),
 )}
 
 
@@ -85,6 +88,7 @@ class Findings:
     disabled: set[str] = field(default_factory=set)  # STREAMLIT_EXTENSION_DISABLE, as last read
     token_unreadable: bool = False  # SessionState has another shape: no session_state_token
     uncaught_listener: Callable[[Any, BaseException], None] | None = None  # see hook_uncaught_errors
+    display_listener: Callable[[Any, BaseException], None] | None = None  # see hook_error_display
 
 
 _found: Findings = shared(f"{__name__}.found", Findings)
@@ -189,7 +193,7 @@ def hook_uncaught_errors(ctx: Any, listener: Callable[[Any, BaseException], None
     """Call ``listener(ctx, exc)`` for an uncaught page exception, before Streamlit shows it.
 
     ``ctx.on_script_error`` where it exists (1.58+; the app's own handler still runs), else the
-    error handler of Streamlit's exec module, wrapped once per process.
+    error handler as Streamlit's exec and fragment modules imported it, wrapped once per process.
     """
     if not available("uncaught_errors"):
         return False
@@ -202,11 +206,23 @@ def hook_uncaught_errors(ctx: Any, listener: Callable[[Any, BaseException], None
         return False
     for name in ("handle_uncaught_app_exception", "handle_user_script_exception"):
         if callable(getattr(exec_code, name, None)):
-            _wrap_module_handler(exec_code, name)
+            _wrap_module_handler(exec_code, name, _tell_uncaught)
+            # A fragment's exception is handled by the fragment module's own import of it.
+            fragment = _fragment_module()
+            if callable(getattr(fragment, name, None)):
+                _wrap_module_handler(fragment, name, _tell_uncaught)
             _found.uncaught_listener = listener  # the newest generation after a reload
             return True
     lose("uncaught_errors")
     return False
+
+
+def _fragment_module() -> Any:
+    try:
+        from streamlit.runtime import fragment
+    except ImportError:  # no fragments: nothing of theirs to hear about
+        return None
+    return fragment
 
 
 _HOOKED = "_streamlit_extension_hooked"
@@ -234,24 +250,82 @@ def _wrap_ctx_handler(ctx: Any, listener: Callable[[Any, BaseException], None]) 
     return True
 
 
-def _wrap_module_handler(module: Any, name: str) -> None:
+def _wrap_module_handler(module: Any, name: str, tell: Callable[[BaseException], None], *,
+                         after: bool = False) -> None:
+    """Replace ``module.name(exc, ...)``, once per process, by a wrapper that calls ``tell(exc)``
+    before it (or ``after``); whatever ``tell`` raises is swallowed."""
     original = getattr(module, name)
     if getattr(original, _HOOKED, False):
         return
 
     @functools.wraps(original)
     def handler(exc: BaseException, *args: Any, **kwargs: Any) -> Any:
-        try:
-            listener = _found.uncaught_listener
-            ctx = script_run_ctx()
-            if listener is not None and ctx is not None:
-                listener(ctx, exc)
-        except Exception:
-            pass
-        return original(exc, *args, **kwargs)
+        if not after:
+            _tell(tell, exc)
+        result = original(exc, *args, **kwargs)
+        if after:
+            _tell(tell, exc)
+        return result
 
     setattr(handler, _HOOKED, True)
     setattr(module, name, handler)
+
+
+def _tell(tell: Callable[[BaseException], None], exc: BaseException) -> None:
+    try:
+        tell(exc)
+    except Exception:  # Streamlit's own handling goes on regardless
+        pass
+
+
+def _tell_uncaught(exc: BaseException) -> None:
+    listener, ctx = _found.uncaught_listener, script_run_ctx()
+    if listener is not None and ctx is not None:
+        listener(ctx, exc)
+
+
+# Where Streamlit's uncaught-exception handler puts the error on the page, in every
+# ``client.showErrorDetails`` mode and for fragments too: 1.58+, and 1.40 - 1.57.
+_ERROR_DISPLAYS = ("show_uncaught_app_exception", "_show_exception")
+
+
+def hook_error_display(listener: Callable[[Any, BaseException], None]) -> bool:
+    """Call ``listener(ctx, exc)`` right after Streamlit has shown a page's uncaught exception
+    ``exc``: in the script thread, where the next element lands in the same container as the error.
+
+    Streamlit's display function in ``streamlit.error_util`` is wrapped once per process. An
+    exception from ``listener`` is swallowed; st.stop()/st.rerun() requests (BaseException)
+    go on to Streamlit, as they would from its own element.
+    """
+    if not available("error_reference"):
+        return False
+    if _found.display_listener is listener:
+        return True  # the common case: every run after the first
+    try:
+        from streamlit import error_util
+    except ImportError as exc:
+        lose("error_reference", exc)
+        return False
+    for name in _ERROR_DISPLAYS:
+        if callable(getattr(error_util, name, None)):
+            _wrap_module_handler(error_util, name, _tell_shown, after=True)
+            _found.display_listener = listener  # the newest generation after a reload
+            return True
+    lose("error_reference")
+    return False
+
+
+def _tell_shown(exc: BaseException) -> None:
+    listener, ctx = _found.display_listener, script_run_ctx()
+    if listener is not None and ctx is not None and available("error_reference"):
+        listener(ctx, _app_exception(exc))
+
+
+def _app_exception(shown: BaseException) -> BaseException:
+    """The app's own exception: on the oldest releases (1.40), ``showErrorDetails = false``
+    shows it wrapped."""
+    inner = getattr(shown, "exc", None) if type(shown).__name__ == "UncaughtAppException" else None
+    return inner if isinstance(inner, BaseException) else shown
 
 
 def run_error_flag(ctx: Any) -> bool | None:
@@ -591,6 +665,7 @@ __all__ = [
     "available",
     "client_address",
     "console_handler",
+    "hook_error_display",
     "hook_uncaught_errors",
     "lose",
     "missing",

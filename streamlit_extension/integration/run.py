@@ -472,9 +472,29 @@ def _on_uncaught(ctx: Any, exc: BaseException) -> None:
 def _hook(ctx: Any, run: RunState) -> None:
     """Hear about this run's end and its uncaught exception, by whatever this Streamlit has."""
     compat.hook_uncaught_errors(ctx, _on_uncaught)
+    compat.hook_error_display(_on_error_shown)
     if compat.runner_events(_on_runner_event, run.thread):
         return
     _watcher.watch(run.thread, lambda: _finish(run, ctx, None))
+
+
+# Under Streamlit's error, in both client.showErrorDetails modes: what the user can quote.
+REFERENCE_NOTE = "Reference: `{}` (quote it when you report this error)"
+
+
+def _on_error_shown(ctx: Any, exc: BaseException) -> None:
+    """Right after Streamlit showed the run's uncaught exception, in the same container: the
+    run's correlation id, the one its ``script_run failed`` record carries. The exception is
+    kept here too if the run was found too late for its error hook (a fragment rerun whose
+    first record is Streamlit's own error line)."""
+    run = found_run(ctx)  # not current_run: its settle() could put a pending message in between
+    if run is None:
+        return
+    if run.failure is None:
+        run.failure = error_context(exc)
+    import streamlit as st
+
+    st.caption(REFERENCE_NOTE.format(run.correlation_id))
 
 
 _PENDING_ERROR = "_streamlit_extension_pending_error"

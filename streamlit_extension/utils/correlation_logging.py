@@ -7,7 +7,7 @@ The implementation lives in the package's own modules (``context``, ``operations
 from __future__ import annotations
 
 from ..configure import LoggingHandle, setup_logging
-from ..context import CorrelationIDManager, correlation_scope
+from ..context import CorrelationIDManager, correlation_scope, current_reference
 from ..operations import StructuredLogger, correlation_logger, with_correlation_logging
 from ..otel import outgoing_headers
 from ..stdlib import InterceptHandler
@@ -19,6 +19,7 @@ __all__ = [
     "StructuredLogger",
     "correlation_logger",
     "correlation_scope",
+    "current_reference",
     "outgoing_headers",
     "setup_logging",
     "with_correlation_logging",

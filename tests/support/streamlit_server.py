@@ -35,7 +35,8 @@ Protocol summary (verified against streamlit 1.67, Starlette/uvicorn server):
   arrives complete.
 
 Limitations: no forms special-casing (use :meth:`StreamlitSession.stage_widget_value`
-and then click the submit button), no fragment reruns, no file uploads. After a
+and then click the submit button), fragment reruns only by id (``rerun(fragment_id=...)``,
+the ``fragment_id`` of the fragment's deltas), no file uploads. After a
 timeout a session's message stream may still contain the late run, so discard it.
 
 Typical use::
@@ -624,6 +625,7 @@ class StreamlitSession:
         page_script_hash: str | None = None,
         page_name: str | None = None,
         query_string: str | None = None,
+        fragment_id: str | None = None,
         timeout: float | None = None,
     ) -> RunResult:
         """Send ``rerun_script`` and wait for the run chain to finish.
@@ -631,7 +633,8 @@ class StreamlitSession:
         ``widget_states`` (widget id -> value) are remembered and re-sent on later
         reruns, like the browser does; ``triggers`` are widget ids sent once with
         ``trigger_value=True`` (button clicks). Without ``page_script_hash`` or
-        ``page_name`` the current page is rerun.
+        ``page_name`` the current page is rerun. With ``fragment_id`` only that
+        fragment reruns, and the result holds only its elements.
         """
         ws = self._require_ws()
         for widget_id, value in (widget_states or {}).items():
@@ -640,6 +643,8 @@ class StreamlitSession:
             self.query_string = query_string
 
         state = ClientState(query_string=self.query_string)
+        if fragment_id is not None:
+            state.fragment_id = fragment_id
         if page_script_hash is not None:
             state.page_script_hash = page_script_hash
         elif page_name is not None:
