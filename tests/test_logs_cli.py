@@ -508,6 +508,66 @@ def test_usage_errors():
     assert "Traceback" not in empty_id.stderr
 
 
+@pytest.mark.parametrize("kind", ["missing", "empty", "folder_as_file", "broken_gz"])
+def test_json_errors_are_one_json_object_on_stdout(tmp_path, kind):
+    """Under --json a failing command still answers in JSON: one object, the status it exits with."""
+    path = bad_inputs(tmp_path)[kind]
+    for args in (("trace", "req_000000000000", path), ("session", "sess_a", path), ("stats", path),
+                 ("tail", path, "--once"), ("index", path)):
+        if kind == "broken_gz" and args[0] == "index":
+            continue  # index reports a broken archive inside its JSON summary, as before
+        result = run_cli(*args, "--json")
+        assert result.returncode == 2, (args, result.stdout, result.stderr)
+        answer = json.loads(result.stdout)
+        assert answer == {"error": answer["error"], "status": 2}, answer
+        assert path.name in answer["error"]
+        assert not answer["error"].startswith("error:")
+        assert result.stderr == "", (args, result.stderr)
+
+
+def test_json_errors_for_bad_arguments_and_unknown_ids(app_logs):
+    folder, _ = app_logs
+    bad = {("stats", "--bogus"): "unrecognized arguments: --bogus", ("trace",): "CORRELATION_ID",
+           (): "COMMAND", ("tail", "-n", "x"): "expected a whole number", ("trace", " ", folder): "is empty"}
+    for args, expected in bad.items():
+        result = run_cli(*args, "--json")
+        assert result.returncode == 2, (args, result.stderr)
+        answer = json.loads(result.stdout)
+        assert answer["status"] == 2, answer
+        assert expected in answer["error"], answer
+        assert result.stderr == ""
+        plain = run_cli(*args)  # without --json: argparse's usage and error line, as before
+        assert (plain.returncode, plain.stdout) == (2, "")
+        assert expected in plain.stderr
+        assert "error: " in plain.stderr
+    unknown = run_cli("trace", "req_000000000000", folder, "--json")
+    assert unknown.returncode == 1
+    assert json.loads(unknown.stdout) == {"error": f"correlation id req_000000000000 not found in {folder} "
+                                                   f"({len(log_files(folder))} files)", "status": 1}
+    assert unknown.stderr == ""
+
+
+def test_stats_on_files_without_records_is_not_found(tmp_path):
+    """``st-logs stats /etc/passwd``: no records at all is not "no finished operations" (status 0)."""
+    not_logs = tmp_path / "passwd.jsonl"
+    not_logs.write_text("root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n")
+    for path in (not_logs, tmp_path):
+        result = run_cli("stats", path)
+        assert result.returncode == 1, result.stderr
+        assert result.stdout == ""
+        assert f"error: no log records in {path} (1 file, 2 lines that are not records)" in result.stderr
+        as_json = run_cli("stats", path, "--json")
+        assert as_json.returncode == 1
+        assert json.loads(as_json.stdout) == {
+            "error": f"no log records in {path} (1 file, 2 lines that are not records)", "status": 1}
+    # Records, but no operation finished: an empty answer, status 0.
+    plain = write_jsonl(tmp_path / "other" / "app.jsonl", [flat_record("2024-05-01T12:00:00.000Z", message="hi")])
+    result = run_cli("stats", plain)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "no finished operations found\n")
+    as_json = run_cli("stats", plain, "--json")
+    assert (as_json.returncode, json.loads(as_json.stdout)) == (0, [])
+
+
 def test_damage_is_reported_not_fatal(tmp_path):
     cid = "req_0123456789ab"
     good = [flat_record(f"2024-05-01T12:00:00.00{n}Z", correlation_id=cid, message=f"record {n}", operation="op",
