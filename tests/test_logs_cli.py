@@ -170,6 +170,31 @@ def test_trace_json(app_logs):
     assert any(r["message"] == EVIL for r in records)  # JSON keeps the value, escaped by JSON itself
 
 
+def test_trace_json_header_counts_agree_with_the_text(tmp_path):
+    """A refusal is counted as refused, not as an error: the JSON header says what the text says."""
+    handle = setup_logging(log_path=str(tmp_path / "app.jsonl"), json_format="flat", console=False)
+    with logger.contextualize(session_id="sess_r", user_id="carol"):
+        with correlation_logger.track_operation("script_run") as refused_cid:
+            signup = correlation_logger.track_operation("signup", expected=(ValueError,))
+            with pytest.raises(ValueError, match="e-mail"), signup:
+                raise ValueError("not an e-mail address")
+        with correlation_logger.track_operation("script_run") as failed_cid:
+            try:
+                with correlation_logger.track_operation("save"):
+                    raise OSError("disk")
+            except OSError:
+                logger.exception("save failed")
+    handle.close()
+
+    for cid, outcome, counts in ((refused_cid, "complete, 1 refused", (0, 1, 0)),
+                                 (failed_cid, "complete, 1 error", (1, 0, 2))):
+        header = json.loads(run_cli("trace", cid, tmp_path, "--json").stdout)["header"]
+        assert header["outcome"] == outcome
+        assert (header["failures"], header["refused"], header["error_records"]) == counts, header
+        assert "errors" not in header  # it counted records with any error, refusals too
+        assert run_cli("trace", cid, tmp_path).stdout.splitlines()[0].split("  ")[1] == outcome
+
+
 def test_trace_unknown_id(app_logs):
     folder, _ = app_logs
     result = run_cli("trace", "req_000000000000", folder)
