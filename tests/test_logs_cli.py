@@ -195,6 +195,27 @@ def test_trace_json_header_counts_agree_with_the_text(tmp_path):
         assert run_cli("trace", cid, tmp_path).stdout.splitlines()[0].split("  ")[1] == outcome
 
 
+def test_times_without_fractional_seconds_read_like_every_other(tmp_path):
+    """Another writer's ``09:00:00Z`` (or an offset) is read as ``09:00:00.000000Z``: printed with
+    milliseconds like the rest, and sorted by time, not by text (``.5Z`` sorted before ``Z``)."""
+    cid = "req_00000000000a"
+    stamps = {"whole second": "2024-05-01T09:00:00Z", "half": "2024-05-01T09:00:00.500Z",
+              "offset": "2024-05-01T11:00:01+02:00", "micro": "2024-05-01T09:00:02.123456Z"}
+    write_jsonl(tmp_path / "app.jsonl", [flat_record(stamp, message=message, correlation_id=cid, session_id="s")
+                                         for message, stamp in stamps.items()])
+    tail = run_cli("tail", tmp_path, "--once")
+    assert [line.split()[0] for line in tail.stdout.splitlines()] == [
+        "09:00:00.000", "09:00:00.500", "09:00:01.000", "09:00:02.123"]
+    trace = run_cli("trace", cid, tmp_path)
+    assert "started: 2024-05-01T09:00:00.000000Z" in trace.stdout
+    assert [line.split()[0] for line in trace.stdout.splitlines()[2:]] == ["+0.0ms", "+500.0ms", "+1000.0ms",
+                                                                          "+2123.5ms"]
+    records = json.loads(run_cli("trace", cid, tmp_path, "--json").stdout)["records"]
+    assert [r["timestamp"] for r in records] == ["2024-05-01T09:00:00.000000Z", "2024-05-01T09:00:00.500000Z",
+                                                 "2024-05-01T09:00:01.000000Z", "2024-05-01T09:00:02.123456Z"]
+    assert "09:00:00.000" in run_cli("session", "s", tmp_path).stdout
+
+
 def test_trace_unknown_id(app_logs):
     folder, _ = app_logs
     result = run_cli("trace", "req_000000000000", folder)

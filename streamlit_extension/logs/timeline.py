@@ -83,6 +83,11 @@ class Interaction:
         return (parse_time(record["timestamp"]) - parse_time(self.records[0]["timestamp"])).total_seconds() * 1000
 
     @property
+    def errors(self) -> list[dict[str, Any]]:
+        """The records carrying an ``error``: failures, refusals and logged exceptions."""
+        return [r for r in self.records if isinstance(r.get("error"), dict)]
+
+    @property
     def error_records(self) -> int:
         """Records logged at ERROR or above: a refusal (logged at WARNING) is not one."""
         return sum((level_number(r.get("level")) or 0) >= LEVELS["ERROR"] for r in self.records)
