@@ -946,8 +946,8 @@ def test_sql_without_duckdb(tmp_path):
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
-        "error: st-logs sql needs DuckDB: pip install 'streamlit-correlation-logging[sql]' "
-        "(from a clone: pip install -e '.[sql]')"]
+        "error: st-logs sql needs DuckDB: pip install 'duckdb>=1.4' "
+        "(in a clone of the repository: pip install -e '.[sql]')"]
     assert run_cli("stats", tmp_path / "logs", extra_env=env).returncode == 0
     assert run_cli("sql", "--help", extra_env=env).returncode == 0
 

@@ -371,7 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "The query can read these files and nothing else.",
         epilog="Example: st-logs sql \"SELECT operation, count(*), max(duration_ms) FROM logs "
                "WHERE event = 'failed' GROUP BY ALL\" logs/. Needs DuckDB: "
-               "pip install 'streamlit-correlation-logging[sql]'.")
+               "pip install 'duckdb>=1.4' (in a clone: pip install -e '.[sql]').")
     sql.add_argument("query", metavar="QUERY", help="the SQL, over the view logs")
     _reads_paths(sql, cmd_sql)
     return parser
