@@ -20,9 +20,9 @@ entry point ``streamlit_extension.logs.cli:main``), ``rendering`` (colours, line
 bar), ``scanning`` (which files, reading them, damage warnings) and ``tail`` (following files).
 """
 
-from .commands import EXIT_INTERRUPTED, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, build_parser, main, parse_args
+from .commands import build_parser, main, parse_args
 from .rendering import Progress, Style
-from .scanning import CliError, NotFoundError, UsageError
+from .scanning import EXIT_INTERRUPTED, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, CliError, NotFoundError, UsageError
 
 __all__ = [
     "EXIT_INTERRUPTED",

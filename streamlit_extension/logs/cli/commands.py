@@ -44,7 +44,6 @@ from .rendering import (
 )
 from .scanning import (
     EXIT_INTERRUPTED,
-    EXIT_NOT_FOUND,
     EXIT_OK,
     EXIT_USAGE,
     CliError,
@@ -56,9 +55,6 @@ from .scanning import (
     warn_damage,
 )
 from .tail import follow, record_filter
-
-__all__ = ["EXIT_INTERRUPTED", "EXIT_NOT_FOUND", "EXIT_OK", "EXIT_USAGE", "build_parser", "main", "parse_args"]
-
 
 # --- trace ----------------------------------------------------------------------------------
 
