@@ -1,10 +1,13 @@
-"""A runnable example: one interaction, written as JSON lines to logs/example.<host>-<pid>.jsonl.
+"""A runnable example: one interaction, written as JSON lines to
+examples/logs/example.<host>-<pid>.jsonl (beside this file: never into the demo's logs/, where
+the Log Explorer would show it among the app's interactions).
 
     python examples/basic.py            # loguru's serialize=True format
     LOG_FORMAT=flat python examples/basic.py
 """
 
 import logging
+from pathlib import Path
 
 from loguru import logger
 
@@ -16,6 +19,7 @@ from streamlit_extension.utils.correlation_logging import (
 )
 
 legacy = logging.getLogger("legacy.repository")
+LOG_PATH = Path(__file__).resolve().parent / "logs" / "example.jsonl"
 
 
 @with_correlation_logging("create_client", lambda client_data: {"client_key": client_data.get("client_key")})
@@ -25,7 +29,7 @@ def create_client(client_data: dict) -> None:
 
 
 def main() -> None:
-    handle = setup_logging(log_path="logs/example.jsonl")
+    handle = setup_logging(log_path=str(LOG_PATH))
     with correlation_scope():
         with correlation_logger.track_operation("render_clients_page", {"page": "Clients"}):
             create_client({"client_key": "ACME", "name": "Acme Ltd", "api_key": "never-written"})

@@ -140,8 +140,9 @@ def _clean_email(value: str | None) -> str:
     if not email:
         raise ValidationError("E-mail is required.")
     if not EMAIL_PATTERN.fullmatch(email):
-        # The address is not repeated: messages end up in the log.
-        raise ValidationError("E-mail is not a valid address (expected something like name@example.com).")
+        # Neither the address nor an example of one: messages end up in the log, where the e-mail
+        # redaction would turn an example into "[REDACTED]".
+        raise ValidationError("E-mail is not a valid address: expected a name, an @ and a domain with a dot.")
     return email
 
 

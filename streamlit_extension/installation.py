@@ -111,7 +111,8 @@ class LoggingHandle:
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
-        return f"<LoggingHandle {state} sinks={list(self.sink_ids)} file={self.log_path!r}>"
+        # The file written to, host and pid in its name: the configured pattern is ``log_path``.
+        return f"<LoggingHandle {state} sinks={list(self.sink_ids)} file={self.file_path!r}>"
 
 
 @dataclass(eq=False)

@@ -139,10 +139,19 @@ def from_line(obj: Any) -> Row | None:
         return _from_serialized(record)
     timestamp = obj.get("timestamp")
     if isinstance(timestamp, str) and "level" in obj:  # the flat format
-        if len(timestamp) == 24 and timestamp.endswith("Z"):  # milliseconds, before 0.2: sorts with µs
-            obj["timestamp"] = timestamp[:-1] + "000Z"
+        if len(timestamp) != 27 or timestamp[-1] != "Z":  # not ours (µs, Z): milliseconds before 0.2, another tool's
+            obj["timestamp"] = _uniform_time(timestamp)
         return obj
     return None
+
+
+def _uniform_time(timestamp: str) -> str:
+    """Another writer's ISO time as ours (``09:00:00Z`` → ``09:00:00.000000Z``), so that it sorts,
+    compares and prints like every other; a time that can't be read is left as it is."""
+    try:
+        return iso_utc(datetime.datetime.fromisoformat(timestamp.replace("Z", "+00:00")))
+    except ValueError:
+        return timestamp
 
 
 def _from_serialized(record: dict[str, Any]) -> Row:

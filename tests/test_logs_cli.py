@@ -170,6 +170,52 @@ def test_trace_json(app_logs):
     assert any(r["message"] == EVIL for r in records)  # JSON keeps the value, escaped by JSON itself
 
 
+def test_trace_json_header_counts_agree_with_the_text(tmp_path):
+    """A refusal is counted as refused, not as an error: the JSON header says what the text says."""
+    handle = setup_logging(log_path=str(tmp_path / "app.jsonl"), json_format="flat", console=False)
+    with logger.contextualize(session_id="sess_r", user_id="carol"):
+        with correlation_logger.track_operation("script_run") as refused_cid:
+            signup = correlation_logger.track_operation("signup", expected=(ValueError,))
+            with pytest.raises(ValueError, match="e-mail"), signup:
+                raise ValueError("not an e-mail address")
+        with correlation_logger.track_operation("script_run") as failed_cid:
+            try:
+                with correlation_logger.track_operation("save"):
+                    raise OSError("disk")
+            except OSError:
+                logger.exception("save failed")
+    handle.close()
+
+    for cid, outcome, counts in ((refused_cid, "complete, 1 refused", (0, 1, 0)),
+                                 (failed_cid, "complete, 1 error", (1, 0, 2))):
+        header = json.loads(run_cli("trace", cid, tmp_path, "--json").stdout)["header"]
+        assert header["outcome"] == outcome
+        assert (header["failures"], header["refused"], header["error_records"]) == counts, header
+        assert "errors" not in header  # it counted records with any error, refusals too
+        assert run_cli("trace", cid, tmp_path).stdout.splitlines()[0].split("  ")[1] == outcome
+
+
+def test_times_without_fractional_seconds_read_like_every_other(tmp_path):
+    """Another writer's ``09:00:00Z`` (or an offset) is read as ``09:00:00.000000Z``: printed with
+    milliseconds like the rest, and sorted by time, not by text (``.5Z`` sorted before ``Z``)."""
+    cid = "req_00000000000a"
+    stamps = {"whole second": "2024-05-01T09:00:00Z", "half": "2024-05-01T09:00:00.500Z",
+              "offset": "2024-05-01T11:00:01+02:00", "micro": "2024-05-01T09:00:02.123456Z"}
+    write_jsonl(tmp_path / "app.jsonl", [flat_record(stamp, message=message, correlation_id=cid, session_id="s")
+                                         for message, stamp in stamps.items()])
+    tail = run_cli("tail", tmp_path, "--once")
+    assert [line.split()[0] for line in tail.stdout.splitlines()] == [
+        "09:00:00.000", "09:00:00.500", "09:00:01.000", "09:00:02.123"]
+    trace = run_cli("trace", cid, tmp_path)
+    assert "started: 2024-05-01T09:00:00.000000Z" in trace.stdout
+    assert [line.split()[0] for line in trace.stdout.splitlines()[2:]] == ["+0.0ms", "+500.0ms", "+1000.0ms",
+                                                                          "+2123.5ms"]
+    records = json.loads(run_cli("trace", cid, tmp_path, "--json").stdout)["records"]
+    assert [r["timestamp"] for r in records] == ["2024-05-01T09:00:00.000000Z", "2024-05-01T09:00:00.500000Z",
+                                                 "2024-05-01T09:00:01.000000Z", "2024-05-01T09:00:02.123456Z"]
+    assert "09:00:00.000" in run_cli("session", "s", tmp_path).stdout
+
+
 def test_trace_unknown_id(app_logs):
     folder, _ = app_logs
     result = run_cli("trace", "req_000000000000", folder)
@@ -508,6 +554,66 @@ def test_usage_errors():
     assert "Traceback" not in empty_id.stderr
 
 
+@pytest.mark.parametrize("kind", ["missing", "empty", "folder_as_file", "broken_gz"])
+def test_json_errors_are_one_json_object_on_stdout(tmp_path, kind):
+    """Under --json a failing command still answers in JSON: one object, the status it exits with."""
+    path = bad_inputs(tmp_path)[kind]
+    for args in (("trace", "req_000000000000", path), ("session", "sess_a", path), ("stats", path),
+                 ("tail", path, "--once"), ("index", path)):
+        if kind == "broken_gz" and args[0] == "index":
+            continue  # index reports a broken archive inside its JSON summary, as before
+        result = run_cli(*args, "--json")
+        assert result.returncode == 2, (args, result.stdout, result.stderr)
+        answer = json.loads(result.stdout)
+        assert answer == {"error": answer["error"], "status": 2}, answer
+        assert path.name in answer["error"]
+        assert not answer["error"].startswith("error:")
+        assert result.stderr == "", (args, result.stderr)
+
+
+def test_json_errors_for_bad_arguments_and_unknown_ids(app_logs):
+    folder, _ = app_logs
+    bad = {("stats", "--bogus"): "unrecognized arguments: --bogus", ("trace",): "CORRELATION_ID",
+           (): "COMMAND", ("tail", "-n", "x"): "expected a whole number", ("trace", " ", folder): "is empty"}
+    for args, expected in bad.items():
+        result = run_cli(*args, "--json")
+        assert result.returncode == 2, (args, result.stderr)
+        answer = json.loads(result.stdout)
+        assert answer["status"] == 2, answer
+        assert expected in answer["error"], answer
+        assert result.stderr == ""
+        plain = run_cli(*args)  # without --json: argparse's usage and error line, as before
+        assert (plain.returncode, plain.stdout) == (2, "")
+        assert expected in plain.stderr
+        assert "error: " in plain.stderr
+    unknown = run_cli("trace", "req_000000000000", folder, "--json")
+    assert unknown.returncode == 1
+    assert json.loads(unknown.stdout) == {"error": f"correlation id req_000000000000 not found in {folder} "
+                                                   f"({len(log_files(folder))} files)", "status": 1}
+    assert unknown.stderr == ""
+
+
+def test_stats_on_files_without_records_is_not_found(tmp_path):
+    """``st-logs stats /etc/passwd``: no records at all is not "no finished operations" (status 0)."""
+    not_logs = tmp_path / "passwd.jsonl"
+    not_logs.write_text("root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n")
+    for path in (not_logs, tmp_path):
+        result = run_cli("stats", path)
+        assert result.returncode == 1, result.stderr
+        assert result.stdout == ""
+        assert f"error: no log records in {path} (1 file, 2 lines that are not records)" in result.stderr
+        as_json = run_cli("stats", path, "--json")
+        assert as_json.returncode == 1
+        assert json.loads(as_json.stdout) == {
+            "error": f"no log records in {path} (1 file, 2 lines that are not records)", "status": 1}
+    # Records, but no operation finished: an empty answer, status 0.
+    plain = write_jsonl(tmp_path / "other" / "app.jsonl", [flat_record("2024-05-01T12:00:00.000Z", message="hi")])
+    result = run_cli("stats", plain)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "no finished operations found\n")
+    as_json = run_cli("stats", plain, "--json")
+    assert (as_json.returncode, json.loads(as_json.stdout)) == (0, [])
+
+
 def test_damage_is_reported_not_fatal(tmp_path):
     cid = "req_0123456789ab"
     good = [flat_record(f"2024-05-01T12:00:00.00{n}Z", correlation_id=cid, message=f"record {n}", operation="op",
@@ -840,8 +946,8 @@ def test_sql_without_duckdb(tmp_path):
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
-        "error: st-logs sql needs DuckDB: pip install 'streamlit-correlation-logging[sql]' "
-        "(from a clone: pip install -e '.[sql]')"]
+        "error: st-logs sql needs DuckDB: pip install 'duckdb>=1.4' "
+        "(in a clone of the repository: pip install -e '.[sql]')"]
     assert run_cli("stats", tmp_path / "logs", extra_env=env).returncode == 0
     assert run_cli("sql", "--help", extra_env=env).returncode == 0
 

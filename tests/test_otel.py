@@ -373,7 +373,8 @@ def test_bad_otel_settings_are_named():
     sdk = _api.SDK
     try:
         _api.SDK = False  # as without the extra
-        with pytest.raises(ValueError, match=r"otel: 'on' needs .*streamlit-correlation-logging\[otel\]"):
+        with pytest.raises(ValueError, match=r"otel: 'on' needs .*pip install opentelemetry-api opentelemetry-sdk "
+                                             r"opentelemetry-exporter-otlp-proto-http .*pip install -e '\.\[otel\]'"):
             setup_logging(log_path=None, console=False, otel="on")
     finally:
         _api.SDK = sdk

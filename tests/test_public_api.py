@@ -29,6 +29,17 @@ def test_spec_import_line_works_in_a_fresh_interpreter():
     assert out.stdout.strip() == "ok"
 
 
+def test_default_redact_keys_come_from_the_public_module_too():
+    """``setup_logging(redact_keys=DEFAULT_REDACT_KEYS | {...})`` from the module apps import."""
+    code = ("from streamlit_extension.utils.correlation_logging import DEFAULT_REDACT_KEYS; "
+            "import streamlit_extension; assert DEFAULT_REDACT_KEYS is streamlit_extension.DEFAULT_REDACT_KEYS; "
+            "print(sorted(DEFAULT_REDACT_KEYS)[:1])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "DEFAULT_REDACT_KEYS" in correlation_logging.__all__
+    assert "password" in correlation_logging.DEFAULT_REDACT_KEYS
+
+
 def test_setup_logging_signature_is_keyword_only_with_spec_names():
     params = inspect.signature(setup_logging).parameters
     expected = ["log_path", "level", "json_format", "rotation", "retention", "compression", "console",

@@ -115,6 +115,20 @@ def test_default_path_is_logs_app_jsonl(tmp_path, monkeypatch):
     assert read_json_lines(tmp_path / "logs" / "app.jsonl")[0]["record"]["message"] == "hello"
 
 
+def test_the_handles_repr_names_the_file_it_writes(tmp_path):
+    """Per process, the file is ``app.<host>-<pid>.jsonl``: the repr said ``app.jsonl``, a file
+    that doesn't exist."""
+    handle = setup_logging(log_path=str(tmp_path / "app.jsonl"), per_process=True, console=False)
+    logger.info("hello")
+    [written] = list(tmp_path.glob("*.jsonl"))
+    assert written.name != "app.jsonl"
+    assert str(written.name).endswith(f"-{os.getpid()}.jsonl")
+    assert repr(handle).endswith(f"file={str(written)!r}>")
+    assert handle.log_path == str(tmp_path / "app.jsonl")  # the configured pattern, still there
+    handle.close()
+    assert repr(handle).startswith("<LoggingHandle closed ")
+
+
 @pytest.mark.parametrize(
     ("kwargs", "names"),
     [

@@ -548,10 +548,11 @@ class ExplorerView:
     in_range: int  # records in the time range (what the manifests and the files read hold)
     operations: dict[str, OperationTally]  # finished operations
     interactions: list[InteractionTally]  # the newest matching interactions, newest first
-    errors: pd.DataFrame  # the newest matching records with an error, in time order
-    error_count: int | None  # how many matching records carry an error, when known
+    errors: pd.DataFrame  # the newest matching records with an error (refusals too), in time order
+    error_count: int | None  # how many matching records carry an error that is a fault, when known
     operation_names: list[str]  # every operation in range (the filter's choices)
     summary: FolderSummary = field(default_factory=FolderSummary)
+    refusal_count: int | None = None  # ... and a refusal (an expected failure, not an error), when known
 
     @property
     def approximate(self) -> bool:
@@ -688,12 +689,12 @@ def explorer_view(refs: list[FileRef], f: Filters, *, table_rows: int, interacti
     if f.operation:
         operations = {name: tally for name, tally in operations.items() if name == f.operation}
     picked = _interactions(f, span, summarised, read_interactions, interactions, cache, id_prefilter)
-    errors, error_count = _errors(f, digest, read, error_rows)
+    errors, error_count, refusal_count = _errors(f, digest, read, error_rows)
     summary.from_manifests = len(summarised)
     in_range = sum(m.records for _, m in summarised) + sum(len(view) for view in read.values())
     records = table.frame
     return ExplorerView(records, table.read_all and len(records) < table_rows, table.cut_short, in_range, operations,
-                        picked, errors, error_count, names, summary)
+                        picked, errors, error_count, names, summary, refusal_count)
 
 
 def _merge_into(target: dict[str, OperationTally], tallies: dict[str, OperationTally]) -> None:
@@ -749,8 +750,10 @@ def _interactions(f: Filters, span: TimeRange, summarised: list[tuple[FileRef, M
 
 
 def _errors(f: Filters, digest: Manifest, read: dict[FileRef, pd.DataFrame],
-            limit: int) -> tuple[pd.DataFrame, int | None]:
-    """The newest ``limit`` matching records with an error, and how many there are (when known)."""
+            limit: int) -> tuple[pd.DataFrame, int | None, int | None]:
+    """The newest ``limit`` matching records with an error, and how many of them are faults and
+    how many refusals (when known). A manifest counts every record with an error; its refusals are
+    its operations' expected failures (only a refused operation's end record carries one)."""
     matched = [apply_filters(view[view["error"].notna()], f) for view in read.values()]
     frames = [view.tail(limit) for view in matched]
     rows = [row for row in digest.errors if not (f.hide_own and row.get("own") and not f.correlation_id)]
@@ -759,9 +762,12 @@ def _errors(f: Filters, digest: Manifest, read: dict[FileRef, pd.DataFrame],
     errors = concat_frames(frames).sort_values("ts", kind="stable", ignore_index=True).tail(limit) if frames \
         else records_frame(())
     if f.min_level > 0 or f.text or f.operation:
-        return errors, None  # a manifest counts its archive's error records, not those of one level or text
-    hidden = digest.own_error_records if f.hide_own and not f.correlation_id else 0
-    return errors, digest.error_records - hidden + sum(len(view) for view in matched)
+        return errors, None, None  # a manifest counts its archive's error records, not those of one level or text
+    hide_own = f.hide_own and not f.correlation_id
+    hidden = digest.own_error_records if hide_own else 0
+    tallies = [*digest.operations.values(), *(() if hide_own else digest.own_operations.values())]
+    refusals = sum(t.expected for t in tallies) + sum(int(view["error"].map(is_expected).sum()) for view in matched)
+    return errors, digest.error_records - hidden + sum(len(view) for view in matched) - refusals, refusals
 
 
 def interaction_records(refs: list[FileRef], cid: str) -> list[dict[str, Any]]:

@@ -72,9 +72,10 @@ LEVEL_NAMES = tuple(LEVELS)  # the minimum level's choices, lowest first
 ANY = "(any)"
 NONE_SHOWN = "\u2013"  # an en dash, where a record has no such value
 
-# What happened first (the message), then who and where; the long ids last.
-TABLE_COLUMNS = ("ts", "level", "message", "operation", "event", "duration_ms", "user_id", "page",
-                 "correlation_id", "session_id", "logger", "metadata")
+# When, how bad, who and which interaction first, then what happened: a 1400 px window shows
+# them without scrolling the table sideways (the message is wide and came before them).
+TABLE_COLUMNS = ("ts", "level", "user_id", "correlation_id", "message", "operation", "event", "duration_ms", "page",
+                 "session_id", "logger", "metadata")
 MAX_TABLE_ROWS = 2000
 RECENT_INTERACTIONS = 50
 MAX_ERRORS_SHOWN = 25
@@ -181,12 +182,12 @@ def _records_table(view: ExplorerView) -> None:
         return
     shown = records.iloc[::-1]  # newest first
     if view.complete:
-        st.caption(f"{len(shown):,} matching record{'s' if len(shown) != 1 else ''}, newest first.")
+        st.caption(f"{counted(len(shown), 'matching record')}, newest first.")
     elif view.cut_short:
-        st.caption(f"The newest {len(shown):,} matching records found so far, newest first: older files "
+        st.caption(f"The newest {counted(len(shown), 'matching record')} found so far, newest first: older files "
                    "were left for the next run (Refresh reads further back), or narrow the time range.")
     else:
-        st.caption(f"The newest {len(shown):,} matching records of the {view.in_range:,} in range. "
+        st.caption(f"The newest {counted(len(shown), 'matching record')} of the {view.in_range:,} in range. "
                    "Narrow the filters to see others.")
     table = shown.loc[:, list(TABLE_COLUMNS)].rename(columns={"ts": "timestamp"})
     for name in CATEGORY_COLUMNS:  # plain strings for the table (categoricals carry every file's values)
@@ -199,8 +200,9 @@ def _records_table(view: ExplorerView) -> None:
                                                          width="medium"),
             "duration_ms": st.column_config.NumberColumn("duration_ms", format="%.3f", width="small"),
             "level": st.column_config.TextColumn("level", width="small"),
-            "message": st.column_config.TextColumn("message", width="large"),
+            "user_id": st.column_config.TextColumn("user_id", width="small"),
             "correlation_id": st.column_config.TextColumn("correlation_id", width="medium"),
+            "message": st.column_config.TextColumn("message", width="large"),
         },
         key="lx_table",
     )
@@ -411,17 +413,13 @@ def _errors(view: ExplorerView) -> None:
         st.caption("No records with an error among the matching records.")
         return
     shown = errors.iloc[::-1]
-    total = view.error_count
-    if total is None:
-        st.caption(f"The newest {len(shown)} matching records with an error.")
-    else:
-        count = "1 record carries" if total == 1 else f"{total:,} records carry"
-        st.caption(f"{count} an error" + (f"; the newest {len(shown)} are listed." if total > len(shown) else "."))
+    st.caption(_errors_caption(view, shown))
     for index, row in shown.iterrows():
         error = row["error"]
         when = row["ts"].strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] if not is_missing(row["ts"]) else "?"
-        title = md(f"{when} · {row['level']} · {row['operation'] or NONE_SHOWN} · {error.get('type') or 'error'}: "
-                   f"{(error.get('message') or '')[:100]}")
+        kind = "refused · " if is_expected(error) else ""
+        title = md(f"{when} · {row['level']} · {row['operation'] or NONE_SHOWN} · {kind}"
+                   f"{error.get('type') or 'error'}: {(error.get('message') or '')[:100]}")
         with st.expander(title):
             st.caption(md(f"correlation id {row['correlation_id'] or NONE_SHOWN} · "
                           f"session {row['session_id'] or NONE_SHOWN} · "
@@ -440,9 +438,27 @@ def _errors(view: ExplorerView) -> None:
                           args=(str(row["correlation_id"]),))
 
 
+def counted(n: int, word: str, plural: str | None = None) -> str:
+    """``1 record``, ``2 records``, ``1,234 records``."""
+    return f"{n:,} {word if n == 1 else plural or word + 's'}"
+
+
+def _errors_caption(view: ExplorerView, shown: pd.DataFrame) -> str:
+    """How many errors and refusals match, apart: a refusal (an expected failure) is not an error,
+    as in the durations table's "failed" and "refused (expected)"."""
+    errors, refusals = view.error_count, view.refusal_count
+    if errors is None or refusals is None:
+        refused = int(shown["error"].map(is_expected).sum())
+        return (f"The newest {counted(len(shown) - refused, 'error')} and {counted(refused, 'refusal')} "
+                "(expected failures) among the matching records.")
+    listed = f"; the newest {len(shown):,} are listed" if errors + refusals > len(shown) else ""
+    return (f"{counted(errors, 'error')} and {counted(refusals, 'refusal')} (expected failures, not errors) "
+            f"among the matching records{listed}.")
+
+
 def _read_caption(summary: FolderSummary, filters: Filters, folders: list[Path]) -> str:
     prefilter = prefilter_for(filters)
-    read = f"{summary.files} file(s), {summary.records:,} records"
+    read = f"{counted(summary.files, 'file')}, {counted(summary.records, 'record')}"
     if prefilter is not None and prefilter[0] == "id":
         read += f" containing {prefilter[1]!r}"
     if summary.from_manifests:

@@ -27,7 +27,7 @@ from typing import Any
 
 from ..schema import CORRELATION_FIELDS, OPERATION_FIELDS
 
-INSTALL_HINT = "pip install 'streamlit-correlation-logging[sql]' (from a clone: pip install -e '.[sql]')"
+INSTALL_HINT = "pip install 'duckdb>=1.4' (in a clone of the repository: pip install -e '.[sql]')"
 
 # Extras every record of ours may carry that are worth a column (the patcher and operations set them).
 EXTRA_COLUMNS = ("operation_id", "parent_operation_id", "page", "request_id", "trace_id", "span_id")

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..schema import END_EVENTS, EVENT_START, RUN_OPERATION, is_expected
+from ..schema import END_EVENTS, EVENT_START, LEVELS, RUN_OPERATION, is_expected, level_number
 
 
 def parse_time(timestamp: str) -> datetime.datetime:
@@ -52,7 +52,8 @@ class Interaction:
 
     @property
     def failures(self) -> int:
-        """Operations inside that failed (the interaction itself may still have completed)."""
+        """Operations inside that failed, refusals not included (the interaction itself may still
+        have completed)."""
         return sum(span.outcome == "failed" and span.depth > 0 for span in self.spans)
 
     @property
@@ -83,7 +84,13 @@ class Interaction:
 
     @property
     def errors(self) -> list[dict[str, Any]]:
+        """The records carrying an ``error``: failures, refusals and logged exceptions."""
         return [r for r in self.records if isinstance(r.get("error"), dict)]
+
+    @property
+    def error_records(self) -> int:
+        """Records logged at ERROR or above: a refusal (logged at WARNING) is not one."""
+        return sum((level_number(r.get("level")) or 0) >= LEVELS["ERROR"] for r in self.records)
 
 
 def _most_common(values: Iterable[Any]) -> Any:

@@ -29,7 +29,8 @@ MODES = ("auto", "on", "off")
 ENDPOINT_VARS = (
     "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
 )
-EXTRA = "pip install 'streamlit-correlation-logging[otel]'"
+EXTRA = ("pip install opentelemetry-api opentelemetry-sdk opentelemetry-exporter-otlp-proto-http "
+         "(in a clone of the repository: pip install -e '.[otel]')")
 
 
 @dataclass(eq=False)

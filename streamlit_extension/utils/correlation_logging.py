@@ -10,9 +10,11 @@ from ..configure import LoggingHandle, setup_logging
 from ..context import CorrelationIDManager, correlation_scope, current_reference
 from ..operations import StructuredLogger, correlation_logger, with_correlation_logging
 from ..otel import outgoing_headers
+from ..patcher.redaction import DEFAULT_REDACT_KEYS
 from ..stdlib import InterceptHandler
 
 __all__ = [
+    "DEFAULT_REDACT_KEYS",
     "CorrelationIDManager",
     "InterceptHandler",
     "LoggingHandle",

@@ -192,7 +192,12 @@ def test_clients_invalid_input_is_refused(demo: SimpleNamespace) -> None:
     create_client_via_ui(at, "   ", name="Acme Corp")
     assert texts(at.error) == ["Client key is required."]
     create_client_via_ui(at, "ACME", email="not-an-address")
-    assert texts(at.error) == ["E-mail is not a valid address (expected something like name@example.com)."]
+    hint = "E-mail is not a valid address: expected a name, an @ and a domain with a dot."
+    assert texts(at.error) == [hint]
+    # The log says what the page said: the hint holds nothing the e-mail redaction would hide.
+    [refusal] = [r for r in records(demo) if r.get("operation") == "create_client" and r.get("event") == "failed"
+                 and "E-mail" in r["error"]["message"]]
+    assert refusal["error"]["message"] == hint
     assert rows(demo.db, "SELECT * FROM clients") == []
 
     create_client_via_ui(at, "ACME", name="Acme Corp")

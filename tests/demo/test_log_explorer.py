@@ -7,6 +7,7 @@ gzipped file and damaged lines. AppTest is not thread-safe: these tests run one 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import gzip
@@ -627,3 +628,55 @@ def test_the_explorer_holds_a_bounded_number_of_records_whatever_the_folder_size
         assert view.summary.from_manifests == len(list(folder.glob("*.jsonl.gz")))  # ... from its manifest
         assert cache.rows <= 5_000
     assert held[10] == held[1] == 600, held  # only the live file's records are held
+
+
+def test_the_errors_panel_counts_refusals_apart_as_the_durations_table_does(demo: SimpleNamespace) -> None:
+    """A refusal (an expected failure, at WARNING) is not an error: the Errors panel says "1 error
+    and 3 refusals" where the durations table says failed 1, refused 3, from archives' manifests
+    and from the live file alike."""
+    from streamlit_extension import correlation_scope
+
+    handle = setup_logging(log_path=str(demo.logs / "app.jsonl"), console=False, json_format="flat",
+                           rotation="16 KB", compression="gz", retention=None)
+    for i in range(150):
+        signup = correlation_logger.track_operation("signup", expected=(ValueError,))
+        with correlation_scope(f"req_{i:012x}"), contextlib.suppress(ValueError), signup:
+            logger.info("checking the form {}", i)
+            if i % 70 == 0:
+                raise ValueError("not an e-mail address")
+    with contextlib.suppress(OSError), correlation_logger.track_operation("save"):
+        raise OSError("disk full")
+    handle.close()
+    assert len(list(demo.logs.glob("*.jsonl.gz"))) > 3
+
+    at = open_explorer(start_app())
+    durations = next(d.value for d in at.dataframe if "refused (expected)" in d.value.columns)
+    counts = {row["operation"]: (row["failed"], row["refused (expected)"]) for row in durations.to_dict("records")}
+    assert (counts["signup"], counts["save"]) == ((0, 3), (1, 0))
+    assert sum(failed for failed, _ in counts.values()) == 1  # the demo's own first run failed nothing
+    assert "1 error and 3 refusals (expected failures, not errors) among the matching records." in texts(at.caption)
+    refused = [e for e in at.expander if "ValueError" in e.label]
+    assert len(refused) == 3
+    assert all("refused" in e.label for e in refused)
+    [fault] = [e for e in at.expander if "OSError" in e.label]
+    assert "refused" not in fault.label
+
+
+def test_the_records_table_shows_who_and_which_interaction_first_and_counts_in_words(
+        demo: SimpleNamespace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At 1400 px the user and correlation columns were off-screen, after the wide message; and a
+    single record read "1 matching records"."""
+    single = demo.tmp / "single"
+    write_log(single, "flat", lambda: logger.bind(user_id="alice").info("the only record"))
+    monkeypatch.setenv("LOG_EXPLORER_FOLDERS", str(single))
+    at = open_explorer(start_app())
+    at.text_input(key="lx_folder").input(str(single))
+    run(at)
+    records = at.dataframe[0]
+    assert list(records.value.columns)[:5] == ["timestamp", "level", "user_id", "correlation_id", "message"]
+    widths = {name: config.get("width") for name, config in json.loads(records.proto.columns).items()}
+    assert widths["user_id"] == "small"
+    assert widths["correlation_id"] == "medium"
+    assert [r["message"] for r in table(at)] == ["the only record"]
+    assert "1 matching record, newest first." in texts(at.caption)
+    assert any(c.startswith("Read 1 file, ") for c in texts(at.caption)), texts(at.caption)

@@ -11,22 +11,26 @@ PATH (default ``logs/``) is a folder searched for ``*.jsonl`` / ``*.jsonl.gz`` o
 either JSON format. ``--json`` gives machine output. Everything printed for humans goes through
 ``escape_control``, so a logged value can't forge a line or repaint the terminal.
 
-Exit status: 0 done, 1 id not found, 2 bad usage or unreadable input, 130 interrupted.
+Exit status: 0 done, 1 id (or any record) not found, 2 bad usage or unreadable input, 130
+interrupted. Under ``--json`` an error is one object on stdout, ``{"error": ..., "status": ...}``;
+warnings about damaged lines stay on stderr.
 
 The parts: ``commands`` (the commands, the argument parser and ``main``, the console-script
 entry point ``streamlit_extension.logs.cli:main``), ``rendering`` (colours, lines, the progress
 bar), ``scanning`` (which files, reading them, damage warnings) and ``tail`` (following files).
 """
 
-from .commands import EXIT_INTERRUPTED, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, build_parser, main, parse_args
+from .commands import build_parser, main, parse_args
 from .rendering import Progress, Style
-from .scanning import UsageError
+from .scanning import EXIT_INTERRUPTED, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, CliError, NotFoundError, UsageError
 
 __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_NOT_FOUND",
     "EXIT_OK",
     "EXIT_USAGE",
+    "CliError",
+    "NotFoundError",
     "Progress",
     "Style",
     "UsageError",

@@ -1,7 +1,8 @@
 """The ``st-logs`` commands (trace, session, tail, stats, index, sql), their argument parser, and ``main``.
 
 Each ``cmd_*`` takes the parsed arguments, the output stream and a ``Style`` and returns the exit
-status; ``main`` turns the errors a user can cause into one ``error:`` line and a status.
+status; ``main`` turns the errors a user can cause (argument errors too) into one ``error:`` line
+on stderr, or under ``--json`` one object ``{"error": ..., "status": ...}`` on stdout, and a status.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sys
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from ...schema import DEFAULT_PATH, LEVELS, level_number
 from ...sinks.compression import write_sidecars
@@ -41,11 +42,19 @@ from .rendering import (
     safe,
     use_color,
 )
-from .scanning import UsageError, finish_scan, log_files, records_with, warn_damage
+from .scanning import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CliError,
+    NotFoundError,
+    UsageError,
+    finish_scan,
+    log_files,
+    records_with,
+    warn_damage,
+)
 from .tail import follow, record_filter
-
-EXIT_OK, EXIT_NOT_FOUND, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-
 
 # --- trace ----------------------------------------------------------------------------------
 
@@ -53,8 +62,6 @@ EXIT_OK, EXIT_NOT_FOUND, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 def cmd_trace(args: argparse.Namespace, out: TextIO, style: Style) -> int:
     cid = args.correlation_id
     records = records_with("correlation_id", cid, args.paths, "trace")
-    if not records:
-        return EXIT_NOT_FOUND
     interaction = build_interaction(cid, records)
     if args.json:
         header = interaction_header(interaction)
@@ -71,8 +78,6 @@ def cmd_trace(args: argparse.Namespace, out: TextIO, style: Style) -> int:
 
 def cmd_session(args: argparse.Namespace, out: TextIO, style: Style) -> int:
     records = records_with("session_id", args.session_id, args.paths, "session")
-    if not records:
-        return EXIT_NOT_FOUND
     items = [interaction_header(i) for i in interactions(records)]
     if args.json:
         print(dump_json(items), file=out)
@@ -96,7 +101,10 @@ def stats_row(name: str, tally: OperationTally) -> dict[str, Any]:
 
 
 def cmd_stats(args: argparse.Namespace, out: TextIO, style: Style) -> int:
-    """Per operation, from each archive's manifest plus a read of the files without one."""
+    """Per operation, from each archive's manifest plus a read of the files without one.
+
+    Files without a single record (``/etc/passwd``) are ``NotFoundError``; records without a finished
+    operation are an empty answer."""
     stats = ReadStats()
     files = log_files(args.paths, stats)
     progress = Progress(len(files), "stats")
@@ -105,6 +113,12 @@ def cmd_stats(args: argparse.Namespace, out: TextIO, style: Style) -> int:
     finally:
         progress.close()
     finish_scan(files, stats)
+    if not found.total.records:
+        skipped = stats.skipped_total
+        damaged = f", {skipped} line{' that is not a record' if skipped == 1 else 's that are not records'}" \
+            if skipped else ""
+        raise NotFoundError(f"no log records in {safe(', '.join(args.paths))} "
+                       f"({len(files)} file{'s' if len(files) != 1 else ''}{damaged})")
     tallies: dict[str, OperationTally] = {}
     for part in (found.total.operations, found.total.own_operations):
         for name, tally in part.items():
@@ -270,6 +284,22 @@ def non_negative(text: str) -> int:
 _DEFAULT_PATHS = [DEFAULT_PATH]  # compared by identity: "no PATH given"
 
 
+class ArgumentsError(UsageError):
+    """What argparse would print before exiting, raised instead so that ``main`` can word it as
+    JSON under ``--json``; ``usage`` is the command's usage line(s)."""
+
+    def __init__(self, message: str, prog: str, usage: str) -> None:
+        super().__init__(message)
+        self.prog, self.usage = prog, usage
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` (and the sub-commands' parsers) whose errors raise ``ArgumentsError``."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ArgumentsError(message, self.prog, self.format_usage())
+
+
 def _reads_paths(command: argparse.ArgumentParser, run: Callable[[argparse.Namespace, TextIO, Style], int]) -> None:
     """A command over log folders or files: ``PATH...`` (default: the default folder), then ``run``."""
     command.add_argument("paths", metavar="PATH", nargs="*", default=_DEFAULT_PATHS)
@@ -277,14 +307,15 @@ def _reads_paths(command: argparse.ArgumentParser, run: Callable[[argparse.Names
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="st-logs",
         description="Read streamlit_extension's JSON logs: trace an interaction, list a session, follow, summarise, "
                     "query with SQL.",
         epilog=f"PATH is a folder (searched for *.jsonl and *.jsonl.gz) or log files; default: {DEFAULT_PATH}/. "
-               "Exit status: 0 ok, 1 id not found, 2 bad usage or unreadable input.",
+               "Exit status: 0 ok, 1 id (or any record) not found, 2 bad usage or unreadable input. With --json, "
+               "an error is one JSON object on stdout: {\"error\": MESSAGE, \"status\": STATUS}.",
     )
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--json", action="store_true", help="machine-readable JSON output")
     common.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                         help="colour the output (auto: on a terminal, unless NO_COLOR is set)")
@@ -336,14 +367,15 @@ def build_parser() -> argparse.ArgumentParser:
                     "The query can read these files and nothing else.",
         epilog="Example: st-logs sql \"SELECT operation, count(*), max(duration_ms) FROM logs "
                "WHERE event = 'failed' GROUP BY ALL\" logs/. Needs DuckDB: "
-               "pip install 'streamlit-correlation-logging[sql]'.")
+               "pip install 'duckdb>=1.4' (in a clone: pip install -e '.[sql]').")
     sql.add_argument("query", metavar="QUERY", help="the SQL, over the view logs")
     _reads_paths(sql, cmd_sql)
     return parser
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """Like ``parse_args``, with options anywhere: ``trace ID --json logs/`` works too.
+    """Like ``parse_args``, with options anywhere: ``trace ID --json logs/`` works too; bad
+    arguments raise ``ArgumentsError`` rather than exit.
 
     argparse stops filling a positional list at the first option; the paths after it come back
     as leftovers and join the ones before.
@@ -361,9 +393,24 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 # --- entry point ----------------------------------------------------------------------------
 
 
+def report_error(message: str, status: int, as_json: bool, lead: str = "error: ") -> int:
+    """Say why a command failed: under ``--json`` one object on stdout, where its reader looks for
+    the answer; else ``lead`` and the message on stderr. Returns ``status``."""
+    if as_json:
+        print(dump_json({"error": message, "status": status}), file=sys.stdout)
+    else:
+        print(f"{lead}{message}", file=sys.stderr)
+    return status
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``st-logs``: run one command and return its exit status."""
-    args = parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    as_json = "--json" in argv  # before parsing: a bad argument is reported in the format asked for
+    try:
+        args = parse_args(argv)
+    except ArgumentsError as exc:
+        return report_error(str(exc), exc.status, as_json, lead=f"{exc.usage}{exc.prog}: error: ")
     out = sys.stdout
     if isinstance(out, io.TextIOWrapper):
         try:
@@ -373,9 +420,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     style = Style(not args.json and use_color(args.color, out))
     try:
         return args.run(args, out, style)
-    except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    except CliError as exc:
+        return report_error(str(exc), exc.status, args.json)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
@@ -384,5 +430,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except OSError as exc:  # e.g. the file to follow can't be opened
         where = f"{safe(exc.filename)}: " if exc.filename else ""
-        print(f"error: {where}{safe(exc.strerror or exc)}", file=sys.stderr)
-        return EXIT_USAGE
+        return report_error(f"{where}{safe(exc.strerror or exc)}", EXIT_USAGE, args.json)

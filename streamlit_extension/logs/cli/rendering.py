@@ -184,7 +184,9 @@ def format_record(record: dict[str, Any], style: Style) -> list[str]:
 
 
 def interaction_header(interaction: Interaction) -> dict[str, Any]:
-    """An interaction's summary: the head of ``trace`` and one row of ``session``."""
+    """An interaction's summary: the head of ``trace`` and one row of ``session``. ``failures``:
+    failed operations inside, refusals not included; ``refused``: refused operations (expected
+    failures); ``error_records``: records at ERROR or above; the same numbers as ``outcome``'s words."""
     return {
         "correlation_id": interaction.correlation_id,
         "session_id": interaction.session_id,
@@ -196,7 +198,7 @@ def interaction_header(interaction: Interaction) -> dict[str, Any]:
         "failures": interaction.failures,
         "refused": interaction.refusals,
         "records": len(interaction.records),
-        "errors": len(interaction.errors),
+        "error_records": interaction.error_records,
     }
 
 

@@ -1,8 +1,9 @@
 """Which files a command reads, reading them with a progress bar, and what to say about damage.
 
 Anything the user can fix (a missing path, a folder without log files, nothing readable, an
-empty id) is a ``UsageError``: one ``error:`` line and exit status 2. Damage in files that were
-read is only one ``warning:`` line on stderr.
+empty id) is a ``UsageError`` (exit status 2); an id or records that aren't there, ``NotFoundError``
+(exit status 1). ``main`` words either as one ``error:`` line, or one JSON object under ``--json``.
+Damage in files that were read is only one ``warning:`` line on stderr.
 """
 
 from __future__ import annotations
@@ -16,9 +17,23 @@ from typing import Any
 from ..reader import LogPathError, ReadStats, find_log_files, records_with_id
 from .rendering import Progress, safe
 
+EXIT_OK, EXIT_NOT_FOUND, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
-class UsageError(Exception):
-    """Input the user can fix (missing path, no log files, nothing readable): one line, exit 2."""
+
+class CliError(Exception):
+    """A command that can't answer, for a reason the user can read: one message and ``status``."""
+
+    status = EXIT_USAGE
+
+
+class UsageError(CliError):
+    """Input the user can fix (missing path, no log files, nothing readable): exit 2."""
+
+
+class NotFoundError(CliError):
+    """The files were read, but what was asked for isn't in them (an id, any record): exit 1."""
+
+    status = EXIT_NOT_FOUND
 
 
 def log_files(paths: Sequence[str], stats: ReadStats | None = None) -> list[Path]:
@@ -39,7 +54,7 @@ def log_files(paths: Sequence[str], stats: ReadStats | None = None) -> list[Path
 
 
 def records_with(field: str, value: str, paths: list[str], command: str) -> list[dict[str, Any]]:
-    """The records whose ``field`` equals ``value``; an error message names the id if none."""
+    """The records whose ``field`` equals ``value``; ``NotFoundError``, naming the id, if none."""
     label = field.replace("_", " ")
     if not value.strip():
         raise UsageError(f"the {label} is empty")
@@ -52,8 +67,8 @@ def records_with(field: str, value: str, paths: list[str], command: str) -> list
         progress.close()
     finish_scan(files, stats)
     if not records:
-        print(f"error: {label} {safe(value)} not found in {safe(', '.join(paths))} "
-              f"({len(files)} file{'s' if len(files) != 1 else ''})", file=sys.stderr)
+        raise NotFoundError(f"{label} {safe(value)} not found in {safe(', '.join(paths))} "
+                       f"({len(files)} file{'s' if len(files) != 1 else ''})")
     return records
 
 
