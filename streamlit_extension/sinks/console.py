@@ -39,11 +39,12 @@ def _who(user_id: object, session_id: object) -> str:
     ``-`` for a line outside any session with nobody named."""
     if session_id is None and (user_id is None or user_id == ANONYMOUS):
         return "-"
-    user = str(user_id if user_id is not None else ANONYMOUS)
+    user = str(user_id) if user_id is not None else ANONYMOUS
     if len(user) > _USER_WIDTH:
         user = user[:_USER_WIDTH - 3] + "…"
     session = str(session_id)[:_SESSION_WIDTH] if session_id is not None else "-"
-    return f"{escape_control(user): <10} {escape_control(session)}"
+    who = user.ljust(10) + " " + session
+    return who if who.isprintable() else escape_control(who)
 
 
 def _indent(block: str) -> str:
