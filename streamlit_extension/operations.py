@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 import time
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from loguru import logger
 
@@ -32,6 +33,9 @@ from .errors import control_flow_outcome, error_context, normalize_error
 from .otel.tracing import Tracing
 from .otel.tracing import active as active_tracing
 from .schema import EVENT_COMPLETE, EVENT_FAILED, EVENT_START
+
+if TYPE_CHECKING:
+    from loguru import Record
 
 F = TypeVar("F", bound=Callable[..., Any])
 Expected = tuple[type[BaseException], ...]
@@ -81,13 +85,17 @@ def _active(level: Level) -> Level | None:
     return level if _enabled(number) else None
 
 
-def _emit(depth: int, level: Level, message: str, fields: dict[str, Any]) -> None:
+Origin = Callable[["Record"], None]  # puts a record's location (name, function, line) elsewhere
+
+
+def _emit(depth: int, level: Level, message: str, fields: dict[str, Any], origin: Origin | None = None) -> None:
     """Log ``message`` with ``fields`` at an active ``level``; ``depth`` counts frames above
-    this function's caller."""
+    this function's caller, whose location the record gets unless ``origin`` places it."""
     if fields.get("correlation_id") is None:
         fields["correlation_id"] = current_correlation_id() or new_id("req")
     try:
-        logger.bind(**fields).opt(depth=depth + 1).log(level, message)
+        bound = logger.bind(**fields)
+        (bound.patch(origin) if origin is not None else bound).opt(depth=depth + 1).log(level, message)
     except Exception as exc:  # logging never breaks the app
         _report.notice_once("emit", f"a log call failed ({_report.describe(exc)})")
 
@@ -109,10 +117,11 @@ class _Operation:
     """One tracked operation: its ids, its timing, and its ``start`` / end records."""
 
     __slots__ = ("_ended", "_started_at", "correlation_id", "expected", "frame", "logger_name", "metadata", "name",
-                 "span")
+                 "origin", "span")
 
     def __init__(self, owner: StructuredLogger, name: str, metadata: Mapping[str, Any] | None,
-                 expected: Expected = ()) -> None:
+                 expected: Expected = (), origin: Origin | None = None) -> None:
+        self.origin = origin  # the decorated function's location; None: the caller's
         self.logger_name = owner.name
         self.name = name
         self.metadata = metadata
@@ -184,7 +193,7 @@ class _Operation:
             "parent_operation_id": self.frame.parent_operation_id,
             "correlation_id": self.correlation_id,
         }
-        _emit(depth + 1, active, record.message, fields)
+        _emit(depth + 1, active, record.message, fields, self.origin)
 
     def _end_span(self, error: Mapping[str, Any] | None) -> None:
         tracing = active_tracing()
@@ -217,10 +226,11 @@ class _Activation:
 class _OperationScope:
     """``track_operation``'s context manager: start, then complete or failed, with timing."""
 
-    __slots__ = ("_activation", "_depth", "_expected", "_metadata", "_name", "_operation", "_owner")
+    __slots__ = ("_activation", "_depth", "_expected", "_metadata", "_name", "_operation", "_origin", "_owner")
 
     def __init__(self, owner: StructuredLogger, name: str, metadata: Mapping[str, Any] | None, depth: int,
-                 expected: Expected = ()) -> None:
+                 expected: Expected = (), origin: Origin | None = None) -> None:
+        self._origin = origin
         self._owner = owner
         self._name = name
         self._metadata = metadata
@@ -228,7 +238,7 @@ class _OperationScope:
         self._expected = _check_expected(expected)
 
     def __enter__(self) -> str:
-        self._operation = _Operation(self._owner, self._name, self._metadata, self._expected)
+        self._operation = _Operation(self._owner, self._name, self._metadata, self._expected, self._origin)
         self._activation = _Activation(self._operation)
         self._activation.__enter__()
         self._operation.start(self._depth)
@@ -310,6 +320,7 @@ def with_correlation_logging(operation: str, metadata_func: Callable[..., Any] |
 
     def decorate(fn: F) -> F:
         warned = False
+        origin = _origin_of(fn)
 
         def metadata(args: tuple, kwargs: dict) -> Mapping[str, Any] | None:
             nonlocal warned
@@ -329,7 +340,8 @@ def with_correlation_logging(operation: str, metadata_func: Callable[..., Any] |
 
             @functools.wraps(fn)
             def async_gen_wrapper(*args: Any, **kwargs: Any) -> Any:
-                return _tracked_async_generator(fn(*args, **kwargs), operation, metadata(args, kwargs), expected)
+                return _tracked_async_generator(fn(*args, **kwargs), operation, metadata(args, kwargs), expected,
+                                                origin)
 
             return async_gen_wrapper  # type: ignore[return-value]
 
@@ -337,7 +349,7 @@ def with_correlation_logging(operation: str, metadata_func: Callable[..., Any] |
 
             @functools.wraps(fn)
             def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
-                return _tracked_generator(fn(*args, **kwargs), operation, metadata(args, kwargs), expected)
+                return _tracked_generator(fn(*args, **kwargs), operation, metadata(args, kwargs), expected, origin)
 
             return gen_wrapper  # type: ignore[return-value]
 
@@ -345,19 +357,44 @@ def with_correlation_logging(operation: str, metadata_func: Callable[..., Any] |
 
             @functools.wraps(fn)
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                with _OperationScope(correlation_logger, operation, metadata(args, kwargs), 1, expected):
+                with _OperationScope(correlation_logger, operation, metadata(args, kwargs), 1, expected, origin):
                     return await fn(*args, **kwargs)
 
             return async_wrapper  # type: ignore[return-value]
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with _OperationScope(correlation_logger, operation, metadata(args, kwargs), 2, expected):
+            with _OperationScope(correlation_logger, operation, metadata(args, kwargs), 2, expected, origin):
                 return fn(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def _origin_of(fn: Callable[..., Any]) -> Origin | None:
+    """Where ``fn`` is defined, as a patch for the records of the operations it runs: its module,
+    qualified name and first line (a decorated function's first decorator, as Python counts it).
+    Without it they would show the caller's frame (a ``<lambda>`` that calls ``fn``). None for a
+    callable without code of its own: the caller's location stays."""
+    try:
+        inner = inspect.unwrap(fn)
+    except ValueError:  # a __wrapped__ cycle
+        inner = fn
+    code = getattr(inner, "__code__", None)
+    if code is None:
+        return None
+    name = str(getattr(inner, "__module__", None) or getattr(fn, "__module__", None) or "?")
+    function = str(getattr(inner, "__qualname__", None) or code.co_name)
+    line, path = code.co_firstlineno, code.co_filename
+    file = _loguru.record_file(os.path.basename(path), path)
+    module = os.path.splitext(file.name)[0]
+
+    def place(record: Record) -> None:
+        record["name"], record["module"], record["function"], record["line"] = name, module, function, line
+        record["file"] = file
+
+    return place
 
 
 # Generators: the operation spans the iteration, not the call. It starts at the first next(),
@@ -370,15 +407,16 @@ class _Iteration:
     """One tracked iteration of a generator: the operation starts at the first step, and each
     step runs with its values current (``step``)."""
 
-    __slots__ = ("expected", "metadata", "name", "operation")
+    __slots__ = ("expected", "metadata", "name", "operation", "origin")
 
-    def __init__(self, name: str, metadata: Mapping[str, Any] | None, expected: Expected) -> None:
-        self.name, self.metadata, self.expected = name, metadata, expected
+    def __init__(self, name: str, metadata: Mapping[str, Any] | None, expected: Expected,
+                 origin: Origin | None = None) -> None:
+        self.name, self.metadata, self.expected, self.origin = name, metadata, expected, origin
         self.operation: _Operation | None = None
 
     def step(self) -> _Activation:
         if self.operation is None:
-            self.operation = _Operation(correlation_logger, self.name, self.metadata, self.expected)
+            self.operation = _Operation(correlation_logger, self.name, self.metadata, self.expected, self.origin)
             with _Activation(self.operation):
                 self.operation.start(2)
         return _Activation(self.operation)
@@ -389,8 +427,8 @@ class _Iteration:
 
 
 def _tracked_generator(inner: Generator, name: str, metadata: Mapping[str, Any] | None,
-                       expected: Expected = ()) -> Generator:
-    tracked = _Iteration(name, metadata, expected)
+                       expected: Expected = (), origin: Origin | None = None) -> Generator:
+    tracked = _Iteration(name, metadata, expected, origin)
     send: Any = None
     throw: BaseException | None = None
     while True:
@@ -420,9 +458,9 @@ def _tracked_generator(inner: Generator, name: str, metadata: Mapping[str, Any] 
 
 
 async def _tracked_async_generator(inner: AsyncGenerator, name: str, metadata: Mapping[str, Any] | None,
-                                   expected: Expected = ()) -> AsyncGenerator:
+                                   expected: Expected = (), origin: Origin | None = None) -> AsyncGenerator:
     # The same steps as _tracked_generator, awaited.
-    tracked = _Iteration(name, metadata, expected)
+    tracked = _Iteration(name, metadata, expected, origin)
     send: Any = None
     throw: BaseException | None = None
     while True:

@@ -224,3 +224,26 @@ def test_orjson_and_the_standard_encoder_write_the_same_flat_line(tmp_path):
     assert flat._json_encode(json.loads(slow)) == slow
     assert json.loads(fast)["meta"] == {"n": 1.5, "s": "ünï\\u2028", "nan": "NaN"}
     assert json.loads(slow)["meta"] == {"big": 2**70}
+
+
+@freeze_time(FROZEN, tz_offset=0)
+def test_console_line_says_who_in_short(capsys):
+    """A console line names the user (cut to fit) and the session (its first 8 characters),
+    keeps the correlation id, and shows ``-`` outside any session."""
+    handle = setup_logging(log_path=None, console=True)
+    sid = "2a1e5771-6a1f-486d-95d4-620df596b901"
+    try:
+        with correlation_scope("req_000000000003"):
+            logger.bind(session_id=sid, user_id="user_3f2a9c1b0e4d5f6a").info("signed in")
+            logger.bind(session_id=sid).info("nobody")
+            logger.bind(session_id=sid, user_id="carol").info("short name")
+        logger.info("outside")
+    finally:
+        handle.close()
+    lines = [line.split(" | ")[2:4] for line in capsys.readouterr().err.splitlines()]
+    assert lines == [
+        ["user_3f2a… 2a1e5771", "req_000000000003"],
+        ["anonymous  2a1e5771", "req_000000000003"],
+        ["carol      2a1e5771", "req_000000000003"],
+        ["-                  ", "-"],
+    ]

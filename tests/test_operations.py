@@ -115,7 +115,10 @@ def test_sync_decorator_keeps_signature_and_logs(log):
     start, inner, complete = log()
     assert start["metadata"] == complete["metadata"] == {"client_key": "c1"}
     assert inner["operation"] == "create_client"
-    assert start["function"] == "test_sync_decorator_keeps_signature_and_logs"
+    # The operation's records are placed at the function that runs it, the inner line at its own.
+    assert start["function"] == complete["function"] == original.__qualname__
+    assert start["line"] == original.__code__.co_firstlineno
+    assert inner["function"] == "original"
 
 
 def test_async_decorator_tracks_the_awaited_work(log):
@@ -234,3 +237,47 @@ def test_expected_exceptions_are_warnings_without_traceback_and_still_failed(log
     assert "Traceback" in ends[2]["error"]["traceback"]  # a real fault keeps its traceback
     with pytest.raises(TypeError, match="expected: exception classes"):
         correlation_logger.track_operation("x", expected=("ValueError",))
+
+
+@with_correlation_logging("save_client", lambda key: {"client_key": key})
+def save_client(key: str) -> str:
+    if key == "bad":
+        raise ValueError("bad key")
+    return key
+
+
+@pytest.mark.parametrize("json_format", ["flat", "loguru"])
+def test_decorated_operations_are_placed_at_the_function_that_runs_them(tmp_path, capsys, json_format):
+    """Called through a lambda (as the demo's pages do), a decorated function's operation records
+    name the function, in the file and on the console, not ``<lambda>``; ``track_operation``'s
+    records keep the code around the ``with``, which is what runs that operation."""
+    path = tmp_path / "app.jsonl"
+    handle = setup_logging(log_path=str(path), json_format=json_format, console=True, level="INFO")
+    try:
+        call = lambda key: save_client(key)  # noqa: E731 - the caller frame a lambda gives
+        call("ok")
+        with pytest.raises(ValueError, match="bad key"):
+            call("bad")
+        with correlation_logger.track_operation("by_hand"):
+            here = inspect.currentframe().f_lineno
+    finally:
+        handle.close()
+    records = read_json_lines(path)
+    if json_format == "loguru":
+        records = [{**r["record"], **r["record"]["extra"], "file": r["record"]["file"]["path"]} for r in records]
+    decorated = [r for r in records if r["operation"] == "save_client"]
+    assert [r["event"] for r in decorated] == ["start", "complete", "start", "failed"]
+    line = inspect.unwrap(save_client).__code__.co_firstlineno
+    for r in decorated:
+        assert (r["module"], r["function"], r["line"]) == ("test_operations", "save_client", line)
+        if json_format == "loguru":
+            assert (r["name"], r["file"]) == (__name__, __file__)
+        else:
+            assert r["logger"] == "streamlit_extension"  # the library that wrote it, as before
+    by_hand = [r for r in records if r["operation"] == "by_hand"]
+    assert {(r["function"], r["line"]) for r in by_hand} == {
+        ("test_decorated_operations_are_placed_at_the_function_that_runs_them", here - 1)}
+    console = [line for line in capsys.readouterr().err.splitlines() if "[save_client:" in line]
+    assert len(console) == 4
+    assert all(f" | {__name__}:save_client:{line} - " in text for text in console), console
+    assert not any("<lambda>" in text for text in console)

@@ -156,3 +156,51 @@ def test_static_and_health_check_access_lines_are_debug_lines(tmp_path):
             access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", url, "1.1", 200)
         handle.close()
         assert [r["message"].split()[3] for r in read_json_lines(path)] == expected, level
+
+
+def test_a_page_loads_routine_server_lines_are_debug_under_any_page_prefix(tmp_path):
+    """Each web server's lines as it logs them: the request for a page stays INFO; the browser's
+    probes under the page's prefix (found or not), files under any prefix, and the websocket's
+    accept, open and close are DEBUG. Tornado (Streamlit to 1.56, in development mode) the same.
+    A refused websocket, a server's own news and a server error keep their level."""
+    from streamlit_extension.integration.loggers import route_server_loggers
+
+    route_server_loggers()
+    path = tmp_path / "app.jsonl"
+    handle = setup_logging(log_path=str(path), json_format="flat", console=False, level="DEBUG")
+    access, error, tornado = (logging.getLogger(name) for name in ("uvicorn.access", "uvicorn.error",
+                                                                    "tornado.access"))
+    for url, status in (("/clients", 200), ("/clients/_stcore/health", 404), ("/clients/_stcore/host-config", 404),
+                        ("/base/_stcore/health", 200), ("/log_explorer/static/js/index.js", 200),
+                        ("/app/static/report.pdf", 200), ("/_stcore/upload_file/s1/f1", 204)):
+        access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", url, "1.1", status)
+    error.info('%s - "WebSocket %s" [accepted]', "127.0.0.1:5000", "/_stcore/stream")
+    error.info("connection open")
+    error.info("connection closed")
+    error.info('%s - "WebSocket %s" 403', "127.0.0.1:5000", "/_stcore/stream")
+    error.info("Application startup complete.")
+    tornado.info("%d %s %.2fms", 200, "GET /clients (127.0.0.1)", 1.0)
+    tornado.warning("%d %s %.2fms", 404, "GET /clients/_stcore/host-config (127.0.0.1)", 1.0)
+    tornado.info("%d %s %.2fms", 101, "GET /_stcore/stream (127.0.0.1)", 1.0)
+    tornado.error("%d %s %.2fms", 500, "GET /_stcore/health (127.0.0.1)", 1.0)
+    handle.close()
+    levels = [(r["level"], r["message"].replace("[IP]:5000 - ", "")) for r in read_json_lines(path)
+              if r["logger"] in ("uvicorn.access", "uvicorn.error", "tornado.access")]
+    assert levels == [
+        ("INFO", '"GET /clients HTTP/1.1" 200'),
+        ("DEBUG", '"GET /clients/_stcore/health HTTP/1.1" 404'),
+        ("DEBUG", '"GET /clients/_stcore/host-config HTTP/1.1" 404'),
+        ("DEBUG", '"GET /base/_stcore/health HTTP/1.1" 200'),
+        ("DEBUG", '"GET /log_explorer/static/js/index.js HTTP/1.1" 200'),
+        ("DEBUG", '"GET /app/static/report.pdf HTTP/1.1" 200'),
+        ("INFO", '"GET /_stcore/upload_file/s1/f1 HTTP/1.1" 204'),  # a user's upload is news
+        ("DEBUG", '"WebSocket /_stcore/stream" [accepted]'),
+        ("DEBUG", "connection open"),
+        ("DEBUG", "connection closed"),
+        ("INFO", '"WebSocket /_stcore/stream" 403'),
+        ("INFO", "Application startup complete."),
+        ("INFO", "200 GET /clients ([IP]) 1.00ms"),
+        ("DEBUG", "404 GET /clients/_stcore/host-config ([IP]) 1.00ms"),
+        ("DEBUG", "101 GET /_stcore/stream ([IP]) 1.00ms"),
+        ("ERROR", "500 GET /_stcore/health ([IP]) 1.00ms"),
+    ]

@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections import defaultdict
 from pathlib import Path
 
@@ -277,6 +280,87 @@ def test_web_server_access_lines_reach_the_log_once_with_addresses_masked(tmp_pa
         assert all(r["message"].startswith("[IP]:") for r in pages)
     else:
         assert printed == []
+
+
+# A console line from the web server: its origin is uvicorn's, the websockets library's or Tornado's code.
+WEB_SERVER_LINE = re.compile(r" \| (?:uvicorn|websockets|tornado)[\w.]*:[\w<>]+:\d+ - ")
+# What a browser asks for besides the page: none of it is news at INFO.
+ROUTINE = ("_stcore/health", "_stcore/host-config", "/static/", "favicon", "WebSocket", "connection open")
+
+
+def browser_page_load(server, page, headers=None):
+    """What a browser asks for when it opens ``/<page>``: the page, Streamlit's files, the probes
+    under the page's prefix (404) and then at the root, then the websocket and its run. Returns
+    the session id and the new console lines."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def get(path):
+        try:
+            return opener.open(server.url + path, timeout=10).read().decode(errors="replace")
+        except urllib.error.HTTPError:  # a probe under the page's prefix: 404, as the browser gets
+            return ""
+
+    start = server.stderr_path.stat().st_size
+    html = get(f"/{page}") or get("/")
+    files = re.findall(r'(?:src|href)="\.?/?(static/[^"]+)"', html)[:3]
+    assert files, html[:500]
+    for path in (*(f"/{name}" for name in files), f"/{page}/_stcore/health", f"/{page}/_stcore/host-config",
+                 "/_stcore/health", "/_stcore/host-config", "/favicon.png"):
+        get(path)
+    sid = drive(server, [lambda s: s.rerun()], headers)
+    time.sleep(0.5)  # the server logs a request after answering it
+    with open(server.stderr_path, "rb") as err:
+        err.seek(start)
+        return sid, err.read().decode(errors="replace").splitlines()
+
+
+def test_a_page_load_is_one_info_line_and_every_line_says_who(server):
+    """One line per page load at INFO (the request for the page); the browser's own requests
+    (Streamlit's files, the health and host-config probes under the page's prefix and at the root)
+    and the websocket's accept and open are DEBUG, so neither on the console nor in the file at
+    LOG_LEVEL=INFO. Every console line of a session carries a short user and session."""
+    drive(server, [lambda s: s.rerun()])  # the first run sets the routing up
+    before = len(read_json_lines(server.log_file))
+    sid, console = browser_page_load(server, "some_page", {"X-Forwarded-Email": "dan@example.com"})
+    served = [line for line in console if WEB_SERVER_LINE.search(line)]
+    assert len(served) <= 1, served
+    assert all(not any(word in line for word in ROUTINE) for line in console), console
+    if served:  # uvicorn (1.57+); Tornado logs no access line for a page
+        assert '"GET /some_page HTTP/1.1" 200' in served[0]
+        assert " | -                   | - | " in served[0]  # outside any session
+    new = read_json_lines(server.log_file)[before:]
+    assert not [r for r in new if any(word in r["message"] for word in ROUTINE)]
+
+    records = records_of(server, sid)
+    (user_id,) = {r["user_id"] for r in records}
+    assert user_id.startswith("user_") if TRUSTED_USER_HEADERS else user_id == "anonymous"
+    who = f"{user_id[:9] + '…' if len(user_id) > 12 else user_id: <10} {sid[:8]}"
+    cids = {r["correlation_id"] for r in records}
+    mine = [line for line in console if any(cid in line for cid in cids)]
+    assert len(mine) == len(records)
+    assert all(f" | {who} | " in line for line in mine), mine
+
+
+def test_with_log_level_debug_the_file_keeps_the_browsers_requests_at_debug(tmp_path):
+    """The same page load at LOG_LEVEL=DEBUG: every request is in the file, the routine ones at
+    DEBUG (Tornado releases log no access lines at all)."""
+    env = {**os.environ, "LOG_FILE": str(tmp_path / "app.jsonl"), "LOG_FORMAT": "flat", "LOG_PER_PROCESS": "0",
+           "LOG_LEVEL": "DEBUG", "XDG_STATE_HOME": str(tmp_path / "state")}
+    with StreamlitServer(APP, env=env, cwd=str(tmp_path)) as srv:
+        drive(srv, [lambda s: s.rerun()])  # the first run sets the routing up
+        browser_page_load(srv, "some_page")
+    records = read_json_lines(tmp_path / "app.jsonl")
+    served = [r for r in records if r["logger"].startswith(("uvicorn", "websockets", "tornado"))]
+    routine = [r for r in served if any(word in r["message"] for word in ROUTINE)]
+    assert {r["level"] for r in routine} <= {"DEBUG"}
+    pages = [r for r in served if '"GET /some_page HTTP/1.1"' in r["message"]]
+    if pages:  # uvicorn
+        assert [r["level"] for r in pages] == ["INFO"]
+        messages = " ".join(r["message"] for r in routine)
+        for path in ("/some_page/_stcore/health", "/some_page/_stcore/host-config", "/_stcore/health",
+                     "/_stcore/host-config", "/static/", "[accepted]"):
+            assert path in messages
+        assert "connection open" in messages
 
 
 def test_a_run_found_by_its_first_record_is_started_after_that_record_not_inside_it(tmp_path, monkeypatch):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -655,6 +656,34 @@ def on_config_parsed(callback: Callable[[], None]) -> bool:
     return True
 
 
+# --------------------------------------------------------------------------- Streamlit's web server
+
+# What a browser fetches for itself, under any base URL or page prefix (a page load of
+# ``/clients`` first asks ``/clients/_stcore/health`` and ``/clients/_stcore/host-config``, 404,
+# then the root ones): the probes, Streamlit's bundled files, components' files, the media of
+# elements, the app's static folder. The same routes in the Tornado (to 1.56) and uvicorn servers.
+_ROUTINE_PATH = re.compile(
+    r"(?:^|/)(?:_stcore/(?:health|script-health-check|host-config|metrics)/?$"
+    r"|_stcore/bidi-components/|static/|component/|media/|-/build/|favicon\.|manifest\.json$)"
+)
+_ROUTINE_SUFFIXES = (".js", ".mjs", ".css", ".map", ".png", ".svg", ".ico", ".woff", ".woff2", ".ttf", ".webp",
+                     ".jpg")
+_STREAM_PATH = "/_stcore/stream"  # the websocket a page's session talks over
+
+
+def is_routine_request(path: str) -> bool:
+    """A request a browser makes for Streamlit's own files or a load balancer's health check,
+    not for a page of the app: ``/_stcore/health``, ``/clients/_stcore/host-config``,
+    ``/static/js/index.js``..."""
+    path = path.split("?", 1)[0]
+    return path.endswith(_ROUTINE_SUFFIXES) or _ROUTINE_PATH.search(path) is not None
+
+
+def is_stream_request(path: str) -> bool:
+    """The websocket a session opens after its page loaded (under any base URL)."""
+    return path.split("?", 1)[0].rstrip("/").endswith(_STREAM_PATH)
+
+
 __all__ = [
     "CAPABILITIES",
     "DISABLE_ENV",
@@ -667,6 +696,8 @@ __all__ = [
     "console_handler",
     "hook_error_display",
     "hook_uncaught_errors",
+    "is_routine_request",
+    "is_stream_request",
     "lose",
     "missing",
     "on_config_parsed",

@@ -10,11 +10,15 @@ them anyway would print every line twice.
 From 1.57 Streamlit serves through uvicorn, whose own logging config puts a console handler on
 ``uvicorn``: every access line was printed raw (client address and all) besides our record.
 Handlers with uvicorn's formatters are removed the same way.
+
+A page load is one INFO line, the request for the page; the rest of what the web server logs
+for it is DEBUG (``RoutineLines``), so with ``LOG_LEVEL=DEBUG`` the file still has every request.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .._shared import shared
@@ -50,8 +54,8 @@ def route_streamlit_loggers() -> int:
 
 
 def route_server_loggers() -> int:
-    """Take uvicorn's own console handlers off its loggers (they propagate to ours), and
-    demote its access lines for static files and health checks to DEBUG."""
+    """Take uvicorn's own console handlers off its loggers (they propagate to ours), and make
+    a page load one INFO line: the request for the page (see ``RoutineLines``)."""
     count = 0
     for name in [n for n in logging.root.manager.loggerDict if n == "uvicorn" or n.startswith("uvicorn.")]:
         log = logging.getLogger(name)
@@ -60,37 +64,58 @@ def route_server_loggers() -> int:
                 log.removeHandler(handler)
                 count += 1
         log.propagate = True
-    access = logging.getLogger("uvicorn.access")
-    if not any(isinstance(f, AssetRequests) or getattr(f, _ASSET_FILTER, False) for f in access.filters):
-        access.addFilter(AssetRequests())
+    for name, routine in _ROUTINE.items():
+        log = logging.getLogger(name)
+        if not any(getattr(f, _ROUTINE_FILTER, False) for f in log.filters):
+            log.addFilter(RoutineLines(routine))
     return count
 
 
-_ASSET_FILTER = "_streamlit_extension_asset_filter"  # survives a re-import of this module
-_ASSET_PREFIXES = ("/static/", "/_stcore/health", "/_stcore/script-health-check", "/_stcore/host-config",
-                   "/favicon", "/-/build/", "/app/static/")
-_ASSET_SUFFIXES = (".js", ".css", ".map", ".png", ".svg", ".ico", ".woff", ".woff2", ".ttf", ".webp", ".jpg")
+def _routine_uvicorn_access(record: logging.LogRecord) -> bool:
+    args = record.args  # uvicorn's access record: (client, method, path, http version, status)
+    return isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str) \
+        and compat.is_routine_request(args[2])
 
 
-def is_asset_request(path: str) -> bool:
-    """A browser fetching Streamlit's own files, or a load balancer's health check."""
-    path = path.split("?", 1)[0]
-    return path.startswith(_ASSET_PREFIXES) or path.endswith(_ASSET_SUFFIXES)
+_WEBSOCKET_LINES = frozenset({'%s - "WebSocket %s" [accepted]', "connection open", "connection closed"})
 
 
-class AssetRequests(logging.Filter):
-    """Static-file and health-check access lines at DEBUG, not INFO: they were 4 in 5 records of a
-    demo session, and say nothing about what a user did. Requests to the app stay at INFO."""
+def _routine_uvicorn_error(record: logging.LogRecord) -> bool:
+    # uvicorn's websocket accept, and the websockets library's own open/close (it logs on
+    # uvicorn's logger): the page's GET already said someone came. A refusal stays INFO.
+    return isinstance(record.msg, str) and record.msg in _WEBSOCKET_LINES
 
-    def __init__(self) -> None:
+
+def _routine_tornado_access(record: logging.LogRecord) -> bool:
+    args = record.args  # Tornado's access record (to 1.56): (status, "GET /path (client)", ms)
+    if not (isinstance(args, tuple) and len(args) == 3 and isinstance(args[1], str)):
+        return False
+    parts = args[1].split(" ", 2)
+    return len(parts) > 1 and (compat.is_routine_request(parts[1]) or compat.is_stream_request(parts[1]))
+
+
+_ROUTINE: dict[str, Callable[[logging.LogRecord], bool]] = {
+    "uvicorn.access": _routine_uvicorn_access,
+    "uvicorn.error": _routine_uvicorn_error,
+    "tornado.access": _routine_tornado_access,  # Streamlit shows it only in development mode
+}
+_ROUTINE_FILTER = "_streamlit_extension_asset_filter"  # survives a re-import of this module
+
+
+class RoutineLines(logging.Filter):
+    """A page load is one line at INFO, the request for the page; what the browser fetches for
+    itself around it (Streamlit's files, its health and host-config probes, under any page
+    prefix, found or not) and the websocket's accept, open and close are DEBUG lines. They were
+    nearly every record of a demo session and say nothing about what a user did. Errors (5xx)
+    keep their level."""
+
+    def __init__(self, routine: Callable[[logging.LogRecord], bool]) -> None:
         super().__init__()
-        setattr(self, _ASSET_FILTER, True)
+        self.routine = routine
+        setattr(self, _ROUTINE_FILTER, True)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        args = record.args
-        # uvicorn's access record: (client, method, path, http version, status)
-        if record.levelno == logging.INFO and isinstance(args, tuple) and len(args) == 5 \
-                and isinstance(args[2], str) and is_asset_request(args[2]):
+        if logging.INFO <= record.levelno < logging.ERROR and self.routine(record):
             record.levelno, record.levelname = logging.DEBUG, "DEBUG"
         return True
 
