@@ -6,8 +6,12 @@ successful click on a real server) is in ``test_streamlit_integration.py``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import threading
+import time
+from pathlib import Path
 
 import pytest
 from loguru import logger
@@ -16,6 +20,7 @@ from streamlit_extension import correlation_logger, correlation_scope, setup_log
 from streamlit_extension.rows import from_line
 from streamlit_extension.sinks import failure_context
 from tests.helpers import read_json_lines
+from tests.support.streamlit_server import StreamlitServer, StreamlitSession
 
 FORMATS = ("flat", "loguru")
 
@@ -63,7 +68,8 @@ def test_a_failed_interaction_gets_its_debug_lines_marked_in_time_order_before_t
     assert [r["level"] for r in context] == ["DEBUG"] * 3
     assert context[1]["rows"] == 3  # the line in the file's own format, fields and all
     times = [r["timestamp"] for r in context[:2]]
-    assert times == sorted(times) and times[1] < next(r["timestamp"] for r in mine if r["message"] == "bad info")
+    assert times == sorted(times)
+    assert times[1] < next(r["timestamp"] for r in mine if r["message"] == "bad info")
     assert not any(_marked(r) for r in mine if r["level"] != "DEBUG")
     assert "outside any interaction" not in {r["message"] for r in rows}
 
@@ -72,15 +78,23 @@ def test_a_failed_interaction_gets_its_debug_lines_marked_in_time_order_before_t
 def test_a_failed_operation_writes_its_context_and_a_refused_one_does_not(tmp_path, json_format):
     handle = _setup(tmp_path, json_format)
 
-    class Duplicate(Exception):
+    class DuplicateError(Exception):
         pass
 
-    with pytest.raises(Duplicate), correlation_logger.track_operation("save", expected=Duplicate):
-        logger.debug("checked the key")
-        raise Duplicate()
-    with pytest.raises(KeyError), correlation_logger.track_operation("load"):
-        logger.debug("looked up the row")
-        raise KeyError("row")
+    def save() -> None:
+        with correlation_logger.track_operation("save", expected=DuplicateError):
+            logger.debug("checked the key")
+            raise DuplicateError()
+
+    def load() -> None:
+        with correlation_logger.track_operation("load"):
+            logger.debug("looked up the row")
+            raise KeyError("row")
+
+    with pytest.raises(DuplicateError):
+        save()
+    with pytest.raises(KeyError):
+        load()
     rows = _rows(handle)
 
     assert [(r["operation"], r["event"]) for r in rows if not _marked(r)] == [
@@ -140,8 +154,10 @@ def test_per_interaction_bound_keeps_the_newest_and_says_how_many_were_dropped(t
         logger.error("failed")
     rows = _rows(handle)
     note, *kept = [r for r in rows if _marked(r)]
-    assert note["event"] == "failure_context_dropped" and note["dropped"] == extra
-    assert note["level"] == "DEBUG" and note["correlation_id"] == rows[-1]["correlation_id"]
+    assert note["event"] == "failure_context_dropped"
+    assert note["dropped"] == extra
+    assert note["level"] == "DEBUG"
+    assert note["correlation_id"] == rows[-1]["correlation_id"]
     assert [r["message"] for r in kept] == [f"detail {i}" for i in range(extra, failure_context.RECORDS + extra)]
     assert note["timestamp"] <= kept[0]["timestamp"]
 
@@ -155,7 +171,8 @@ def test_per_interaction_byte_bound(tmp_path):
         logger.error("failed")
     rows = _rows(handle)
     note, *kept = [r for r in rows if _marked(r)]
-    assert 0 < len(kept) < 10 and note["dropped"] == 10 - len(kept)
+    assert 0 < len(kept) < 10
+    assert note["dropped"] == 10 - len(kept)
     assert sum(len(r["message"]) for r in kept) <= failure_context.BYTES
     assert kept[-1]["message"].startswith("9 ")
 
@@ -170,7 +187,8 @@ def test_records_after_the_failure_count_against_the_bound_and_the_rest_is_one_n
     rows = _rows(handle)
     context = [r for r in rows if _marked(r)]
     assert len(context) == failure_context.RECORDS + 1
-    assert context[-1]["event"] == "failure_context_dropped" and context[-1]["dropped"] == 6
+    assert context[-1]["event"] == "failure_context_dropped"
+    assert context[-1]["dropped"] == 6
 
 
 def test_process_bound_drops_and_counts(tmp_path, monkeypatch):
@@ -189,7 +207,8 @@ def test_process_bound_drops_and_counts(tmp_path, monkeypatch):
     assert handle.failure_context.pending() == 0
     rows = _rows(handle)
     note = next(r for r in rows if r.get("event") == "failure_context_dropped")
-    assert note["correlation_id"] == "req_000000000002" and note["dropped"] == 20
+    assert note["correlation_id"] == "req_000000000002"
+    assert note["dropped"] == 20
 
 
 def test_a_successful_interaction_leaves_nothing_behind(tmp_path):
@@ -206,7 +225,8 @@ def test_a_successful_interaction_leaves_nothing_behind(tmp_path):
 def test_environment_variable_and_bad_values(tmp_path, monkeypatch):
     monkeypatch.setenv("LOG_FAILURE_CONTEXT", "debug")
     handle = setup_logging(log_path=str(tmp_path / "a.jsonl"), console=False)
-    assert handle.config.failure_context == "DEBUG" and handle.failure_context is not None
+    assert handle.config.failure_context == "DEBUG"
+    assert handle.failure_context is not None
     for off in ("", "off", "none", "0"):
         monkeypatch.setenv("LOG_FAILURE_CONTEXT", off)
         assert setup_logging(log_path=str(tmp_path / "a.jsonl"), console=False).failure_context is None
@@ -216,3 +236,50 @@ def test_environment_variable_and_bad_values(tmp_path, monkeypatch):
     monkeypatch.delenv("LOG_FAILURE_CONTEXT")
     with pytest.raises(ValueError, match=r"^failure_context: expected a level name"):
         setup_logging(log_path=None, failure_context=2.5)  # type: ignore[arg-type]
+
+
+@pytest.mark.streamlit
+def test_real_server_a_failed_click_has_its_context_and_a_successful_one_none(tmp_path):
+    app = Path(__file__).parent / "apps" / "failure_context_app.py"
+    env = {**os.environ, "LOG_FILE": str(tmp_path / "app.jsonl"), "LOG_FORMAT": "flat", "LOG_LEVEL": "INFO",
+           "LOG_FAILURE_CONTEXT": "DEBUG", "LOG_PER_PROCESS": "0", "LOG_CONSOLE": "0",
+           "XDG_STATE_HOME": str(tmp_path / "state")}
+
+    async def scenario(server: StreamlitServer) -> tuple[str, object, object]:
+        async with StreamlitSession(server) as session:
+            saved = await session.click_button("save")
+            failed = await session.click_button("fail")
+            return session.session_id, saved, failed
+
+    with StreamlitServer(app, env=env, cwd=str(tmp_path)) as server:
+        sid, saved, failed = asyncio.run(scenario(server))
+        assert saved.contains("saved")
+        assert "the save failed" in failed.exceptions[0]
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # the run's end record is written after the page
+            rows = [r for r in read_json_lines(tmp_path / "app.jsonl") if r["session_id"] == sid]
+            if sum(r["event"] in ("complete", "failed") and r["operation"] == "script_run" for r in rows) == 3:
+                break
+            time.sleep(0.1)
+
+    def run_of(message: str) -> list[dict]:
+        cid = next(r["correlation_id"] for r in rows if r["message"] == message)
+        return [r for r in rows if r["correlation_id"] == cid]
+
+    good = run_of("saving for save")
+    assert [r["level"] for r in good if r["level"] == "DEBUG"] == []
+    assert not any(_marked(r) for r in good)
+    assert good[-1]["event"] == "complete"
+
+    bad = run_of("saving for fail")
+    context = [r for r in bad if _marked(r)]
+    assert [r["message"] for r in context] == ["page debug", "validating the form for fail",
+                                               "worker looked up the client for fail", "UPDATE clients for fail"]
+    assert {r["level"] for r in context} == {"DEBUG"}
+    assert [r["timestamp"] for r in context] == sorted(r["timestamp"] for r in context)
+    end = next(i for i, r in enumerate(bad) if r["operation"] == "script_run" and r["event"] == "failed")
+    assert bad[end]["level"] == "ERROR"
+    assert end == len(bad) - 1
+    assert all(bad.index(r) < end for r in context)
+    assert context[1]["operation"] == "script_run"
+    assert context[3]["logger"] == "app.db"
