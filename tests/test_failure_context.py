@@ -211,6 +211,23 @@ def test_process_bound_drops_and_counts(tmp_path, monkeypatch):
     assert note["dropped"] == 20
 
 
+@pytest.mark.parametrize("stale", [True, False])
+def test_past_the_interaction_bound_old_buffers_go_first_else_new_records(tmp_path, monkeypatch, stale):
+    monkeypatch.setattr(failure_context, "INTERACTIONS", 2)
+    monkeypatch.setattr(failure_context, "STALE_SECONDS", 0.0 if stale else 3600.0)
+    handle = _setup(tmp_path, "flat")
+    scopes = [correlation_scope(f"req_00000000000{n}") for n in range(3)]
+    for n, scope in enumerate(scopes):
+        scope.__enter__()
+        logger.debug("detail {}", n)
+    logger.error("failed")  # in the third interaction
+    for scope in reversed(scopes):
+        scope.__exit__(None, None, None)
+    context = [r["message"] for r in _rows(handle) if _marked(r)]
+    assert context == (["detail 2"] if stale else [])
+    assert handle.failure_context.dropped_unowned == (0 if stale else 1)
+
+
 def test_a_successful_interaction_leaves_nothing_behind(tmp_path):
     handle = _setup(tmp_path, "flat")
     for _ in range(50):

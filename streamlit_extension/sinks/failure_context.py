@@ -37,14 +37,14 @@ RECORDS = 200  # per interaction: the newest are kept
 BYTES = 256 * 1024  # per interaction, estimated
 PROCESS_BYTES = 16 * 1024 * 1024  # every interaction's buffer together
 INTERACTIONS = 4096  # interactions with a buffer at once
-STALE_SECONDS = 600.0  # a buffer untouched this long may go when the process's bound is reached
+STALE_SECONDS = 600.0  # a buffer this old may go when the process's bound is reached
 _RECORD_BYTES = 320  # a line's fixed fields, beside its message and extras
 
 
 class _Interaction:
     """One interaction's kept records, and what its failure context has used and dropped."""
 
-    __slots__ = ("dropped", "failed", "held", "last_dropped", "records", "touched", "written", "written_bytes")
+    __slots__ = ("dropped", "failed", "held", "last_dropped", "records", "started", "written", "written_bytes")
 
     def __init__(self, now: float) -> None:
         self.records: deque[tuple[Record, int]] = deque()
@@ -54,7 +54,7 @@ class _Interaction:
         self.failed = False  # an ERROR record came: records are written as they come
         self.written = 0  # records and bytes written, against the same bounds
         self.written_bytes = 0
-        self.touched = now
+        self.started = now  # (not per record: a clock read per kept record costs more than it tells)
 
     def drop(self, record: Record) -> None:
         self.dropped += 1
@@ -152,8 +152,11 @@ class FailureContext:
         with self._write_lock:  # a record of the same interaction from another thread waits for these
             with self._lock:
                 state = self._interactions.get(cid)
-                if state is None:
-                    state = self._interactions[cid] = _Interaction(time.monotonic())
+                if state is None:  # nothing kept, but what comes next of it is written
+                    now = time.monotonic()
+                    if len(self._interactions) >= INTERACTIONS and not self._evict_stale(now):
+                        return
+                    state = self._interactions[cid] = _Interaction(now)
                 if state.failed:
                     return
                 state.failed = True
@@ -168,16 +171,15 @@ class FailureContext:
 
     def _keep(self, cid: str, record: Record) -> None:
         size = weight(record)
-        now = time.monotonic()
         with self._lock:
             state = self._interactions.get(cid)
             if state is None:
+                now = time.monotonic()
                 if len(self._interactions) >= INTERACTIONS and not self._evict_stale(now):
                     self.dropped_unowned += 1
                     self._full(f"{INTERACTIONS} interactions")
                     return
                 state = self._interactions[cid] = _Interaction(now)
-            state.touched = now
             if state.failed:
                 if state.written >= RECORDS or state.written_bytes + size > BYTES:
                     state.drop(record)
@@ -185,7 +187,7 @@ class FailureContext:
                 state.written += 1
                 state.written_bytes += size
             else:
-                if self._held + size > PROCESS_BYTES and not self._evict_stale(now):
+                if self._held + size > PROCESS_BYTES and not self._evict_stale(time.monotonic()):
                     state.drop(record)
                     self._full(f"{PROCESS_BYTES >> 20} MiB")
                     return
@@ -202,8 +204,8 @@ class FailureContext:
             self._write([self._line(record)])
 
     def _evict_stale(self, now: float) -> bool:
-        """Drop buffers untouched for ``STALE_SECONDS`` (interactions whose end never came); any?"""
-        stale = [cid for cid, state in self._interactions.items() if now - state.touched >= STALE_SECONDS]
+        """Drop buffers begun ``STALE_SECONDS`` ago (interactions whose end never came); any?"""
+        stale = [cid for cid, state in self._interactions.items() if now - state.started >= STALE_SECONDS]
         for cid in stale:
             self._held -= self._interactions.pop(cid).held
         return bool(stale)
