@@ -39,7 +39,7 @@ from configs import DESCRIPTIONS, THROUGHPUT_CONFIGS  # noqa: E402
 TIMES = "\N{MULTIPLICATION SIGN}"
 EN_DASH = "\N{EN DASH}"
 
-GROUPS = ("throughput", "sporadic", "disabled", "concurrency", "memory", "streamlit", "trace")
+GROUPS = ("throughput", "sporadic", "disabled", "concurrency", "memory", "streamlit", "trace", "failure_context")
 
 PLANS = {
     "quick": {
@@ -50,6 +50,7 @@ PLANS = {
         "memory": {"big": 200_000, "small": 10_000, "rounds": 1},
         "streamlit": {"rounds": 8, "runs": 6},
         "trace": {"mb": 50, "rounds": 3},
+        "failure_context": {"n": 1_000, "blocks": 3, "rounds": 3},
     },
     "full": {
         "throughput": {"n": 50_000, "warmup": 5_000, "blocks": 5, "rounds": 7},
@@ -59,6 +60,7 @@ PLANS = {
         "memory": {"big": 1_000_000, "small": 10_000, "rounds": 1},
         "streamlit": {"rounds": 25, "runs": 8},
         "trace": {"mb": 1024, "rounds": 5},
+        "failure_context": {"n": 3_000, "blocks": 5, "rounds": 5},
     },
 }
 
@@ -281,8 +283,28 @@ def run_trace(plan: dict, rng: random.Random) -> dict:
     return out
 
 
+def run_failure_context(plan: dict, rng: random.Random) -> dict:
+    """A successful click with ``failure_context="DEBUG"`` vs off (``failure_context.py``): each
+    variant in its own process, interleaved over rounds."""
+    variants = ("flat-off", "flat-on", "loguru-off", "loguru-on", "flat-on-failed")
+
+    def one(variant: str) -> dict:
+        return child([str(HERE / "failure_context.py"), "--variant", variant, "--n", str(plan["n"]),
+                      "--blocks", str(plan["blocks"])])
+
+    raw = interleave(list(variants), plan["rounds"], one, rng, label=lambda v: v)
+    us = {v: [r["us_per_interaction"] for r in raw[v]] for v in variants}
+    ratios = {f"{on} / {off}": paired(us[on], us[off], None)
+              for on, off in (("flat-on", "flat-off"), ("loguru-on", "loguru-off"), ("flat-on-failed", "flat-on"))}
+    return {"plan": plan, "variants": {v: summarize(us[v]) for v in variants}, "ratios": ratios,
+            "added_us_per_click": {fmt: statistics.median(us[f"{fmt}-on"]) - statistics.median(us[f"{fmt}-off"])
+                                   for fmt in ("flat", "loguru")},
+            "verified": all(verified(raw[v]) for v in variants)}
+
+
 RUNNERS = {"throughput": run_throughput, "sporadic": run_sporadic, "disabled": run_disabled,
-           "concurrency": run_concurrency, "memory": run_memory, "streamlit": run_streamlit, "trace": run_trace}
+           "concurrency": run_concurrency, "memory": run_memory, "streamlit": run_streamlit, "trace": run_trace,
+           "failure_context": run_failure_context}
 
 
 # -- report -------------------------------------------------------------------------------------
@@ -422,7 +444,25 @@ def report(results: dict) -> str:
             goal = section["goals"].get(label)
             verdict = f"  goal ≤ {goal:g}: {'met' if section['met'][label] else 'NOT met'}" if goal else ""
             lines.append(f"{label:<14} {value:.2f}{verdict}")
+    if "failure_context" in results:
+        lines.extend(_report_failure_context(results["failure_context"]))
     return "\n".join(lines)
+
+
+def _report_failure_context(section: dict) -> list[str]:
+    lines = ["", f"## Failure context: a successful click (3 records written, 10 DEBUG kept and dropped), "
+                 f"µs per interaction ({section['plan']['n']:,} per block, best block; {section['plan']['rounds']} "
+                 "rounds)"]
+    for name, row in section["variants"].items():
+        lines.append(f"{name:<16} {_fmt(row['median'], 1):>8} {_fmt(row['min'], 1):>8} {_fmt(row['max'], 1):>8}")
+    for label, entry in section["ratios"].items():
+        spread = entry["per_round"]
+        lines.append(f"{label:<28} {_fmt(entry['value'])}  (per round {_fmt(spread['min'])}{EN_DASH}"
+                     f"{_fmt(spread['max'])})")
+    added = section["added_us_per_click"]
+    lines.append(f"added per click: flat {_fmt(added['flat'], 0)} µs, loguru {_fmt(added['loguru'], 0)} µs; "
+                 f"verified: {'yes' if section['verified'] else 'NO'}")
+    return lines
 
 
 def main() -> None:

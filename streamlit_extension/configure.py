@@ -39,6 +39,7 @@ def setup_logging(
     redact_emails: bool = EnvDefault("LOG_REDACT_EMAILS", True),  # type: ignore[assignment]
     log_ip: bool = EnvDefault("LOG_IP", False),  # type: ignore[assignment]
     otel: str = EnvDefault("LOG_OTEL", "auto"),  # type: ignore[assignment]
+    failure_context: str | int | None = EnvDefault("LOG_FAILURE_CONTEXT", None),  # type: ignore[assignment]
 ) -> LoggingHandle:
     """Configure correlation logging; safe to call on every Streamlit rerun.
 
@@ -48,13 +49,16 @@ def setup_logging(
     ``compression=None`` turn that feature off. ``redact_keys`` replaces the default deny-list
     (extend it with ``DEFAULT_REDACT_KEYS | {...}``). IP addresses in any text are masked unless
     ``log_ip=True``, which keeps their /24 (IPv4) or /48 (IPv6) network and adds the client's as
-    ``client_ip`` in Streamlit. Raises ``ValueError`` for a bad argument.
+    ``client_ip`` in Streamlit. ``failure_context="DEBUG"`` keeps each interaction's records
+    below ``level`` (down to DEBUG) and writes them to the file only if it fails (see the
+    README, "Failure context"). Raises ``ValueError`` for a bad argument.
     """
     handle = _apply({
         "log_path": log_path, "level": level, "json_format": json_format, "rotation": rotation,
         "retention": retention, "compression": compression, "console": console,
         "intercept_stdlib": intercept_stdlib, "per_process": per_process, "redact_keys": redact_keys,
         "redact_emails": redact_emails, "log_ip": log_ip, "otel": otel,
+        "failure_context": failure_context,
     })
     if "streamlit" in sys.modules:
         _install_streamlit(handle)

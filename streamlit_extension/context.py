@@ -11,7 +11,7 @@ each asyncio task sees its own; the variables themselves are created once per pr
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -71,6 +71,7 @@ class _Variables:
     operation: ContextVar[OperationFrame | None] = field(
         default_factory=lambda: ContextVar("streamlit_extension_operation", default=None))
     ambient: AmbientSource | None = None  # the one ambient source (a Streamlit run), if installed
+    interaction_end: Callable[[str], None] | None = None  # told when a scope's own interaction ends
 
 
 _vars: _Variables = shared(f"{__name__}.variables", _Variables)
@@ -191,6 +192,28 @@ class Activation:
     def _reset_correlation(self) -> None:
         if self._cid_token is not None:
             correlation_id_var.reset(self._cid_token)
+
+
+def opened_interaction(operation_id: object) -> bool:
+    """Is ``operation_id`` the current operation, and did it open its own interaction (a
+    top-level operation outside any scope or run)? Its end is then the interaction's end."""
+    frame = operation_var.get()
+    return frame is not None and frame.operation_id == operation_id and frame.correlation_id is not None
+
+
+def on_interaction_end(listener: Callable[[str], None] | None) -> None:
+    """Have ``listener(correlation_id)`` called when a ``correlation_scope`` that opened an
+    interaction ends (None: no one). The failure context drops or finishes its buffer then."""
+    _vars.interaction_end = listener
+
+
+def _interaction_ended(value: str) -> None:
+    listener = _vars.interaction_end
+    if listener is not None:
+        try:
+            listener(value)
+        except Exception as exc:
+            _report.notice_once("interaction-end", f"an interaction's end was not handled ({_report.describe(exc)})")
 
 
 def adopt_correlation_id(value: str | None) -> None:
@@ -335,12 +358,17 @@ def correlation_scope(correlation_id: str | None = None) -> Iterator[str]:
     With no argument the enclosing id is reused, or a new one is generated at the top level.
     Works in sync and async code alike (entered and left in the same task).
     """
+    # Only with a listener: a scope that reuses the enclosing id doesn't end that interaction.
+    enclosing = current_correlation_id() if _vars.interaction_end is not None or correlation_id is None else None
     if correlation_id is not None:
         value = checked_id(correlation_id, source="correlation_scope")
     else:
-        value = current_correlation_id() or new_id("req")
+        value = enclosing or new_id("req")
+    opened = value != enclosing
     token = correlation_id_var.set(value)
     try:
         yield value
     finally:
         correlation_id_var.reset(token)
+        if opened and _vars.interaction_end is not None:
+            _interaction_ended(value)

@@ -21,6 +21,7 @@ from loguru import logger
 
 from . import _loguru, stdlib
 from ._shared import shared
+from .context import on_interaction_end
 from .otel import _api as _otel_api
 from .otel.logs import OtlpLogSink
 from .otel.logs import format_message as otel_format_message
@@ -34,6 +35,7 @@ from .patcher.values import ValueRedactor
 from .settings import LoggingConfig
 from .sinks import serialized
 from .sinks.console import ConsoleStream, console_format
+from .sinks.failure_context import FailureContext
 from .sinks.files import ResilientFileSink
 from .sinks.flat import flat_line, loguru_text_format, make_flat_format
 from .sinks.naming import resolve_path
@@ -49,7 +51,8 @@ class LoggingHandle:
 
     def __init__(self, config: LoggingConfig, sink_ids: tuple[int, ...], file_sink: ResilientFileSink | None,
                  patcher: Callable, chained: Callable | None, intercept: logging.Handler | None,
-                 previous_root_level: int | None, value_redactor: ValueRedactor, generation: int) -> None:
+                 previous_root_level: int | None, value_redactor: ValueRedactor, generation: int,
+                 failure_context: FailureContext | None = None) -> None:
         self.config = config
         self.sink_ids = sink_ids
         self.file_sink = file_sink
@@ -59,6 +62,7 @@ class LoggingHandle:
         self._previous_root_level = previous_root_level
         self.value_redactor = value_redactor  # the Streamlit side registers st.secrets here
         self.generation = generation  # of the code that made it: see ``apply``
+        self.failure_context = failure_context  # the file's, when ``failure_context`` is on
         self.pid = os.getpid()
         self.closed = False
 
@@ -96,6 +100,8 @@ class LoggingHandle:
             except ValueError:
                 pass  # already removed by someone else
         stdlib.uninstall(self._intercept, self._previous_root_level)
+        if self.failure_context is not None:
+            on_interaction_end(None)
         if _loguru.current_patcher() is self._patcher:
             # configure(patcher=None) is a no-op in loguru, so restore with a real callable.
             logger.configure(patcher=self._chained or _no_patcher)
@@ -159,6 +165,14 @@ def _std_level(level: str | int) -> int:
     return level if isinstance(level, int) else logger.level(level).no
 
 
+def _kept_level(config: LoggingConfig) -> int | None:
+    """The failure context's level number, when it is on and below the file's level."""
+    if config.failure_context is None or not config.log_path:
+        return None
+    kept = _std_level(config.failure_context)
+    return kept if kept < _std_level(config.level) else None
+
+
 def _install(config: LoggingConfig, generation: int) -> LoggingHandle:
     redactor, values = _redactors(config)
     previous = _loguru.current_patcher()
@@ -179,21 +193,28 @@ def _install(config: LoggingConfig, generation: int) -> LoggingHandle:
         "level": config.level, "backtrace": False, "diagnose": False, "enqueue": False, "catch": True,
     }
     sink_ids = []
-    file_sink = None
+    file_sink = failure = None
+    kept = _kept_level(config)
     if config.log_path:
         flat = config.json_format == "flat"
+        line_of = functools.partial(flat_line, redactor=redactor) if flat else serialized.loguru_line
         file_sink = ResilientFileSink(
             resolve_path(config.log_path, config.per_process),
             rotation=config.rotation, retention=config.retention, compression=config.compression,
-            pattern=config.log_path, per_process=config.per_process,
-            line_of=functools.partial(flat_line, redactor=redactor) if flat else serialized.loguru_line,
+            pattern=config.log_path, per_process=config.per_process, line_of=line_of,
         )
+        target: Any = file_sink
+        options = common
+        if kept is not None:  # the handler admits the lower level; the filter keeps or writes
+            target = failure = FailureContext(file_sink, line_of, _std_level(config.level))
+            options = {**common, "level": kept, "filter": failure.filter}
+            on_interaction_end(failure.end)
         if flat:
-            sink_ids.append(logger.add(file_sink, format=guarded(make_flat_format(redactor), patcher), colorize=False,
-                                       **common))
+            sink_ids.append(logger.add(target, format=guarded(make_flat_format(redactor), patcher), colorize=False,
+                                       **options))
         else:
-            sink_ids.append(logger.add(file_sink, format=guarded(loguru_text_format, patcher), serialize=True,
-                                       colorize=False, **common))
+            sink_ids.append(logger.add(target, format=guarded(loguru_text_format, patcher), serialize=True,
+                                       colorize=False, **options))
             serialized.install(sink_ids[-1])  # loguru's schema, encoded by orjson
     if config.console == "json":  # what container log collectors read: one flat JSON line each
         sink_ids.append(logger.add(ConsoleStream("stdout"), format=guarded(make_flat_format(redactor), patcher),
@@ -206,9 +227,17 @@ def _install(config: LoggingConfig, generation: int) -> LoggingHandle:
 
     intercept, previous_level = None, None
     if config.intercept_stdlib:
-        intercept, previous_level = stdlib.install(_std_level(config.level))
+        intercept, previous_level = stdlib.install(_root_level(config))
     return LoggingHandle(config, tuple(sink_ids), file_sink, patcher, chained, intercept, previous_level, values,
-                         generation)
+                         generation, failure)
+
+
+def _root_level(config: LoggingConfig) -> int:
+    """The stdlib root logger's level: the lowest our sinks take (stdlib records are failure
+    context too)."""
+    level = _std_level(config.level)
+    kept = _kept_level(config)
+    return level if kept is None else min(level, kept)
 
 
 def _adopt(old: LoggingHandle, generation: int) -> LoggingHandle:
@@ -223,8 +252,8 @@ def _adopt(old: LoggingHandle, generation: int) -> LoggingHandle:
     logger.configure(patcher=patcher)
     intercept, previous_level = None, old._previous_root_level
     if config.intercept_stdlib:
-        intercept, _ = stdlib.install(_std_level(config.level))
+        intercept, _ = stdlib.install(_root_level(config))
     handle = LoggingHandle(config, old.sink_ids, old.file_sink, patcher, old._chained, intercept, previous_level,
-                           values, generation)
+                           values, generation, getattr(old, "failure_context", None))
     old.closed = True  # its sinks, patcher slot and stdlib route now belong to ``handle``
     return handle

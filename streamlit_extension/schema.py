@@ -44,6 +44,12 @@ EXPLORER_OPERATION = "render_log_explorer_page"  # the Log Explorer's own runs (
 # Written by a file sink once it can write again: ``lost`` records, dropped from ``lost_from`` to ``lost_to``.
 EVENT_RECORDS_LOST = "records_lost"
 
+# Failure context (``setup_logging(failure_context=...)``): a record below the file's level, written
+# because its interaction failed, carries ``failure_context: true``; what its bounds dropped is
+# one ``failure_context_dropped`` record with the count in ``dropped``.
+FAILURE_CONTEXT = "failure_context"
+EVENT_FAILURE_CONTEXT_DROPPED = "failure_context_dropped"
+
 ANONYMOUS = "anonymous"  # user_id when nobody is signed in
 REDACTED = "[REDACTED]"  # what a secret is replaced with, by key or by shape
 

@@ -59,6 +59,7 @@ class LoggingConfig:
     redact_emails: bool
     log_ip: bool
     otel: str = "off"
+    failure_context: str | int | None = None  # a level below ``level`` kept per interaction, or None
 
 
 class SettingError(ValueError):
@@ -108,6 +109,7 @@ def read_config(arguments: Mapping[str, Any], *,
         redact_emails=setting("redact_emails", _parse_bool, _check_bool),
         log_ip=setting("log_ip", _parse_bool, _check_bool),
         otel=setting("otel", str, _check_otel),
+        failure_context=setting("failure_context", _parse_failure_context, _check_failure_context),
     )
 
 
@@ -169,6 +171,20 @@ def _check_bool(value: Any) -> bool:
     if isinstance(value, bool) or (isinstance(value, int) and value in (0, 1)):
         return bool(value)
     raise ValueError(f"expected True or False, got {value!r}")
+
+
+def _parse_failure_context(raw: str) -> str | int | None:
+    return None if raw.lower() in _OFF else _parse_level(raw)
+
+
+def _check_failure_context(value: Any) -> str | int | None:
+    """A level (as for ``level``), or None/False: off."""
+    if value is None or value is False:
+        return None
+    try:
+        return _check_level(value)
+    except ValueError as exc:
+        raise ValueError(f"{exc}; or None to turn it off") from None
 
 
 def _check_otel(value: Any) -> str:

@@ -24,7 +24,8 @@ time.tzset()
 # Every variable the library reads (test_conftest_isolation.py checks the source for new ones),
 # and any OpenTelemetry variable: the SDK reads many more than we name (headers, timeouts...).
 _ENV = ("LOG_FILE", "LOG_LEVEL", "LOG_FORMAT", "LOG_ROTATION", "LOG_RETENTION", "LOG_COMPRESSION", "LOG_CONSOLE",
-        "LOG_PER_PROCESS", "LOG_REDACT_EMAILS", "LOG_IP", "LOG_OTEL", "LOG_EXPLORER_USERS", "LOG_EXPLORER_FOLDERS",
+        "LOG_PER_PROCESS", "LOG_REDACT_EMAILS", "LOG_IP", "LOG_OTEL", "LOG_FAILURE_CONTEXT",
+        "LOG_EXPLORER_USERS", "LOG_EXPLORER_FOLDERS",
         "STREAMLIT_EXTENSION_DISABLE", "STREAMLIT_EXTENSION_SALT")
 _ENV_PREFIXES = ("OTEL_",)
 
