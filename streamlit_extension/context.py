@@ -202,12 +202,13 @@ def opened_interaction(operation_id: object) -> bool:
 
 
 def on_interaction_end(listener: Callable[[str], None] | None) -> None:
-    """Have ``listener(correlation_id)`` called when a ``correlation_scope`` that opened an
-    interaction ends (None: no one). The failure context drops or finishes its buffer then."""
+    """Have ``listener(correlation_id)`` called when an interaction ends: a ``correlation_scope``
+    that opened one, or a Streamlit run (None: no one). The failure context drops or finishes its buffer then."""
     _vars.interaction_end = listener
 
 
-def _interaction_ended(value: str) -> None:
+def interaction_ended(value: str) -> None:
+    """The interaction ``value`` ended (a scope left, a run finished): tell the listener."""
     listener = _vars.interaction_end
     if listener is not None:
         try:
@@ -371,4 +372,4 @@ def correlation_scope(correlation_id: str | None = None) -> Iterator[str]:
     finally:
         correlation_id_var.reset(token)
         if opened and _vars.interaction_end is not None:
-            _interaction_ended(value)
+            interaction_ended(value)

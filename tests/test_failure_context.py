@@ -300,3 +300,30 @@ def test_real_server_a_failed_click_has_its_context_and_a_successful_one_none(tm
     assert all(bad.index(r) < end for r in context)
     assert context[1]["operation"] == "script_run"
     assert context[3]["logger"] == "app.db"
+
+
+@pytest.mark.streamlit
+def test_a_failure_context_above_info_still_drops_each_finished_runs_buffer(tmp_path, monkeypatch):
+    """At level ERROR with failure_context WARNING the filter never sees the runs' INFO end
+    records; the runs must still end their buffers, or they fill the process bound."""
+    from streamlit.testing.v1 import AppTest
+
+    for name, value in {"LOG_FILE": str(tmp_path / "app.jsonl"), "LOG_LEVEL": "ERROR", "LOG_FAILURE_CONTEXT": "WARNING",
+                        "LOG_PER_PROCESS": "0", "LOG_CONSOLE": "0", "LOG_ROTATION": "none"}.items():
+        monkeypatch.setenv(name, value)
+    handle = setup_logging()
+
+    def page() -> None:
+        from loguru import logger
+
+        from streamlit_extension import init_streamlit_logging
+
+        init_streamlit_logging()
+        logger.warning("a warning worth keeping only if the click fails")
+
+    at = AppTest.from_function(page)
+    for _ in range(3):
+        at.run()
+        assert not at.exception
+    assert handle.failure_context is not None
+    assert handle.failure_context.pending() == 0

@@ -28,7 +28,7 @@ from loguru import logger
 
 from .. import _report
 from .._shared import shared
-from ..context import new_id
+from ..context import interaction_ended, new_id
 from ..errors import error_context
 from ..otel import tracing as otel_tracing
 from ..pseudonyms import user_id_of
@@ -424,6 +424,7 @@ def _finish(run: RunState, ctx: Any, event_name: str | None, outcome: str | None
         name = failure.get("type") or "error"
         _emit(run, ctx, "ERROR", f"script_run failed: {name}", "failed", duration_ms, False, failure)
         _end_span(run, ctx, failure)
+        interaction_ended(run.correlation_id)
         return
     if outcome is None:
         if event_name == "SCRIPT_STOPPED_FOR_RERUN":
@@ -433,6 +434,8 @@ def _finish(run: RunState, ctx: Any, event_name: str | None, outcome: str | None
     message = f"script_run completed ({outcome})" if outcome else "script_run completed"
     _emit(run, ctx, "INFO", message, "complete", duration_ms, True, None, outcome)
     _end_span(run, ctx, None)
+    # Told here, not read from the end record: a failure context above INFO never sees that record.
+    interaction_ended(run.correlation_id)
 
 
 _END_EVENTS = frozenset({
