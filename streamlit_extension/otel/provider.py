@@ -10,7 +10,7 @@
 A ``TracerProvider`` or ``LoggerProvider`` the app set itself is never replaced. The standard
 ``OTEL_*`` variables apply (service name, resource attributes, headers, endpoints;
 ``OTEL_LOGS_EXPORTER=none`` or ``OTEL_TRACES_EXPORTER=none`` turns one signal off);
-``service.instance.id`` defaults to ``<host>-<pid>``.
+``service.instance.id`` defaults to ``<host>-<pid>`` (see ``_resource``).
 """
 
 from __future__ import annotations
@@ -104,7 +104,15 @@ def _exporter_wanted(variable: str) -> bool:
 
 
 def _resource() -> Any:
+    """The resource of an SDK provider the app set (so its spans and our logs, or the reverse,
+    name one service instance), else the detected one with ``service.instance.id`` the user's
+    (``OTEL_RESOURCE_ATTRIBUTES``, a resource detector) or ``<host>-<pid>``, never the SDK's
+    random UUID."""
+    app = _api.app_resource()
+    if app is not None:
+        return app
     detected = _api.Resource.create({})
-    if "service.instance.id" in detected.attributes:  # set through OTEL_RESOURCE_ATTRIBUTES
+    instance = detected.attributes.get("service.instance.id")
+    if instance is not None and instance != _api.sdk_random_instance_id():
         return detected
     return detected.merge(_api.Resource({"service.instance.id": process_tag()}))
