@@ -102,16 +102,10 @@ class Tracing:
             if outcome is not None:
                 span.set_attribute("operation.outcome", outcome)
             if error is not None:
-                clean = _error(error)
-                kind = clean.get("type") or "Exception"
-                span.set_attribute("error.type", kind)
-                if not refused:
-                    message = clean.get("message")
-                    span.set_status(_api.Status(_api.StatusCode.ERROR, f"{kind}: {message}" if message else kind))
-                span.add_event("exception", _attributes({
-                    "exception.type": kind, "exception.message": clean.get("message"),
-                    "exception.stacktrace": clean.get("traceback"),
-                }))
+                _describe_error(span, _error(error), refused)
+        except Exception as exc:  # the span still ends, saying less
+            _report.notice_once("otel-describe", f"could not describe a span's end ({_report.describe(exc)})")
+        try:
             span.end(end_time=end_time)
         except Exception as exc:
             _report.notice_once("otel-end", f"could not end a span ({_report.describe(exc)})")
@@ -133,6 +127,18 @@ def _attributes(values: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _describe_error(span: Any, error: Mapping[str, Any], refused: bool) -> None:
+    kind = error.get("type") or "Exception"
+    span.set_attribute("error.type", kind)
+    if not refused:
+        message = error.get("message")
+        span.set_status(_api.Status(_api.StatusCode.ERROR, f"{kind}: {message}" if message else kind))
+    span.add_event("exception", _attributes({
+        "exception.type": kind, "exception.message": error.get("message"),
+        "exception.stacktrace": error.get("traceback"),
+    }))
+
+
 def metadata_attributes(metadata: Any) -> dict[str, Any]:
     """An operation's metadata as span attributes: sanitized as the file's, nested mappings
     flattened (``metadata.filters.region``), lists and deeper values as JSON text, at most
@@ -142,7 +148,12 @@ def metadata_attributes(metadata: Any) -> dict[str, Any]:
         return {}
     fields = sanitizers[0]
     out: dict[str, Any] = {}
-    dropped = _flatten(METADATA_PREFIX, fields.value(metadata, [fields.max_record]), out, MAX_METADATA_DEPTH)
+    try:
+        dropped = _flatten(METADATA_PREFIX, fields.value(metadata, [fields.max_record]), out, MAX_METADATA_DEPTH)
+    except Exception as exc:  # the span starts without its metadata (the file has it)
+        _report.notice_once("otel-metadata", f"an operation's metadata could not go on its span "
+                                             f"({_report.describe(exc)})")
+        return {}
     if dropped:
         out[DROPPED_METADATA] = dropped
     return out
