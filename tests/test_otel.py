@@ -646,3 +646,38 @@ def test_service_instance_id_is_host_and_pid_unless_the_user_set_one(tmp_path, s
     seen = json.loads(done.stdout)
     wanted = {"default": seen["expected"], "OTEL_RESOURCE_ATTRIBUTES": "replica-7", "app provider": "app-set"}[setting]
     assert (seen["traces"], seen["logs"]) == (wanted, wanted)
+
+
+FORK_SCRIPT = r'''
+from opentelemetry import trace
+setup_logging()
+with correlation_logger.track_operation("before_fork"):
+    pass
+child = os.fork()
+if child == 0:
+    with correlation_logger.track_operation("in_child"):
+        pass
+    trace.get_tracer_provider().force_flush()
+    os._exit(0)
+os.waitpid(child, 0)
+trace.get_tracer_provider().force_flush()
+from streamlit_extension.sinks.naming import host_tag
+print(json.dumps({"parent": f"{host_tag()}-{os.getpid()}", "child": f"{host_tag()}-{child}"}))
+'''
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no os.fork here")
+@pytest.mark.parametrize("user_set", [False, True])
+def test_a_forked_child_names_its_own_instance_not_a_random_one(tmp_path, user_set):
+    """After a fork the SDK gives the child's providers a random ``service.instance.id``; the
+    child is its own ``<host>-<pid>``, or keeps the id the user set."""
+    extra = {"OTEL_RESOURCE_ATTRIBUTES": "service.instance.id=replica-7"} if user_set else {}
+    with OtlpReceiver() as receiver:
+        done = run_script(tmp_path, FORK_SCRIPT, plain_env(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url,
+                                                           OTEL_LOGS_EXPORTER="none", **extra))
+        assert done.returncode == 0, done.stderr
+        assert receiver.wait_for(lambda r: {"before_fork", "in_child"} <= {s.name for s in r.spans})
+    instances = {s.name: s.resource["service.instance.id"] for s in receiver.spans}
+    tags = json.loads(done.stdout)
+    wanted = ("replica-7", "replica-7") if user_set else (tags["parent"], tags["child"])
+    assert (instances["before_fork"], instances["in_child"]) == wanted

@@ -89,3 +89,11 @@ def sdk_random_instance_id() -> str | None:
         return None
     value = ServiceInstanceIdResourceDetector().detect().attributes.get("service.instance.id")
     return value if isinstance(value, str) else None
+
+
+def update_resource(provider: Any, attributes: dict[str, Any]) -> None:
+    """Merge ``attributes`` into an SDK provider's resource, for what it makes from now on (how
+    the SDK itself renews ``service.instance.id`` after a fork; no-op where it can't)."""
+    update = getattr(provider, "_update_resource", None)
+    if update is not None:
+        update(Resource(attributes))
