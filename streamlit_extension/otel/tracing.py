@@ -28,7 +28,7 @@ TRACER_NAME = "streamlit_extension"
 METADATA_PREFIX = "metadata"
 DROPPED_METADATA = "operation.metadata_dropped"  # how many metadata values were left off the span
 MAX_METADATA_ATTRIBUTES = 32  # per span; the file keeps them all
-MAX_METADATA_DEPTH = 3  # nested mappings flattened to metadata.a.b.c; deeper ones as JSON text
+MAX_METADATA_DEPTH = 3  # levels flattened (metadata.a.b.c); a mapping deeper down as JSON text
 MAX_ATTRIBUTE_CHARS = 1024  # one attribute's text (the file: 64 KiB a field)
 MAX_SPAN_CHARS = 16 * 1024  # one span's metadata in all
 MAX_STACKTRACE_CHARS = 16 * 1024  # an exception event's traceback, its message and type
@@ -149,7 +149,10 @@ def metadata_attributes(metadata: Any) -> dict[str, Any]:
     fields = sanitizers[0]
     out: dict[str, Any] = {}
     try:
-        dropped = _flatten(METADATA_PREFIX, fields.value(metadata, [fields.max_record]), out, MAX_METADATA_DEPTH)
+        clean = fields.value(metadata, [fields.max_record])
+        if type(clean) is not dict:  # a Mapping that isn't a dict: the file writes its text too
+            return {} if clean is None else {METADATA_PREFIX: _attribute(clean)}
+        dropped = _flatten(METADATA_PREFIX, clean, out, MAX_METADATA_DEPTH)
     except Exception as exc:  # the span starts without its metadata (the file has it)
         _report.notice_once("otel-metadata", f"an operation's metadata could not go on its span "
                                              f"({_report.describe(exc)})")
@@ -159,16 +162,20 @@ def metadata_attributes(metadata: Any) -> dict[str, Any]:
     return out
 
 
-def _flatten(name: str, value: Any, out: dict[str, Any], depth: int) -> int:
-    """Put ``value`` (sanitized) into ``out`` under ``name``; the count of values left off."""
-    if type(value) is dict and depth > 0:
-        return sum(_flatten(f"{name}.{key}", item, out, depth - 1) for key, item in value.items())
-    if value is None:
-        return 0
-    if len(out) >= MAX_METADATA_ATTRIBUTES:
-        return 1
-    out[name] = _attribute(value)
-    return 0
+def _flatten(prefix: str, values: dict[str, Any], out: dict[str, Any], depth: int) -> int:
+    """Put sanitized ``values`` into ``out`` as ``prefix.key``; the count of values left off."""
+    dropped = 0
+    for key, value in values.items():
+        name = f"{prefix}.{key}"
+        if type(value) is dict and depth > 1:
+            dropped += _flatten(name, value, out, depth - 1)
+        elif value is None:
+            continue
+        elif len(out) >= MAX_METADATA_ATTRIBUTES:
+            dropped += 1
+        else:
+            out[name] = _attribute(value)
+    return dropped
 
 
 def _attribute(value: Any) -> Any:
