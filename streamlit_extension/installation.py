@@ -180,8 +180,9 @@ def _install(config: LoggingConfig, generation: int) -> LoggingHandle:
     if chained is _no_patcher:
         chained = None
     tracing = tracing_for(config.otel)
-    set_tracing(tracing)
-    patcher = build_patcher(Sanitizer(redactor, values), chained, trace_ids=tracing is not None)
+    sanitizer = Sanitizer(redactor, values)
+    set_tracing(tracing, sanitizer)  # spans redact as the file does
+    patcher = build_patcher(sanitizer, chained, trace_ids=tracing is not None)
     logger.configure(patcher=patcher)
 
     try:
@@ -248,7 +249,9 @@ def _adopt(old: LoggingHandle, generation: int) -> LoggingHandle:
     """
     config = old.config
     redactor, values = _redactors(config)
-    patcher = build_patcher(Sanitizer(redactor, values), old._chained, trace_ids=active_tracing() is not None)
+    sanitizer = Sanitizer(redactor, values)
+    set_tracing(active_tracing(), sanitizer)  # this generation's redactors (st.secrets go to ``values``)
+    patcher = build_patcher(sanitizer, old._chained, trace_ids=active_tracing() is not None)
     logger.configure(patcher=patcher)
     intercept, previous_level = None, old._previous_root_level
     if config.intercept_stdlib:

@@ -116,8 +116,8 @@ class Lifecycle:
 class _Operation:
     """One tracked operation: its ids, its timing, and its ``start`` / end records."""
 
-    __slots__ = ("_ended", "_started_at", "correlation_id", "expected", "frame", "logger_name", "metadata", "name",
-                 "origin", "span")
+    __slots__ = ("_began_ns", "_clock_ns", "_ended", "correlation_id", "expected", "frame", "logger_name", "metadata",
+                 "name", "origin", "span")
 
     def __init__(self, owner: StructuredLogger, name: str, metadata: Mapping[str, Any] | None,
                  expected: Expected = (), origin: Origin | None = None) -> None:
@@ -136,15 +136,19 @@ class _Operation:
         parent = live_frame(operation_var.get())
         self.frame = OperationFrame(name, new_id("op"), parent, current_operation_id(), owned)
         tracing = active_tracing()
+        # One pair of clock readings per operation, for its span and its record alike: the
+        # start here (the wall clock for the span, the monotonic one for the duration) and the
+        # end in ``end``, so the span lasts exactly ``duration_ms``.
+        self._began_ns = time.time_ns()
+        self._clock_ns = time.perf_counter_ns()
         # A child of the current span: the enclosing operation's, or the script run's.
         attributes = {"correlation_id": self.correlation_id, "operation.id": self.frame.operation_id}
-        self.span = tracing.start(name, attributes) if tracing is not None else None
-        self._started_at = 0.0
+        self.span = (tracing.start(name, attributes, start_time=self._began_ns, metadata=metadata)
+                     if tracing is not None else None)
         self._ended = False
 
     def start(self, depth: int) -> None:
         self._write(depth + 1, Lifecycle(EVENT_START, "INFO", f"{self.name} started", metadata=self.metadata))
-        self._started_at = time.perf_counter()
 
     def end(self, depth: int, exc: BaseException | None = None, tb: Any = None,
             outcome: str | None = None) -> None:
@@ -152,7 +156,9 @@ class _Operation:
         if self._ended:
             return
         self._ended = True
-        duration_ms = round((time.perf_counter() - self._started_at) * 1000, 3)
+        elapsed_ns = time.perf_counter_ns() - self._clock_ns
+        end_ns = self._began_ns + elapsed_ns
+        duration_ms = round(elapsed_ns / 1e6, 3)
         if exc is not None and outcome is None:
             outcome = control_flow_outcome(exc)
             if outcome is None and self.expected and isinstance(exc, self.expected):
@@ -162,19 +168,19 @@ class _Operation:
                 self._write(depth + 1, Lifecycle(EVENT_FAILED, "WARNING", f"{self.name} refused: {type(exc).__name__}",
                                                  duration_ms=duration_ms, success=False, metadata=self.metadata,
                                                  error=refused))
-                self._end_span(None)
+                self._end_span(end_ns, "refused", refused)
                 return
             if outcome is None:
                 error = error_context(exc, tb)
                 self._write(depth + 1, Lifecycle(EVENT_FAILED, "ERROR", f"{self.name} failed: {type(exc).__name__}",
                                                  duration_ms=duration_ms, success=False, metadata=self.metadata,
                                                  error=error))
-                self._end_span(error)
+                self._end_span(end_ns, "failed", error)
                 return
         metadata = self.metadata if outcome is None else {**(self.metadata or {}), "outcome": outcome}
         message = f"{self.name} completed ({outcome})" if outcome else f"{self.name} completed"
         self._write(depth + 1, Lifecycle(EVENT_COMPLETE, "INFO", message, duration_ms=duration_ms, metadata=metadata))
-        self._end_span(None)
+        self._end_span(end_ns, outcome or EVENT_COMPLETE)
 
     def _write(self, depth: int, record: Lifecycle) -> None:
         active = _active(record.level)
@@ -195,10 +201,12 @@ class _Operation:
         }
         _emit(depth + 1, active, record.message, fields, self.origin)
 
-    def _end_span(self, error: Mapping[str, Any] | None) -> None:
+    def _end_span(self, end_ns: int, outcome: str, error: Mapping[str, Any] | None = None) -> None:
+        """End the span at the record's end reading, saying ``outcome`` (complete, refused,
+        failed, or a control-flow one: rerun, stop, closed)."""
         tracing = active_tracing()
         if self.span is not None and tracing is not None:
-            tracing.end(self.span, error)
+            tracing.end(self.span, error, refused=outcome == "refused", outcome=outcome, end_time=end_ns)
 
 
 class _Activation:

@@ -8,11 +8,15 @@ own process: a real ``streamlit run`` server, or a script driving AppTest.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -76,6 +80,38 @@ def check_click(receiver: OtlpReceiver, log_file: Path, client_key: str) -> dict
     assert completed.severity_number == 9
     assert completed.span_id == create.span_id
     return {"trace_id": trace_id, "correlation_id": cid, "spans": spans}
+
+
+@contextlib.contextmanager
+def backend_service(seen: list[dict] | None = None, delay: float = 0.0) -> Iterator[str]:
+    """A backend service on loopback (its URL): answers each GET or POST with 204 after ``delay``
+    seconds, keeping the request's headers in ``seen``."""
+
+    class Backend(BaseHTTPRequestHandler):
+        def answer(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            if seen is not None:
+                seen.append(dict(self.headers))
+            time.sleep(delay)
+            self.send_response(204)
+            self.end_headers()
+
+        def do_GET(self) -> None:
+            self.answer()
+
+        def do_POST(self) -> None:
+            self.answer()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Backend)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def create_client_over_protocol(server: StreamlitServer, key: str, headers=None) -> str:
@@ -385,25 +421,9 @@ def test_instrumented_requests_carry_the_interaction_without_outgoing_headers(tm
     carries its trace and (as baggage) its correlation id."""
     pytest.importorskip("opentelemetry.instrumentation.requests",
                         reason="opentelemetry-instrumentation-requests missing")
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     seen: list[dict] = []
-
-    class Backend(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            seen.append(dict(self.headers))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args) -> None:
-            pass
-
-    backend = ThreadingHTTPServer(("127.0.0.1", 0), Backend)
-    threading.Thread(target=backend.serve_forever, daemon=True).start()
-    try:
-        with OtlpReceiver() as receiver:
-            done = run_script(tmp_path, rf'''
+    with backend_service(seen) as backend, OtlpReceiver() as receiver:
+        done = run_script(tmp_path, rf'''
 import requests
 from opentelemetry.instrumentation.requests import RequestsInstrumentor
 RequestsInstrumentor().instrument()
@@ -411,10 +431,8 @@ setup_logging()
 with correlation_scope("req_0123456789ab"):
     with correlation_logger.track_operation("fetch_prices"):
         logger.info("calling")
-        requests.get("http://127.0.0.1:{backend.server_address[1]}/prices", timeout=5)
+        requests.get("{backend}/prices", timeout=5)
 ''', plain_env(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url))
-    finally:
-        backend.shutdown()
     assert done.returncode == 0, done.stderr
     (calling,) = [r for r in read_json_lines(tmp_path / "app.jsonl") if r["message"] == "calling"]
     (headers,) = seen
@@ -455,3 +473,211 @@ trace.get_tracer_provider().force_flush()
         (inside,) = [r for r in read_json_lines(tmp_path / "app.jsonl") if r["message"] == "inside"]
         assert inside["trace_id"] == next(s for s in receiver.spans if s.name == "op").trace_id
         assert receiver.logs == []
+
+
+# Spans that say what the records say: one duration, a refusal, the metadata, the instance.
+
+def same_duration(span, record: dict) -> bool:
+    """The span lasts the record's ``duration_ms`` (one pair of clock readings; ms rounded to 3 places)."""
+    return abs((span.end_ns - span.start_ns) / 1e6 - record["duration_ms"]) <= 0.0005 + 1e-9
+
+
+def ended_with_spans(receiver: OtlpReceiver, log_file: Path, timeout: float = 30) -> list[dict]:
+    """The file's end records of operations (refused ones among them), once each one's span arrived."""
+    deadline = time.monotonic() + timeout
+    while True:
+        ends = [r for r in read_json_lines(log_file) if r.get("event") in ("complete", "failed") and r.get("span_id")]
+        arrived = {s.span_id for s in list(receiver.spans)}
+        if any(r["event"] == "failed" for r in ends) and {r["span_id"] for r in ends} <= arrived:
+            return ends
+        assert time.monotonic() < deadline, "the spans of the records never all arrived"
+        time.sleep(0.1)
+
+
+def test_a_real_server_click_has_spans_as_long_as_their_records_and_a_refusal_says_so(tmp_path):
+    """A click that creates a client and calls the backend, then one the store refuses: every
+    operation's span lasts its record's ``duration_ms``; the refused ``create_client`` is no
+    success in a trace viewer (UNSET status, ``operation.outcome``, ``error.type``, an
+    ``exception`` event); the metadata is on the spans; ``service.instance.id`` is
+    ``<host>-<pid>``."""
+    from streamlit_extension.sinks.naming import host_tag
+
+    log_file = tmp_path / "logs" / "app.jsonl"
+    # A backend call that takes a moment, as the issue's notify_backend did.
+    with backend_service(delay=0.005) as backend, OtlpReceiver() as receiver:
+        env = otel_env(tmp_path, receiver, DEMO_BACKEND_URL=backend)
+        with StreamlitServer(APP, env=env, cwd=str(tmp_path)) as server:
+            create_client_over_protocol(server, "SPAN1")
+            create_client_over_protocol(server, "bad key!")  # refused: not a valid key
+            pid = server.pid
+            ends = ended_with_spans(receiver, log_file)
+    spans = {s.span_id: s for s in receiver.spans}
+    operations = {r["operation"] for r in ends}
+    assert {"script_run", "create_client", "notify_backend", "render_clients_page"} <= operations
+    for record in ends:
+        span = spans[record["span_id"]]
+        assert same_duration(span, record), (record["operation"], span.end_ns - span.start_ns, record["duration_ms"])
+        if record["operation"] == "script_run":
+            assert span.name.startswith("script_run")
+        else:
+            assert span.name == record["operation"]
+            assert span.attributes["operation.id"] == record["operation_id"]
+        assert span.resource["service.instance.id"] == f"{host_tag()}-{pid}"
+    (notified,) = [r for r in ends if r["operation"] == "notify_backend"]
+    assert notified["duration_ms"] >= 5
+    assert spans[notified["span_id"]].attributes["metadata.client_key"] == "SPAN1"
+    assert spans[notified["span_id"]].attributes["operation.outcome"] == "complete"
+    (refused,) = [r for r in ends if r["operation"] == "create_client" and r["event"] == "failed"]
+    assert refused["level"] == "WARNING"
+    assert refused["error"]["expected"] is True
+    span = spans[refused["span_id"]]
+    assert span.status_code == 0  # UNSET: a user's mistake turned away, not a fault
+    assert span.attributes["operation.outcome"] == "refused"
+    kind = refused["error"]["type"]
+    assert kind.endswith("ValidationError")
+    assert span.attributes["error.type"] == kind  # the record's, as the conventions ask
+    assert span.attributes["metadata.client_key"] == "bad key!"
+    assert span.events == ["exception"]
+    assert span.event_attributes == [{"exception.type": kind, "exception.message": refused["error"]["message"]}]
+
+
+SPAN_SCRIPT = r'''
+from opentelemetry import trace
+setup_logging()
+
+class Refused(Exception):
+    pass
+
+metadata = {"client_key": "K1", "password": "hunter2", "filters": {"region": "eu", "api_token": "t0k3n-value"},
+            "note": "write to bob@example.com", "rows": 2**70, "tags": ["a", "b"], "long": "x" * 5000}
+with correlation_logger.track_operation("described", metadata):
+    pass
+with correlation_logger.track_operation("many", {f"k{n:03d}": n for n in range(100)}):
+    pass
+try:
+    with correlation_logger.track_operation("refused", {"client_key": "K2"}, expected=(Refused,)):
+        raise Refused("no such client for ann@example.com")
+except Refused:
+    pass
+try:
+    with correlation_logger.track_operation("broken"):
+        raise ValueError("upstream said api_key=abcdef1234567890")
+except ValueError:
+    pass
+trace.get_tracer_provider().force_flush()
+'''
+
+
+def test_spans_carry_the_metadata_redacted_as_in_the_file_and_bounded(tmp_path):
+    with OtlpReceiver() as receiver:
+        done = run_script(tmp_path, SPAN_SCRIPT, plain_env(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url,
+                                                           OTEL_LOGS_EXPORTER="none"))
+        assert done.returncode == 0, done.stderr
+        assert receiver.wait_for(lambda r: len(r.spans) >= 4)
+    spans = {s.name: s for s in receiver.spans}
+    records = read_json_lines(tmp_path / "app.jsonl")
+    (start,) = [r for r in records if r["operation"] == "described" and r["event"] == "start"]
+    in_file = start["metadata"]
+    attributes = spans["described"].attributes
+    # The same masks as the file, key by key.
+    assert in_file["password"] == attributes["metadata.password"] == "[REDACTED]"
+    assert in_file["filters"]["api_token"] == attributes["metadata.filters.api_token"] == "[REDACTED]"
+    assert in_file["note"] == attributes["metadata.note"] == "write to [REDACTED]"
+    assert attributes["metadata.client_key"] == "K1"
+    assert attributes["metadata.filters.region"] == "eu"
+    assert "hunter2" not in json.dumps(attributes)
+    # Bounded and OTLP-safe: a long text cut, an int beyond int64 as text, a list as JSON.
+    assert attributes["metadata.long"].startswith("x" * 1024 + "…[truncated")
+    assert len(in_file["long"]) == 5000
+    assert attributes["metadata.rows"] == str(2**70)
+    assert json.loads(attributes["metadata.tags"]) == ["a", "b"]
+    many = spans["many"].attributes
+    assert len([key for key in many if key.startswith("metadata.")]) == 32
+    assert many["operation.metadata_dropped"] == 68
+    # Failed: ERROR with the exception, masked as in the file.
+    broken = spans["broken"]
+    (failed,) = [r for r in records if r["operation"] == "broken" and r["event"] == "failed"]
+    assert broken.status_code == 2
+    assert broken.status_message == "ValueError: upstream said api_key=[REDACTED]"
+    assert broken.attributes["operation.outcome"] == "failed"
+    assert broken.attributes["error.type"] == "ValueError"
+    (event,) = broken.event_attributes
+    assert event["exception.message"] == failed["error"]["message"] == "upstream said api_key=[REDACTED]"
+    assert "abcdef1234567890" not in event["exception.stacktrace"]
+    # Refused: UNSET, and saying so; its message masked, no stack trace (as in the file).
+    refused = spans["refused"]
+    assert refused.status_code == 0
+    assert refused.attributes["operation.outcome"] == "refused"
+    assert refused.attributes["error.type"] == "Refused"
+    assert refused.event_attributes == [{"exception.type": "Refused",
+                                         "exception.message": "no such client for [REDACTED]"}]
+    assert spans["described"].attributes["operation.outcome"] == "complete"
+    assert "error.type" not in spans["described"].attributes
+    assert spans["described"].status_code == 0
+    # One duration per operation, span and record.
+    for record in records:
+        if record.get("event") in ("complete", "failed"):
+            assert same_duration(spans[record["operation"]], record), record["operation"]
+
+
+INSTANCE_SCRIPT = r'''
+from opentelemetry import trace
+from opentelemetry._logs import get_logger_provider
+if os.environ.get("APP_PROVIDER"):
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    trace.set_tracer_provider(TracerProvider(resource=Resource.create({"service.instance.id": "app-set"})))
+setup_logging()
+from streamlit_extension.sinks.naming import host_tag
+print(json.dumps({"traces": trace.get_tracer_provider().resource.attributes.get("service.instance.id"),
+                  "logs": get_logger_provider().resource.attributes.get("service.instance.id"),
+                  "expected": f"{host_tag()}-{os.getpid()}"}))
+'''
+
+
+@pytest.mark.parametrize("setting", ["default", "OTEL_RESOURCE_ATTRIBUTES", "app provider"])
+def test_service_instance_id_is_host_and_pid_unless_the_user_set_one(tmp_path, setting):
+    extra = {"OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=test,service.instance.id=replica-7"} \
+        if setting == "OTEL_RESOURCE_ATTRIBUTES" else {"APP_PROVIDER": "1"} if setting == "app provider" else {}
+    with OtlpReceiver() as receiver:
+        done = run_script(tmp_path, INSTANCE_SCRIPT, plain_env(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url,
+                                                               **extra))
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    wanted = {"default": seen["expected"], "OTEL_RESOURCE_ATTRIBUTES": "replica-7", "app provider": "app-set"}[setting]
+    assert (seen["traces"], seen["logs"]) == (wanted, wanted)
+
+
+FORK_SCRIPT = r'''
+from opentelemetry import trace
+setup_logging()
+with correlation_logger.track_operation("before_fork"):
+    pass
+child = os.fork()
+if child == 0:
+    with correlation_logger.track_operation("in_child"):
+        pass
+    trace.get_tracer_provider().force_flush()
+    os._exit(0)
+os.waitpid(child, 0)
+trace.get_tracer_provider().force_flush()
+from streamlit_extension.sinks.naming import host_tag
+print(json.dumps({"parent": f"{host_tag()}-{os.getpid()}", "child": f"{host_tag()}-{child}"}))
+'''
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no os.fork here")
+@pytest.mark.parametrize("user_set", [False, True])
+def test_a_forked_child_names_its_own_instance_not_a_random_one(tmp_path, user_set):
+    """After a fork the SDK gives the child's providers a random ``service.instance.id``; the
+    child is its own ``<host>-<pid>``, or keeps the id the user set."""
+    extra = {"OTEL_RESOURCE_ATTRIBUTES": "service.instance.id=replica-7"} if user_set else {}
+    with OtlpReceiver() as receiver:
+        done = run_script(tmp_path, FORK_SCRIPT, plain_env(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url,
+                                                           OTEL_LOGS_EXPORTER="none", **extra))
+        assert done.returncode == 0, done.stderr
+        assert receiver.wait_for(lambda r: {"before_fork", "in_child"} <= {s.name for s in r.spans})
+    instances = {s.name: s.resource["service.instance.id"] for s in receiver.spans}
+    tags = json.loads(done.stdout)
+    wanted = ("replica-7", "replica-7") if user_set else (tags["parent"], tags["child"])
+    assert (instances["before_fork"], instances["in_child"]) == wanted

@@ -99,7 +99,7 @@ class RunState:
         self.thread = threading.current_thread()
         self.correlation_id = new_id("req")
         self.operation_id = new_id("op")
-        self.started = time.perf_counter()
+        self.started = time.perf_counter_ns()  # with begun_at, the one pair of clock readings for span and record
         self.begun_at = time.time_ns()  # the start record's time, whenever it is written
         self.announced = False  # its start record and span are made
         self.replaces: RunState | None = None  # the run before it in this context, ended when this one starts
@@ -365,14 +365,14 @@ def _start_span(run: RunState, ctx: Any) -> None:
     }, links, root=True, start_time=run.begun_at)
 
 
-def _end_span(run: RunState, ctx: Any, error: dict | None) -> None:
+def _end_span(run: RunState, ctx: Any, error: dict | None, end_ns: int | None = None) -> None:
     tracing = otel_tracing.active()
     if run.span is None or tracing is None:
         return
     page = run.page_name(ctx)  # st.navigation picks the page after the run (and its span) began
     if page:
         tracing.rename(run.span, f"{RUN_OPERATION} {page}", page=page)
-    tracing.end(run.span, error)
+    tracing.end(run.span, error, end_time=end_ns)
     if run.span_thread is not None and threading.current_thread() is run.span_thread:  # else its context is gone
         tracing.detach(run.span_token)
 
@@ -416,14 +416,16 @@ def _finish(run: RunState, ctx: Any, event_name: str | None, outcome: str | None
         if run.finished:
             return
         run.finished = True
-    duration_ms = round((time.perf_counter() - run.started) * 1000, 3)
+    elapsed_ns = time.perf_counter_ns() - run.started
+    duration_ms = round(elapsed_ns / 1e6, 3)
+    end_ns = run.begun_at + elapsed_ns  # the span lasts exactly duration_ms
     failure = run.failure or (error_context(exception) if exception is not None else None)
     if failure is None and outcome is None and not compat.available("uncaught_errors") and compat.run_error_flag(ctx):
         failure = dict(_UNKNOWN_FAILURE)
     if failure is not None:
         name = failure.get("type") or "error"
         _emit(run, ctx, "ERROR", f"script_run failed: {name}", "failed", duration_ms, False, failure)
-        _end_span(run, ctx, failure)
+        _end_span(run, ctx, failure, end_ns)
         interaction_ended(run.correlation_id)
         return
     if outcome is None:
@@ -433,7 +435,7 @@ def _finish(run: RunState, ctx: Any, event_name: str | None, outcome: str | None
             outcome = "stop"
     message = f"script_run completed ({outcome})" if outcome else "script_run completed"
     _emit(run, ctx, "INFO", message, "complete", duration_ms, True, None, outcome)
-    _end_span(run, ctx, None)
+    _end_span(run, ctx, None, end_ns)
     # Told here, not read from the end record: a failure context above INFO never sees that record.
     interaction_ended(run.correlation_id)
 

@@ -69,3 +69,31 @@ def sdk_tracer_provider_installed() -> bool:
 
 def sdk_logger_provider_installed() -> bool:
     return SDK and isinstance(get_logger_provider(), LoggerProvider)
+
+
+def app_resource() -> Any:
+    """The resource of an SDK provider the app set itself (tracer's first, then logger's), or None."""
+    if sdk_tracer_provider_installed():
+        return getattr(trace.get_tracer_provider(), "resource", None)
+    if sdk_logger_provider_installed():
+        return getattr(get_logger_provider(), "resource", None)
+    return None
+
+
+def sdk_random_instance_id() -> str | None:
+    """The random ``service.instance.id`` the SDK's ``Resource.create`` puts first (1.39 and
+    later; then the same one all process long), or None for an SDK without that detector."""
+    try:
+        from opentelemetry.sdk.resources import ServiceInstanceIdResourceDetector
+    except ImportError:
+        return None
+    value = ServiceInstanceIdResourceDetector().detect().attributes.get("service.instance.id")
+    return value if isinstance(value, str) else None
+
+
+def update_resource(provider: Any, attributes: dict[str, Any]) -> None:
+    """Merge ``attributes`` into an SDK provider's resource, for what it makes from now on (how
+    the SDK itself renews ``service.instance.id`` after a fork; no-op where it can't)."""
+    update = getattr(provider, "_update_resource", None)
+    if update is not None:
+        update(Resource(attributes))

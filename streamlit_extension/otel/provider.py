@@ -10,12 +10,13 @@
 A ``TracerProvider`` or ``LoggerProvider`` the app set itself is never replaced. The standard
 ``OTEL_*`` variables apply (service name, resource attributes, headers, endpoints;
 ``OTEL_LOGS_EXPORTER=none`` or ``OTEL_TRACES_EXPORTER=none`` turns one signal off);
-``service.instance.id`` defaults to ``<host>-<pid>``.
+``service.instance.id`` defaults to ``<host>-<pid>`` (see ``_resource``).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,7 +72,7 @@ def configure_sdk() -> None:
         return
     _sdk.configured_in = os.getpid()  # also after a fork: the inherited providers stay
     try:
-        resource = _resource()
+        resource, instance = _resource()
         traces = _exporter_wanted("OTEL_TRACES_EXPORTER") and not _api.sdk_tracer_provider_installed()
         logs = _exporter_wanted("OTEL_LOGS_EXPORTER") and not _api.sdk_logger_provider_installed()
         collector = delivery.Collector(delivery.where([name for name, ours in (("traces", traces), ("logs", logs))
@@ -92,6 +93,10 @@ def configure_sdk() -> None:
             logger_provider.add_log_record_processor(delivery.CountingLogRecordProcessor(exporter, tally))
             _api.set_logger_provider(logger_provider)
             ending.add("logs", logger_provider, exporter, tally)
+        ours = [provider for provider, built in ((_api.trace.get_tracer_provider(), traces),
+                                                  (_api.get_logger_provider(), logs)) if built]
+        if instance is not None and ours:
+            _keep_instance_after_fork(ours, instance)
     except Exception as exc:  # a bad OTEL_* value: logging goes on without export
         _report.notice_once("otel-configure", f"OpenTelemetry could not be configured ({_report.describe(exc)}); "
                                               "records are still written, not exported")
@@ -103,8 +108,35 @@ def _exporter_wanted(variable: str) -> bool:
     return os.environ.get(variable, "otlp").strip().lower() != "none"
 
 
-def _resource() -> Any:
+def _resource() -> tuple[Any, Callable[[], str] | None]:
+    """The resource for our providers, and what gives its ``service.instance.id`` in a forked child.
+
+    An SDK provider the app set lends its own (so its spans and our logs, or the reverse, name
+    one service instance; the SDK renews both alike after a fork). Else the detected resource,
+    with ``service.instance.id`` the user's (``OTEL_RESOURCE_ATTRIBUTES``, a resource detector)
+    or ``<host>-<pid>``, never the SDK's random UUID."""
+    app = _api.app_resource()
+    if app is not None:
+        return app, None
     detected = _api.Resource.create({})
-    if "service.instance.id" in detected.attributes:  # set through OTEL_RESOURCE_ATTRIBUTES
-        return detected
-    return detected.merge(_api.Resource({"service.instance.id": process_tag()}))
+    instance = detected.attributes.get("service.instance.id")
+    if isinstance(instance, str) and instance != _api.sdk_random_instance_id():
+        return detected, lambda: instance
+    return detected.merge(_api.Resource({"service.instance.id": process_tag()})), process_tag
+
+
+def _keep_instance_after_fork(providers: list[Any], instance: Callable[[], str]) -> None:
+    """After a fork the SDK gives each provider a new random ``service.instance.id``; ours get
+    ``instance()`` back (the child's own ``<host>-<pid>``, or the user's). Our hook runs after
+    the SDK's: hooks run in the order they were registered."""
+    if not hasattr(os, "register_at_fork"):
+        return
+
+    def renew() -> None:
+        for provider in providers:
+            try:
+                _api.update_resource(provider, {"service.instance.id": instance()})
+            except Exception:  # the child keeps the SDK's id
+                pass
+
+    os.register_at_fork(after_in_child=renew)

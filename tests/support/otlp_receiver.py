@@ -30,6 +30,10 @@ class ReceivedSpan:
     events: list[str]
     links: list[tuple[str, str]]
     resource: dict[str, Any]
+    start_ns: int = 0  # start_time_unix_nano
+    end_ns: int = 0
+    status_message: str = ""
+    event_attributes: list[dict[str, Any]] = field(default_factory=list)  # per event, as ``events``
 
 
 @dataclass
@@ -98,7 +102,9 @@ class OtlpReceiver:
                             self.spans.append(ReceivedSpan(
                                 span.name, span.trace_id.hex(), span.span_id.hex(), span.parent_span_id.hex(),
                                 _attrs(span.attributes), span.status.code, [event.name for event in span.events],
-                                [(link.trace_id.hex(), link.span_id.hex()) for link in span.links], resource))
+                                [(link.trace_id.hex(), link.span_id.hex()) for link in span.links], resource,
+                                span.start_time_unix_nano, span.end_time_unix_nano, span.status.message,
+                                [_attrs(event.attributes) for event in span.events]))
             elif path.endswith("/v1/logs"):
                 request = ExportLogsServiceRequest.FromString(body)
                 for resource_logs in request.resource_logs:
