@@ -50,9 +50,10 @@ def log_files(folder: Path) -> list[Path]:
     A plain file whose compressed twin already exists is left out: a background compressor
     renames the finished archive into place before it removes the plain file.
     """
-    # Not temporaries, and not an archive's id index (``<archive>.idx``): only log files.
+    # Not temporaries, and not an archive's sidecars (``<archive>.idx``, ``<archive>.manifest``):
+    # only log files.
     files = sorted(p for p in Path(folder).rglob("*")
-                   if p.is_file() and not p.name.endswith((".tmp", ".idx")))
+                   if p.is_file() and not p.name.endswith((".tmp", ".idx", ".manifest")))
     names = {p.name for p in files}
     out = []
     for path in files:

@@ -72,6 +72,11 @@ except ImportError:  # pragma: no cover - stand-ins with the attributes the enco
     RecordProcess = namedtuple("RecordProcess", "id name")  # type: ignore[no-redef]
 
 try:
+    from loguru._datetime import datetime as _Datetime  # noqa: N812
+except ImportError:  # pragma: no cover - then the text's time goes through loguru's format
+    _Datetime = None  # type: ignore[assignment,misc]
+
+try:
     from loguru._string_parsers import parse_duration, parse_size
 except ImportError:  # pragma: no cover - callers hand the text to loguru, which parses it itself
     parse_duration = parse_size = None  # type: ignore[assignment]
@@ -119,6 +124,25 @@ def make_record(level: str, message: str, extra: dict[str, Any], *, moment: date
         "thread": RecordThread(thread.ident, thread.name),
         "time": moment,
     }
+
+
+_second: tuple[tuple[int, ...], str] = ((), "")  # the last second's key and "YYYY-MM-DD HH:MM:SS"
+
+
+def default_time_text(moment: Any) -> str | None:
+    """A record's ``{time:YYYY-MM-DD HH:mm:ss.SSS}`` (loguru's default layout), the text loguru
+    prints for it, or None for a time of another type (a patcher's), which prints its own way.
+    The seconds are formatted once per second: through loguru's ``__format__`` each record took
+    twice as long."""
+    global _second
+    if type(moment) is not _Datetime or _Datetime is None:
+        return None
+    key = (moment.second, moment.minute, moment.hour, moment.day, moment.month, moment.year)
+    cached = _second
+    if cached[0] != key:
+        cached = _second = (key, f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d} "
+                                 f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}")
+    return f"{cached[1]}.{moment.microsecond // 1000:03d}"
 
 
 def record_file(name: str, path: str) -> Any:
@@ -201,6 +225,7 @@ __all__ = [
     "FileSink",
     "contextualize_var",
     "current_patcher",
+    "default_time_text",
     "installed_handler_ids",
     "make_record",
     "min_level",

@@ -36,7 +36,14 @@ _FROM_EXTRA = CORRELATION_FIELDS + OPERATION_FIELDS
 _EMPTY: Row = dict.fromkeys(FLAT_FIELDS)
 
 _UTC = datetime.timezone.utc
-_second: tuple[int, str] = (-1, "")  # the last second formatted: most records share it
+_DATETIME = datetime.datetime
+# The last second formatted, most records share it: the time's own fields, type and zone (None:
+# not to be reused), and its UTC text. Keyed on the fields, not on timestamp(), which cost more
+# than the rest of this function.
+_second: tuple[tuple[Any, ...] | None, str] = (None, "")
+# Within this many seconds of the epoch a float timestamp never rounds a microsecond into the
+# next second, so a second's text holds for all its microseconds.
+_EXACT_SECONDS = 1 << 32
 
 
 def iso_utc(moment: datetime.datetime) -> str:
@@ -46,13 +53,28 @@ def iso_utc(moment: datetime.datetime) -> str:
     parent on a timeline.
     """
     global _second
-    if moment.tzinfo is None:
+    zone = moment.tzinfo
+    key = (moment.second, moment.minute, moment.hour, moment.day, moment.month, moment.year, zone, type(moment))
+    cached = _second
+    if cached[0] != key:
+        cached = _second = _second_of(moment, key)
+    return f"{cached[1]}.{moment.microsecond:06d}Z"
+
+
+def _second_of(moment: datetime.datetime, key: tuple[Any, ...]) -> tuple[tuple[Any, ...] | None, str]:
+    zone = moment.tzinfo
+    if zone is None:
         moment = moment.replace(tzinfo=_UTC)
     second = math.floor(moment.timestamp())
-    cached = _second
-    if cached[0] != second:
-        cached = _second = (second, datetime.datetime.fromtimestamp(second, _UTC).strftime("%Y-%m-%dT%H:%M:%S"))
-    return f"{cached[1]}.{moment.microsecond:06d}Z"
+    text = datetime.datetime.fromtimestamp(second, _UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    # Reused only where the fields decide the second: a fixed offset of whole seconds, datetime's
+    # own arithmetic.
+    kind = type(moment)
+    fixed = zone is None or (type(zone) is datetime.timezone and not zone.utcoffset(None).microseconds)
+    reusable = (fixed and -_EXACT_SECONDS < second < _EXACT_SECONDS
+                and kind.timestamp is _DATETIME.timestamp and kind.utcoffset is _DATETIME.utcoffset
+                and kind.replace is _DATETIME.replace)
+    return (key if reusable else None, text)
 
 
 def add_extras(out: Row, extra: Mapping[str, Any]) -> Row:

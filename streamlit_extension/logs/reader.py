@@ -12,23 +12,24 @@ from __future__ import annotations
 
 import heapq
 import json
-import multiprocessing as mp
 import os
 import re
 import threading
 import zlib
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from ..rows import DAMAGE, loads
 from ..rows import from_line as normalize  # the name readers import: a parsed line as a flat row
 from ..safe_open import open_regular, why_not_regular
 from ..schema import DEFAULT_PATH
 from ..sinks.id_index import INDEXED_FIELDS, may_hold
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 PathLike: TypeAlias = str | Path
 PATTERNS = ("*.jsonl", "*.jsonl.gz")
@@ -427,6 +428,8 @@ def records_with_id(
     found: list[list[dict[str, Any]]] = [[] for _ in to_scan]
     if to_scan:
         workers = max(1, min(len(to_scan), workers or os.cpu_count() or 1))
+        from concurrent.futures import as_completed  # here, not at import: st-logs starts faster
+
         with _executor(workers, processes) as pool:
             futures = {pool.submit(_matches, path, field_name, value): at for at, path in enumerate(to_scan)}
             for future in as_completed(futures):
@@ -439,6 +442,9 @@ def records_with_id(
 
 
 def _executor(workers: int, processes: bool) -> Executor:
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
     # Forking a process that runs other threads can copy a lock mid-use: then use threads.
     if processes and workers > 1 and threading.active_count() == 1 and "fork" in mp.get_all_start_methods():
         return ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"))

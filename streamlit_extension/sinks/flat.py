@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from .. import _loguru
 from ..patcher.redaction import KeyRedactor
 from ..patcher.sanitize import json_safe
 from ..rows import add_extras as add_extras  # re-exported, with iso_utc and flat_from_loguru: they lived here
@@ -53,8 +54,18 @@ def flat_line(record: Record, redactor: KeyRedactor | None = None) -> str:
 LOGURU_TEXT = "{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {name}:{function}:{line} - {message}\n"
 
 
+# The same text with the time made by ``_loguru.default_time_text`` (a top-level record key, as
+# ``se_flat`` below), not by loguru's ``__format__``: half the instructions.
+_LOGURU_TEXT_TIMED = LOGURU_TEXT.replace("{time:YYYY-MM-DD HH:mm:ss.SSS}", "{se_time}")
+
+
 def loguru_text_format(record: Record) -> str:
-    return LOGURU_TEXT
+    moment = _loguru.default_time_text(record["time"])
+    if moment is None:
+        return LOGURU_TEXT
+    own: dict[str, Any] = record  # type: ignore[assignment]  # our top-level key isn't in Record
+    own["se_time"] = moment
+    return _LOGURU_TEXT_TIMED
 
 
 def make_flat_format(redactor: KeyRedactor | None):

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from ...schema import DEFAULT_PATH, LEVELS, level_number
-from ...sinks.compression import write_sidecars
 from ...sinks.id_index import load_index
 from ...sinks.manifest import OperationTally, load_manifest
 from ...sinks.sketch import RELATIVE_ERROR
@@ -169,6 +168,8 @@ def cmd_index(args: argparse.Namespace, out: TextIO, style: Style) -> int:
     summary: dict[str, Any] = {"archives": len(archives), "indexed": 0, "had_index": 0, "too_many_ids": 0,
                                "manifests": 0, "had_manifest": 0, "errors": [],
                                "not_files": [{"path": p, "is": what} for p, what in listing.not_files]}
+    from ...sinks.compression import write_sidecars  # here: it brings loguru, which no other command needs
+
     for archive in archives:
         wants_index, wants_manifest = load_index(archive) is None, load_manifest(archive) is None
         summary["had_index"] += not wants_index
