@@ -10,8 +10,9 @@ and with OpenTelemetry on, ``otel`` (spans, OTLP logs, headers for backend calls
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from . import _lazy
 
 if TYPE_CHECKING:
     from .configure import LoggingHandle, init_streamlit_logging, setup_logging
@@ -55,15 +56,7 @@ __all__ = [
     "with_correlation_logging",
 ]
 
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value  # once: later lookups don't come here
-    return value
+__getattr__ = _lazy.exports(__name__, _EXPORTS)
 
 
 def __dir__() -> list[str]:

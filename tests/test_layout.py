@@ -314,3 +314,16 @@ def test_adding_the_log_explorer_leaves_its_page_unloaded():
             "'streamlit_extension.explorer.data') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_st_logs_parses_and_answers_help_without_loading_the_readers():
+    # st-logs' start-up is most of an indexed trace: --help and a usage error must not load the
+    # reader, the manifests or loguru, which only a chosen command needs.
+    code = ("import sys, contextlib, io\nfrom streamlit_extension.logs.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    try:\n        main(['--help'])\n    except SystemExit:\n        pass\n"
+            "main(['no-such-command'])\n"
+            "print([m for m in ('loguru', 'streamlit_extension.logs.reader', 'streamlit_extension.sinks.manifest', "
+            "'streamlit_extension.logs.cli.commands') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -15,14 +15,15 @@ Exit status: 0 done, 1 id (or any record) not found, 2 bad usage or unreadable i
 interrupted. Under ``--json`` an error is one object on stdout, ``{"error": ..., "status": ...}``;
 warnings about damaged lines stay on stderr.
 
-The parts: ``commands`` (the commands, the argument parser and ``main``, the console-script
-entry point ``streamlit_extension.logs.cli:main``), ``rendering`` (colours, lines, the progress
-bar), ``scanning`` (which files, reading them, damage warnings) and ``tail`` (following files).
+The parts: ``arguments`` (the parser and ``main``, the console-script entry point
+``streamlit_extension.logs.cli:main``), ``errors`` (what a command fails with, exit statuses),
+``commands`` (the commands, imported once one is chosen), ``rendering`` (colours, lines, the
+progress bar), ``scanning`` (which files, reading them, damage warnings) and ``tail`` (following files).
 """
 
-from .commands import build_parser, main, parse_args
+from .arguments import build_parser, main, parse_args
+from .errors import EXIT_INTERRUPTED, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, CliError, NotFoundError, UsageError
 from .rendering import Progress, Style
-from .scanning import EXIT_INTERRUPTED, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, CliError, NotFoundError, UsageError
 
 __all__ = [
     "EXIT_INTERRUPTED",

@@ -12,11 +12,13 @@ import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ...schema import END_EVENTS
 from ...sinks.console import escape_control
-from ..timeline import Interaction
+
+if TYPE_CHECKING:
+    from ..timeline import Interaction
 
 PROGRESS_DELAY = 0.5  # seconds before a scan shows a progress bar
 

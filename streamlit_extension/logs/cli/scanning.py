@@ -1,9 +1,7 @@
 """Which files a command reads, reading them with a progress bar, and what to say about damage.
 
-Anything the user can fix (a missing path, a folder without log files, nothing readable, an
-empty id) is a ``UsageError`` (exit status 2); an id or records that aren't there, ``NotFoundError``
-(exit status 1). ``main`` words either as one ``error:`` line, or one JSON object under ``--json``.
-Damage in files that were read is only one ``warning:`` line on stderr.
+A path the user can fix is a ``UsageError``, an id that isn't there a ``NotFoundError`` (see
+``errors``). Damage in files that were read is only one ``warning:`` line on stderr.
 """
 
 from __future__ import annotations
@@ -15,25 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from ..reader import LogPathError, ReadStats, find_log_files, records_with_id
+from .errors import NotFoundError, UsageError
 from .rendering import Progress, safe
-
-EXIT_OK, EXIT_NOT_FOUND, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-
-class CliError(Exception):
-    """A command that can't answer, for a reason the user can read: one message and ``status``."""
-
-    status = EXIT_USAGE
-
-
-class UsageError(CliError):
-    """Input the user can fix (missing path, no log files, nothing readable): exit 2."""
-
-
-class NotFoundError(CliError):
-    """The files were read, but what was asked for isn't in them (an id, any record): exit 1."""
-
-    status = EXIT_NOT_FOUND
 
 
 def log_files(paths: Sequence[str], stats: ReadStats | None = None) -> list[Path]:
