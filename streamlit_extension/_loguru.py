@@ -189,6 +189,7 @@ def install_clock() -> bool:
     if getattr(original, _CLOCK_ORIGINAL, None) is not None:
         return True
     make = _Datetime
+    naive = type(datetime.datetime.min)  # the C type, even where freezegun swapped the module's name
     last: list[Any] = [(None, None)]  # one tuple, replaced whole: (a local second's fields and fold, its zone)
 
     def aware_now() -> datetime.datetime:
@@ -196,7 +197,7 @@ def install_clock() -> bool:
             now = clocks.datetime_.now()
             key = (now.second, now.minute, now.hour, now.day, now.month, now.year, now.fold)
             cached = last[0]
-            if cached[0] == key and type(now) is datetime.datetime:
+            if cached[0] == key and type(now) is naive:
                 return make(now.year, now.month, now.day, now.hour, now.minute, now.second, now.microsecond,
                             cached[1], fold=now.fold)
         except Exception:
