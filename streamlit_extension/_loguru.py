@@ -27,6 +27,11 @@ feature, each with a fallback that keeps logging working:
   the file format's own encoder, and a stdlib record written after the one it interrupted gets
   its own ``file`` back (``record_file``). Without them plain stand-ins with the same attributes
   are used.
+* ``loguru._logger.aware_now`` (the clock of every record) and ``loguru._datetime``: loguru
+  asks the C library for the local zone on every record (``timestamp()``, ``localtime()``, a
+  new ``timezone``: a tenth of a flat record's cost); ``install_clock`` keeps the zone of the
+  current local second and asks again only when the second changes. Without them loguru's own
+  clock stays: the same times, slower.
 * an attribute of ours on ``logger`` (``_streamlit_extension_shared``): the process store of
   ``_shared``, kept there because loguru is an installed package that Streamlit's watcher never
   re-imports. It needs only that ``logger`` takes attributes.
@@ -160,6 +165,56 @@ def _loguru_datetime(moment: datetime.datetime) -> datetime.datetime:
                            local.microsecond, tzinfo=local.tzinfo)
 
 
+_CLOCK_ORIGINAL = "_streamlit_extension_original"  # on our clock: the one it replaced
+
+
+def install_clock() -> bool:
+    """Replace loguru's record clock (``aware_now``) with one that makes the local time zone
+    once per local second; idempotent. Returns whether ours is in place.
+
+    The zone (UTC offset and name) depends only on the instant, and a naive local time with its
+    ``fold`` names one UTC second, in which no zone change can fall (transitions are on whole
+    seconds): a record in the same local second and fold gets the zone loguru made for the
+    first, and an equal ``datetime`` of loguru's own type. Any other second, and anything
+    unusual, goes to loguru's own clock, whose result is what the cache keeps. ``datetime.now``
+    is looked up on loguru's module at every call, as loguru does (freezegun patches it there).
+    """
+    import sys
+
+    module = sys.modules.get("loguru._logger")
+    clocks = sys.modules.get("loguru._datetime")
+    original = getattr(module, "aware_now", None)
+    if original is None or clocks is None or _Datetime is None or not hasattr(clocks, "datetime_"):
+        return False
+    if getattr(original, _CLOCK_ORIGINAL, None) is not None:
+        return True
+    make = _Datetime
+    naive = type(datetime.datetime.min)  # the C type, even where freezegun swapped the module's name
+    last: list[Any] = [(None, None)]  # one tuple, replaced whole: (a local second's fields and fold, its zone)
+
+    def aware_now() -> datetime.datetime:
+        try:
+            now = clocks.datetime_.now()
+            key = (now.second, now.minute, now.hour, now.day, now.month, now.year, now.fold)
+            cached = last[0]
+            if cached[0] == key and type(now) is naive:
+                return make(now.year, now.month, now.day, now.hour, now.minute, now.second, now.microsecond,
+                            cached[1], fold=now.fold)
+        except Exception:
+            pass
+        moment = original()
+        try:
+            last[0] = ((moment.second, moment.minute, moment.hour, moment.day, moment.month, moment.year,
+                        moment.fold), moment.tzinfo)
+        except Exception:
+            pass
+        return moment
+
+    setattr(aware_now, _CLOCK_ORIGINAL, original)
+    module.aware_now = aware_now  # type: ignore[union-attr]
+    return True
+
+
 _STORE = "_streamlit_extension_shared"
 
 
@@ -226,6 +281,7 @@ __all__ = [
     "contextualize_var",
     "current_patcher",
     "default_time_text",
+    "install_clock",
     "installed_handler_ids",
     "make_record",
     "min_level",

@@ -184,6 +184,7 @@ def _install(config: LoggingConfig, generation: int) -> LoggingHandle:
     set_tracing(tracing, sanitizer)  # spans redact as the file does
     patcher = build_patcher(sanitizer, chained, trace_ids=tracing is not None)
     logger.configure(patcher=patcher)
+    _loguru.install_clock()
 
     try:
         logger.remove(_LOGURU_DEFAULT_HANDLER)  # loguru's own stderr sink, never the app's

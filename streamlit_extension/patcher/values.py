@@ -202,6 +202,11 @@ _MANY = 1 << 30
 _MEMO_LIMIT = 4096
 _PASSES = 3  # a mask exposes at most a couple of glued secrets in turn
 _MEMO_MAX_CHARS = 256  # ids, keys, page names and short messages repeat; long text rarely does
+# A text's "shape": its ASCII digits all made 0. No trigger holds a digit and every hint treats
+# the ten digits alike, so which rules a text needs depends on its shape only: "created client
+# CL0000001" and "... CL0000002" need the same ones (none), and the second is known clean.
+_ZERO_DIGITS = bytes.maketrans(b"0123456789", b"0" * 10)
+_DIGIT_NEUTRAL = re.compile(r"0-9|\{\d+(?:,\d*)?\}")  # the parts of a hint that may name digits
 
 
 class ValueRedactor:
@@ -230,6 +235,8 @@ class ValueRedactor:
         self._known: set[str] = set()
         self._secrets: re.Pattern[str] | None = None
         self._memo: dict[str, str] = {}
+        # Shapes whose texts no rule applies to (see _ZERO_DIGITS); only if the rules allow it.
+        self._clean_shapes: set[bytes] | None = set() if self._shapes_decide() else None
         self.register(secrets)
 
     def register(self, secrets: Iterable[str]) -> None:
@@ -241,22 +248,58 @@ class ValueRedactor:
             self._secrets = re.compile("|".join(re.escape(s) for s in sorted(self._known, key=len, reverse=True)))
             self._memo = {}
 
+    def _shapes_decide(self) -> bool:
+        """Whether a text's shape decides which rules it needs: no trigger holds a digit, and no
+        hint names one (``0-9`` in a class and counted repeats aside; ``\\d`` matches them all)."""
+        if any(char.isdigit() for trigger, _ in self._triggered for char in trigger):
+            return False
+        return not any(char.isdigit() for hint, _, needs, _ in self._gates
+                       for char in _DIGIT_NEUTRAL.sub("", hint.pattern) + needs)
+
     def redact(self, text: str) -> str:
         if len(text) > _MEMO_MAX_CHARS:
             return self._redact(text)
         memo = self._memo
         done = memo.get(text)
-        if done is None:
-            done = self._redact(text)
-            if len(memo) >= _MEMO_LIMIT:
-                memo.clear()
-            memo[text] = done
+        if done is not None:
+            return done
+        shapes = self._clean_shapes
+        if shapes is not None and text.isascii():
+            # Ids and counters differ in their digits only: a text shaped like one found clean
+            # before is clean too, unless it holds a registered secret. Not memoised: such text
+            # is mostly unique, and would only push out the strings that do repeat.
+            shape = text.encode().translate(_ZERO_DIGITS)
+            if self._secrets is None or self._secrets.search(text) is None:
+                if shape in shapes:
+                    return text
+                if not self._chosen(text):
+                    if len(shapes) >= _MEMO_LIMIT:
+                        shapes.clear()
+                    shapes.add(shape)
+                    return text
+        done = self._redact(text)
+        if len(memo) >= _MEMO_LIMIT:
+            memo.clear()
+        memo[text] = done
         return done
 
     def _redact(self, text: str, passes: int = _PASSES) -> str:
         if self._secrets is not None:
             text = self._secrets.sub(REDACTED, text)
-        # Which rules can apply: cheap tests first, one call frame (this runs for most strings).
+        chosen = self._chosen(text)
+        if chosen:
+            before = text
+            for rule in self._rules:
+                if rule in chosen:
+                    text = rule.pattern.sub(rule.replace, text)
+            # A mask can open a word boundary a rule that already ran needs ("10.0.0.1AKIA…" is
+            # "[IP]AKIA…" now): pass again while something changes, a bounded number of times.
+            if text != before and passes > 1:
+                text = self._redact(text, passes - 1)
+        return text
+
+    def _chosen(self, text: str) -> set[Rule] | None:
+        """The rules that can apply to ``text``: cheap tests first, in one call frame."""
         lowered = text.lower()
         chosen = None
         if self._any_trigger.search(lowered) is not None:
@@ -270,13 +313,4 @@ class ValueRedactor:
                 if digits >= min_digits and needs in text and hint.search(text) is not None:
                     chosen = chosen or set()
                     chosen.update(gated)
-        if chosen:
-            before = text
-            for rule in self._rules:
-                if rule in chosen:
-                    text = rule.pattern.sub(rule.replace, text)
-            # A mask can open a word boundary a rule that already ran needs ("10.0.0.1AKIA…" is
-            # "[IP]AKIA…" now): pass again while something changes, a bounded number of times.
-            if text != before and passes > 1:
-                text = self._redact(text, passes - 1)
-        return text
+        return chosen
