@@ -215,6 +215,16 @@ def install_clock() -> bool:
     return True
 
 
+def uninstall_clock() -> None:
+    """Put loguru's own record clock back, if ours is in place (``close()`` leaves loguru as it was)."""
+    import sys
+
+    module = sys.modules.get("loguru._logger")
+    original = getattr(getattr(module, "aware_now", None), _CLOCK_ORIGINAL, None)
+    if original is not None:
+        module.aware_now = original  # type: ignore[union-attr]
+
+
 _STORE = "_streamlit_extension_shared"
 
 
@@ -292,4 +302,5 @@ __all__ = [
     "process_store",
     "record_file",
     "set_serializer",
+    "uninstall_clock",
 ]

@@ -108,6 +108,7 @@ class LoggingHandle:
         if _installation.handle is self:
             _installation.handle = None
             set_tracing(None)  # no spans without an installation (the SDK, if we set it, stays)
+            _loguru.uninstall_clock()
 
     def __enter__(self) -> LoggingHandle:
         return self

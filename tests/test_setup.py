@@ -49,11 +49,15 @@ def test_changed_settings_replace_the_installation(tmp_path):
 
 
 def test_close_removes_exactly_its_sinks_and_handler(tmp_path):
+    import loguru._logger
+
     before = set(logger._core.handlers)
+    clock = loguru._logger.aware_now  # the record clock: ours replaces it while installed
     handle = setup_logging(log_path=str(tmp_path / "x.jsonl"))
     assert len(handle.sink_ids) == 2  # file + console
     handle.close()
     assert set(logger._core.handlers) == before
+    assert loguru._logger.aware_now is clock
     assert not any(is_ours(h) for h in logging.getLogger().handlers)
     handle.close()  # twice is fine
 
