@@ -299,31 +299,32 @@ def f(ctx):
 # --------------------------------------------------------------------------- the Streamlit side
 
 
+def loaded_after(code: str, modules: tuple[str, ...]) -> list[str]:
+    """Which of ``modules`` a fresh interpreter has imported after running ``code``."""
+    probe = f"{code}\nimport sys\nprint([m for m in {modules!r} if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return ast.literal_eval(out.stdout.strip().splitlines()[-1])
+
+
 def test_the_core_imports_without_streamlit():
-    code = ("import sys; import streamlit_extension; from streamlit_extension import setup_logging, "
-            "init_streamlit_logging; print('streamlit' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    code = "import streamlit_extension\nfrom streamlit_extension import setup_logging, init_streamlit_logging"
+    assert loaded_after(code, ("streamlit",)) == []
 
 
 def test_adding_the_log_explorer_leaves_its_page_unloaded():
     # explorer_page() runs on every run of an app; the page's imports (pandas, altair: about a
     # second) wait until someone opens it.
-    code = ("import sys; from streamlit_extension.explorer import explorer_access, explorer_page; "
-            "print([m for m in ('pandas', 'altair', 'streamlit_extension.explorer.page', "
-            "'streamlit_extension.explorer.data') if m in sys.modules])")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    code = "from streamlit_extension.explorer import explorer_access, explorer_page"
+    assert loaded_after(code, ("pandas", "altair", "streamlit_extension.explorer.page",
+                               "streamlit_extension.explorer.data")) == []
 
 
 def test_st_logs_parses_and_answers_help_without_loading_the_readers():
     # st-logs' start-up is most of an indexed trace: --help and a usage error must not load the
     # reader, the manifests or loguru, which only a chosen command needs.
-    code = ("import sys, contextlib, io\nfrom streamlit_extension.logs.cli import main\n"
+    code = ("import contextlib, io\nfrom streamlit_extension.logs.cli import main\n"
             "with contextlib.redirect_stdout(io.StringIO()):\n"
             "    try:\n        main(['--help'])\n    except SystemExit:\n        pass\n"
-            "main(['no-such-command'])\n"
-            "print([m for m in ('loguru', 'streamlit_extension.logs.reader', 'streamlit_extension.sinks.manifest', "
-            "'streamlit_extension.logs.cli.commands') if m in sys.modules])")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+            "main(['no-such-command'])")
+    assert loaded_after(code, ("loguru", "streamlit_extension.logs.reader", "streamlit_extension.sinks.manifest",
+                               "streamlit_extension.logs.cli.commands")) == []
