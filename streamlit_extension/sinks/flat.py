@@ -16,14 +16,10 @@ import orjson
 from .. import _loguru
 from ..patcher.redaction import KeyRedactor
 from ..patcher.sanitize import json_safe
-from ..rows import add_extras as add_extras  # re-exported, with iso_utc and flat_from_loguru: they lived here
-from ..rows import from_loguru
-from ..rows import iso_utc as iso_utc
+from ..rows import from_loguru, iso_utc
 
 if TYPE_CHECKING:
     from loguru import Record
-
-flat_from_loguru = from_loguru
 
 _json_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
