@@ -190,13 +190,14 @@ def install_clock() -> bool:
         return True
     make = _Datetime
     naive = type(datetime.datetime.min)  # the C type, even where freezegun swapped the module's name
-    last: list[Any] = [(None, None)]  # one tuple, replaced whole: (a local second's fields and fold, its zone)
+    last: tuple[Any, Any] = (None, None)  # replaced whole: (a local second's fields and fold, its zone)
 
     def aware_now() -> datetime.datetime:
+        nonlocal last
         try:
             now = clocks.datetime_.now()
             key = (now.second, now.minute, now.hour, now.day, now.month, now.year, now.fold)
-            cached = last[0]
+            cached = last
             if cached[0] == key and type(now) is naive:
                 return make(now.year, now.month, now.day, now.hour, now.minute, now.second, now.microsecond,
                             cached[1], fold=now.fold)
@@ -204,8 +205,8 @@ def install_clock() -> bool:
             pass
         moment = original()
         try:
-            last[0] = ((moment.second, moment.minute, moment.hour, moment.day, moment.month, moment.year,
-                        moment.fold), moment.tzinfo)
+            last = ((moment.second, moment.minute, moment.hour, moment.day, moment.month, moment.year,
+                     moment.fold), moment.tzinfo)
         except Exception:
             pass
         return moment
